@@ -1,0 +1,1 @@
+"""kdbgtest: prove that kubectl debug workflows work."""

@@ -1,0 +1,104 @@
+"""The one subprocess wrapper: argv lists only, always a timeout, stderr kept for the error.
+
+Interactive programs go through `kdbgtest.debug.session` (pexpect) instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kdbgtest.base.errors import CommandFailed, StepTimeout
+
+log = logging.getLogger(__name__)
+
+# How long a terminated child gets to exit before it is killed.
+_TERMINATE_GRACE = 3.0
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished command printed and how it exited."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    duration: float
+
+    @property
+    def output(self) -> str:
+        """Stdout followed by stderr, as a person would read them in a terminal."""
+        if self.stdout and self.stderr and not self.stdout.endswith("\n"):
+            return self.stdout + "\n" + self.stderr
+        return self.stdout + self.stderr
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    stdin: str | None = None,
+) -> Completed:
+    """Run `argv` to completion within `timeout` seconds.
+
+    `env` entries are added to the current environment. On timeout the process group is terminated, then
+    killed, and `StepTimeout` says what the command had printed so far. With `check`, a non-zero exit raises
+    `CommandFailed` carrying the return code and stderr.
+    """
+    import time
+
+    args = [str(a) for a in argv]
+    log.debug("run: %s", shlex.join(args))
+    full_env = {**os.environ, **env} if env else None
+    started = time.monotonic()
+    proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+        args,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=full_env,
+        cwd=cwd,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        out, err = _stop(proc)
+        seen = (err or out or "").strip().splitlines()[-5:]
+        raise StepTimeout(
+            f"`{shlex.join(args)}` did not finish within {timeout:g}s; last output: "
+            + (" | ".join(seen) if seen else "(nothing)")
+        ) from None
+    except BaseException:
+        _stop(proc)
+        raise
+    done = Completed(args, proc.returncode, out, err, time.monotonic() - started)
+    if check and done.returncode != 0:
+        raise CommandFailed(args, done.returncode, out, err)
+    return done
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """Terminate the child's whole process group, then kill it if it lingers; return what it printed."""
+    for sig, grace in ((signal.SIGTERM, _TERMINATE_GRACE), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            out, err = proc.communicate(timeout=grace)
+            return out or "", err or ""
+        except subprocess.TimeoutExpired:
+            continue
+    return "", ""

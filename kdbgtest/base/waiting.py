@@ -1,0 +1,43 @@
+"""Deadline waits that say what they last saw when they expire. No bare sleeps anywhere else."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from kdbgtest.base.errors import StepTimeout
+
+T = TypeVar("T")
+
+_stop = threading.Event()  # never set: Event.wait is an interruptible sleep that Ctrl-C can break
+
+
+def wait_for(
+    probe: Callable[[], tuple[bool, T]],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.2,
+    describe: Callable[[T], str] = repr,
+) -> T:
+    """Call `probe` until it returns `(True, value)` or `timeout` seconds pass.
+
+    `probe` returns `(done, observation)`. On expiry `StepTimeout` names `what` was awaited and the last
+    observation, rendered by `describe`.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        done, seen = probe()
+        if done:
+            return seen
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}; last seen: {describe(seen)}")
+        _stop.wait(min(interval, remaining))
+
+
+def pause(seconds: float) -> None:
+    """Sleep for a fixed, short time between polls (used only inside deadline loops)."""
+    _stop.wait(seconds)

@@ -1,0 +1,44 @@
+"""The cluster seam: a provider's whole job is to hand back a kubeconfig and what the cluster offers.
+
+Everything above `cluster/` talks to clusters only through `ClusterInfo.kubeconfig`, with kubectl or the
+kubernetes client, so a scenario runs unchanged on kind, on an existing cluster and on the offline sim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+# Capability names, as used in scenario `requires.capabilities` (see kdbgtest.scenario.model.Capability).
+EPHEMERAL_CONTAINERS = "ephemeral-containers"
+TARGET_NAMESPACE = "target-namespace"
+NODE_DEBUG = "node-debug"
+PROFILES = "profiles"
+SYSADMIN_PROFILE = "sysadmin-profile"
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """A reachable cluster, as the runner sees it."""
+
+    kind: str  # "sim", "kind" or "kubeconfig": every report says which produced a result
+    name: str
+    kubeconfig: Path
+    context: str | None
+    server_version: str  # "1.33"
+    nodes: tuple[str, ...]  # schedulable node names, workers first
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def minor(self) -> int:
+        """The server's Kubernetes minor version (33 for 1.33)."""
+        return int(self.server_version.split(".")[1])
+
+
+class ClusterProvider(Protocol):
+    """Creates or finds a cluster, and gives it back. `release` undoes exactly what `acquire` did."""
+
+    def acquire(self) -> ClusterInfo: ...
+
+    def release(self) -> None: ...
