@@ -1,0 +1,51 @@
+"""Settings of one offline cluster, shared by the daemon, the API server and the node agents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_NAME = "kdbg"
+DEFAULT_VERSION = "1.34"
+DEFAULT_STATE_ROOT = Path("/var/tmp/kdbgtest-sim")
+
+
+def node_names(cluster: str, count: int) -> list[str]:
+    """Node names as kind makes them: NAME-control-plane, NAME-worker, NAME-worker2, ..."""
+    names = [f"{cluster}-control-plane"]
+    names += [f"{cluster}-worker" if i == 1 else f"{cluster}-worker{i}" for i in range(1, count)]
+    return names
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """One sim cluster. `time_scale` < 1 shortens CrashLoopBackOff delays (0.1: 1s, 2s, 4s ... 30s)."""
+
+    name: str = DEFAULT_NAME
+    nodes: int = 2
+    kubernetes_version: str = DEFAULT_VERSION  # "1.N": what /version and nodes report
+    feature_gates: dict[str, bool] = field(default_factory=dict)  # e.g. {"EphemeralContainers": False}
+    state_dir: Path | None = None  # default: DEFAULT_STATE_ROOT / name
+    time_scale: float = 1.0
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: pick a free port
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir or DEFAULT_STATE_ROOT / self.name
+
+    @property
+    def node_names(self) -> list[str]:
+        return node_names(self.name, self.nodes)
+
+    @property
+    def minor(self) -> int:
+        return int(self.kubernetes_version.split(".")[1])
+
+    def feature(self, gate: str) -> bool:
+        """Whether a feature gate is on (unset gates: the default for the version; only the ones the sim knows)."""
+        if gate in self.feature_gates:
+            return self.feature_gates[gate]
+        if gate == "EphemeralContainers":
+            return self.minor >= 23
+        return True
