@@ -1,0 +1,181 @@
+"""Loading scenario files: YAML with positions, then validation, into `LoadedScenario` objects.
+
+    result = loader.load_paths([Path("scenarios")])
+    for issue in result.issues: print(issue)          # scenarios/x.yaml:12:5: unknown key 'imag' ...
+    for loaded in result.scenarios: loaded.scenario, loaded.path, loaded.line
+
+`load_file` raises `ScenarioIssues` (a `ScenarioError`) listing every problem of one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import yaml
+
+from kdbgtest.scenario import model, positions, validate
+from kdbgtest.scenario.issues import ScenarioIssue, ScenarioIssues
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A valid scenario together with where it came from, for reports that point at YAML lines."""
+
+    path: Path
+    scenario: model.Scenario
+    positions: positions.Positions = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def line(self) -> int:
+        """The line where the scenario starts (its first key)."""
+        return self.positions.value(()).line
+
+    def all_steps(self) -> list[model.Step]:
+        """The steps followed by the `finally` steps, in run order."""
+        return [*self.scenario.steps, *self.scenario.finally_]
+
+    def step_loc(self, step: model.Step) -> tuple[str, int]:
+        """The data path of `step`: `("steps", 2)` or `("finally", 0)`. The step must be this scenario's."""
+        for key, steps in (("steps", self.scenario.steps), ("finally", self.scenario.finally_)):
+            for index, candidate in enumerate(steps):
+                if candidate is step:
+                    return (key, index)
+        raise ValueError(f"step {step.name!r} is not part of scenario {self.name!r}")
+
+    def step_location(self, step: model.Step) -> tuple[int, int]:
+        """(line, col) where `step` starts in the file."""
+        mark = self.positions.value(self.step_loc(step))
+        return mark.line, mark.col
+
+    def step_line(self, index: int) -> int:
+        """Line of the step at `index` in `all_steps()` (steps, then finally)."""
+        return self.step_location(self.all_steps()[index])[0]
+
+    def step_label(self, step: model.Step) -> str:
+        """`step 3 'attach-debug'` or `finally step 1 'cleanup'` (1-based, as users count)."""
+        key, index = self.step_loc(step)
+        prefix = "finally step" if key == "finally" else "step"
+        return f"{prefix} {index + 1} '{step.name}'"
+
+    def where(self, step: model.Step | None = None) -> str:
+        """`scenarios/x.yaml:42, step 3 'attach-debug'` (or just `scenarios/x.yaml:1` without a step)."""
+        if step is None:
+            return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.step_location(step)[0]}, {self.step_label(step)}"
+
+
+class LoadResult(NamedTuple):
+    """Every valid scenario found, and every issue found in the others."""
+
+    scenarios: list[LoadedScenario]
+    issues: list[ScenarioIssue]
+
+
+def check_file(path: Path) -> tuple[LoadedScenario | None, list[ScenarioIssue]]:
+    """Load and validate one file; the scenario is None when there is any issue."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ScenarioIssue(path, 0, 0, f"cannot read the file: {_os_reason(exc)}")]
+    parsed = positions.parse(text)
+    issues = [ScenarioIssue(path, p.mark.line, p.mark.col, p.message) for p in parsed.problems]
+    if parsed.data is None and not parsed.problems:
+        return None, [ScenarioIssue(path, 1, 1, "the file is empty; a scenario needs 'name' and 'steps'")]
+    if issues and parsed.data is None:
+        return None, issues
+    scenario, found = validate.validate(parsed.data, parsed.positions, path)
+    issues.extend(found)
+    if scenario is None or issues:
+        return None, sorted(issues)
+    return LoadedScenario(path, scenario, parsed.positions), []
+
+
+def load_file(path: Path) -> LoadedScenario:
+    """The valid scenario in `path`, or `ScenarioIssues` listing every problem in it."""
+    loaded, issues = check_file(path)
+    if loaded is None:
+        raise ScenarioIssues(issues)
+    return loaded
+
+
+def load_paths(paths: Iterable[Path]) -> LoadResult:
+    """Load every scenario file named or found (recursively, `*.yaml`/`*.yml`) under the given paths."""
+    scenarios: list[LoadedScenario] = []
+    issues: list[ScenarioIssue] = []
+    for path in paths:
+        files, missing = _discover(path)
+        issues.extend(missing)
+        for file in files:
+            loaded, found = check_file(file)
+            issues.extend(found)
+            if loaded is not None:
+                scenarios.append(loaded)
+    issues.extend(_duplicate_names(scenarios))
+    return LoadResult(scenarios, issues)
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """The scenario files `load_paths` would load (for `kdbgtest list` and pytest collection)."""
+    return [file for path in paths for file in _discover(path)[0]]
+
+
+def _discover(path: Path) -> tuple[list[Path], list[ScenarioIssue]]:
+    if path.is_file():
+        return [path], []
+    if not path.is_dir():
+        return [], [ScenarioIssue(path, 0, 0, "no such file or directory")]
+    files = [file for file in _walk(path) if not _is_manifest(file)]
+    if not files:
+        return [], [ScenarioIssue(path, 0, 0, "no scenario files (*.yaml, *.yml) in this directory")]
+    return files, []
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for file in sorted(root.rglob("*")):
+        hidden = any(part.startswith(".") for part in file.relative_to(root).parts)
+        if file.suffix in SUFFIXES and file.is_file() and not hidden:
+            yield file
+
+
+def _is_manifest(file: Path) -> bool:
+    """True for Kubernetes manifests kept next to scenarios (`apply: {file: ...}`): apiVersion and kind."""
+    try:
+        with file.open(encoding="utf-8") as stream:
+            first = next(iter(yaml.safe_load_all(stream)), None)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(first, dict) and "apiVersion" in first and "kind" in first and "steps" not in first
+
+
+def _duplicate_names(scenarios: list[LoadedScenario]) -> list[ScenarioIssue]:
+    first: dict[str, LoadedScenario] = {}
+    issues = []
+    for loaded in scenarios:
+        seen = first.setdefault(loaded.name, loaded)
+        if seen is not loaded:
+            mark = loaded.positions.value(("name",))
+            issues.append(
+                ScenarioIssue(
+                    loaded.path,
+                    mark.line,
+                    mark.col,
+                    f"scenario name '{loaded.name}' is already used by {seen.path}:{seen.line}; "
+                    "scenario names must be unique",
+                )
+            )
+    return issues
+
+
+def _os_reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "it is not UTF-8 text"
