@@ -39,6 +39,8 @@ class Positions:
 
     values: dict[Loc, Mark] = field(default_factory=dict)
     keys: dict[Loc, Mark] = field(default_factory=dict)
+    # Where the text of a one-line scalar starts, for scalars whose source is exactly their value.
+    texts: dict[Loc, Mark] = field(default_factory=dict)
 
     def value(self, loc: Loc) -> Mark:
         """Position of the value at `loc`, or of its nearest recorded ancestor."""
@@ -47,6 +49,13 @@ class Positions:
             if found is not None:
                 return found
         return START
+
+    def within(self, loc: Loc, offset: int) -> Mark:
+        """Position of character `offset` of the string at `loc` (its start when that cannot be known)."""
+        text = self.texts.get(loc)
+        if text is None:
+            return self.value(loc)
+        return Mark(text.line, text.col + offset)
 
     def key(self, loc: Loc) -> Mark:
         """Position of the key that names `loc` (falls back to the value's position)."""
@@ -83,7 +92,9 @@ class PositionLoader(yaml.SafeLoader):
 
     def _record(self, node: yaml.Node, loc: Loc, positions: Positions) -> None:
         positions.values[loc] = Mark.of(node.start_mark)
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.ScalarNode):
+            _record_text(node, loc, positions)
+        elif isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 key = self._key(key_node)
                 positions.keys[(*loc, key)] = Mark.of(key_node.start_mark)
@@ -98,6 +109,16 @@ class PositionLoader(yaml.SafeLoader):
             if isinstance(key, Hashable):
                 return key
         return str(node.value)
+
+
+def _record_text(node: yaml.ScalarNode, loc: Loc, positions: Positions) -> None:
+    start, end = node.start_mark, node.end_mark
+    if start.line != end.line or not isinstance(start.buffer, str):
+        return
+    quote = 1 if node.style in ("'", '"') else 0
+    begin = start.pointer + quote
+    if start.buffer[begin : begin + len(node.value)] == node.value:
+        positions.texts[loc] = Mark(start.line + 1, start.column + 1 + quote)
 
 
 def _find_duplicates(node: yaml.Node, problems: list[YamlProblem], where: str = "the scenario") -> None:

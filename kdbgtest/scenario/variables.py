@@ -49,11 +49,23 @@ class UnknownVariable(ScenarioError):
 
 def references(text: str) -> Iterator[Reference]:
     """The `${...}` references in `text` (`$${` escapes are skipped)."""
+    for piece in split(text):
+        if isinstance(piece, Reference):
+            yield piece
+
+
+def split(text: str) -> Iterator[str | Reference]:
+    """`text` as literal pieces and references, in order (`$${` yields the literal `${`)."""
+    end = 0
     for match in _TOKEN.finditer(text):
+        yield text[end : match.start()]
         if match.group(0) == "$${":
-            continue
-        name, closed = match.group(1), match.group(2) == "}"
-        yield Reference(name, match.start(), closed and NAME.fullmatch(name) is not None)
+            yield "${"
+        else:
+            name, closed = match.group(1), match.group(2) == "}"
+            yield Reference(name, match.start(), closed and NAME.fullmatch(name) is not None)
+        end = match.end()
+    yield text[end:]
 
 
 def malformed_message(ref: Reference) -> str:
