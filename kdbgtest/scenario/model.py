@@ -65,8 +65,7 @@ class ValueCheck(Strict):
     regex: str | None = Field(None, description="the value, as a string, matches this regex")
     length: int | None = Field(None, ge=0, description="length of the list, object or string")
     min_length: int | None = Field(None, ge=0)
-    # True when the user wrote `equals: null` explicitly; set by the loader.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Which checks the user wrote (e.g. `equals: null`) is `model_fields_set`, not a value test.
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -243,6 +242,8 @@ class EventCheck(Strict):
 
 
 class StepBase(Strict):
+    """What every step has: a unique name, a deadline, and checks on what it printed."""
+
     name: str = Field(description="unique within the scenario; shown in reports")
     timeout: Seconds = Field(60.0, description="deadline for the whole step")
     expect: CommandExpect | None = Field(None, description="checks on the finished command")
@@ -251,31 +252,45 @@ class StepBase(Strict):
 
 
 class ApplyStep(StepBase):
+    """Create objects (a fixture, a manifest or a file), optionally waiting for a state."""
+
     apply: ApplyAction
 
 
 class WaitStep(StepBase):
+    """Wait, with a deadline, for a pod or node state."""
+
     wait: WaitAction
 
 
 class DebugStep(StepBase):
+    """Run `kubectl debug` (ephemeral, copy or node mode), optionally with an interactive session."""
+
     debug: DebugAction
 
 
 class ExecStep(StepBase):
+    """Run `kubectl exec` in a container."""
+
     exec: ExecAction
 
 
 class KubectlStep(StepBase):
+    """Run any kubectl command in the scenario's namespace."""
+
     kubectl: KubectlAction
 
 
 class AssertStep(StepBase):
+    """Check an API object's fields with JMESPath, optionally polling until they hold."""
+
     assert_: AssertObject = Field(alias="assert")
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class EventsStep(StepBase):
+    """Check that an event about an object exists (or does not)."""
+
     events: EventCheck
 
 
