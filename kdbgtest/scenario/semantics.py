@@ -226,6 +226,11 @@ class _VariableCheck:
         return checkable
 
     def _step_captures(self, loc: Loc, step: model.Step) -> list[str]:
+        if isinstance(step, model.DebugStep):
+            return [*variables.DEBUG_CAPTURES, *self._regex_captures(loc, step)]
+        return self._regex_captures(loc, step)
+
+    def _regex_captures(self, loc: Loc, step: model.Step) -> list[str]:
         return [
             name for _, pattern in regexes(loc, step, captures_only=True) for name in capture_names(pattern)
         ]

@@ -2,8 +2,9 @@
 
 Every string in a step (its action, session, transcript and expect checks; not its name, not mapping keys)
 may hold `${name}` references, substituted just before the step runs. `$${` writes a literal `${`. Names are
-Python identifiers. Known names are the built-ins below, the scenario's `vars`, and the named groups of
-regexes in earlier steps and session items (`(?P<debugger>debugger-\\w+)` defines `${debugger}`).
+Python identifiers. Known names are the built-ins below, the scenario's `vars`, the named groups of
+regexes in earlier steps and session items (`(?P<debugger>debugger-\\w+)` defines `${debugger}`), and the
+names every debug step captures (`DEBUG_CAPTURES`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ BUILTINS: dict[str, str] = {
     "run_id": "the run's short unique id",
     "scenario": "the scenario's name",
     "kubeconfig": "path of the kubeconfig kubectl uses",
+}
+
+# Captured automatically by every debug step, from what kubectl prints.
+DEBUG_CAPTURES: dict[str, str] = {
+    "debug_container": "the debug container the step created or changed (e.g. a generated debugger-xxxxx)",
+    "debug_pod": "the pod the debug container runs in: the pod, its copy, or the node-debugger pod",
 }
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
