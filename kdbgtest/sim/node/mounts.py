@@ -1,0 +1,66 @@
+"""mount(2) and umount2(2) through libc, for overlays and the shared node directory (no subprocess needed)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import shutil
+from pathlib import Path
+
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_SHARED = 1 << 20
+MNT_DETACH = 0x2
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def mount(source: str, target: Path, fstype: str | None, flags: int = 0, data: str | None = None) -> None:
+    """mount(2)."""
+    result = _libc.mount(
+        source.encode(),
+        str(target).encode(),
+        fstype.encode() if fstype else None,
+        ctypes.c_ulong(flags),
+        data.encode() if data else None,
+    )
+    _check(result, f"mount {source} on {target}")
+
+
+def umount(target: Path, *, lazy: bool = False) -> None:
+    """umount2(2); EINVAL/ENOENT (not mounted) are ignored."""
+    result = _libc.umount2(str(target).encode(), MNT_DETACH if lazy else 0)
+    if result != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.ENOENT):
+        _check(result, f"umount {target}")
+
+
+def make_shared_bind(path: Path) -> None:
+    """Bind `path` onto itself, shared: later mounts below it reach mount namespaces copied from here."""
+    mount(str(path), path, None, MS_BIND | MS_REC)
+    mount("none", path, None, MS_SHARED | MS_REC)
+
+
+def writable_rootfs(image_rootfs: Path, layer: Path) -> tuple[Path, bool]:
+    """An overlay of `layer/upper` over the read-only `image_rootfs`, mounted at `layer/merged`.
+
+    Falls back to a copy of the image (returned flag False) when overlayfs is unavailable.
+    """
+    merged, upper, work = layer / "merged", layer / "upper", layer / "work"
+    for directory in (merged, upper, work):
+        directory.mkdir(parents=True, exist_ok=True)
+    options = f"lowerdir={image_rootfs},upperdir={upper},workdir={work}"
+    try:
+        mount("overlay", merged, "overlay", 0, options)
+        return merged, True
+    except OSError:
+        shutil.rmtree(merged)
+        shutil.copytree(image_rootfs, merged, symlinks=True)
+        return merged, False

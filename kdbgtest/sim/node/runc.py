@@ -1,0 +1,398 @@
+"""The runc wrapper: containers and execs as foreground `runc run` / `runc exec` children of the sim.
+
+Why foreground runc (a minimal shim per process) rather than `runc run -d` plus a subreaper: the exit status
+comes back as runc's own exit code (128+N for signal N), with no waitpid(-1) that would race asyncio's child
+watcher, and it works across PID namespaces, where the kernel never reparents an orphan to a subreaper
+outside its namespace.
+
+Containers of a sim node (`pid_parent`: the node's init pid) live in a PID namespace nested in the node's, as
+on a kind node. runc must then run inside the node's PID namespace *and* see a /proc of that namespace (it
+records pids and checks them in /proc). So each node gets a "view": a mount namespace copied from the host
+(slave propagation) whose /proc is remounted from inside the node's PID namespace, held by a `sleep` process
+in the host's PID namespace (so nothing inside the node can find it and enter it). runc is started as
+`nsenter --mount=<view> --pid=<node> -- runc ...`. Namespace paths in a config (`/proc/PID/ns/X` with host
+pids) are translated into the view's pids; `Process.pid` is always the host pid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kdbgtest.base import tools
+from kdbgtest.sim.node import mounts, procfs, spec, tasks
+from kdbgtest.sim.node.spec import ContainerConfig, Mount
+from kdbgtest.sim.node.tasks import Process
+
+__all__ = ["ContainerConfig", "Mount", "Process", "Runc", "RuntimeFailure", "StartError"]
+
+START_TIMEOUT = 30.0
+COMMAND_TIMEOUT = 20.0
+CGROUP_MARKER = ".kdbgtest-cgroup"  # file in a runc root naming its cgroup parent (read by cleanup)
+VIEW_SUFFIX = ".pidrec"  # pid records of view holders (killed by cleanup)
+_POLL = 0.002
+_NS_PATH = re.compile(r"^/proc/(\d+)/ns/(\w+)$")
+
+
+class StartError(Exception):
+    """The process could not start; `message` is the runtime's text as containerd shows it."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        self.message = message
+        self.kind = kind  # "run" | "exec"
+        super().__init__(message)
+
+
+class RuntimeFailure(Exception):
+    """A runc command other than starting a process failed (message: runc's)."""
+
+
+def run_message(runc_error: str) -> str:
+    """containerd's text for a failed container start, from runc's `runc run failed: ...`."""
+    detail = runc_error.removeprefix("runc run failed: ").removeprefix("runc create failed: ")
+    return (
+        "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
+        f"runc create failed: {detail}: unknown"
+    )
+
+
+def exec_message(runc_error: str) -> str:
+    """containerd's text for a failed exec, from runc's `exec failed: ...`."""
+    detail = runc_error.removeprefix("runc exec failed: ")
+    return f"OCI runtime exec failed: {detail}: unknown"
+
+
+class _View:
+    """The host's mounts with the node's /proc, held by a sleeping process (see module docstring)."""
+
+    def __init__(self, pid_parent: int, holder: asyncio.subprocess.Process, record: Path) -> None:
+        self.pid_parent = pid_parent
+        self.holder = holder
+        self.record = record
+        self.level = len(procfs.ns_pids(pid_parent)) - 1
+
+    def prefix(self, nsenter: str) -> list[str]:
+        return [
+            nsenter,
+            f"--mount=/proc/{self.holder.pid}/ns/mnt",
+            f"--pid=/proc/{self.pid_parent}/ns/pid",
+            "--",
+        ]
+
+    def translate(self, path: str) -> str:
+        """`/proc/HOSTPID/ns/X` -> the same namespace as the view's /proc names it."""
+        match = _NS_PATH.match(path)
+        if match is None:
+            return path
+        pids = procfs.ns_pids(int(match[1]))
+        if len(pids) <= self.level:
+            raise ValueError(f"process {match[1]} is not inside the node's PID namespace; cannot join {path}")
+        return f"/proc/{pids[self.level]}/ns/{match[2]}"
+
+    async def close(self) -> None:
+        if self.holder.returncode is None:
+            self.holder.kill()
+            await self.holder.wait()
+        self.record.unlink(missing_ok=True)
+
+
+class Runc:
+    """runc with one state root. Containers run with `pid_parent` live in that node's PID namespace."""
+
+    def __init__(self, root: Path, *, binary: Path | None = None) -> None:
+        self.root = root
+        self.binary = str(binary or tools.require("runc"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.cgroup_parent = "/kdbgtest-sim/" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+        (self.root / CGROUP_MARKER).write_text(self.cgroup_parent + "\n")
+        self._nsenter = str(tools.require("nsenter"))
+        self._views: dict[int, _View] = {}
+        self._where: dict[str, int | None] = {}  # container id -> pid_parent
+        self._bundles: dict[str, Path] = {}
+        self._view_lock = asyncio.Lock()
+
+    # ---- containers -----------------------------------------------------------------------------------
+
+    async def run(self, cfg: ContainerConfig, bundle: Path, *, pid_parent: int | None = None) -> Process:
+        """Create and start a container in `bundle` (created; removed by `delete`); return once it runs.
+
+        StartError (kind "run") carries containerd's message when the process cannot start.
+        """
+        view = await self._view(pid_parent) if pid_parent is not None else None
+        bundle.mkdir(parents=True, exist_ok=True)
+        self._bundles[cfg.id] = bundle
+        self._where[cfg.id] = pid_parent
+        rootfs = cfg.rootfs if not cfg.overlay else mounts.writable_rootfs(cfg.rootfs, bundle / "layer")[0]
+        etc = []
+        if cfg.etc_files:
+            (bundle / "etc").mkdir(exist_ok=True)
+            etc = spec.etc_files(cfg, bundle / "etc")
+        joined = {k: (view.translate(v) if view and v else v) for k, v in cfg.namespaces.items()}
+        translated = dataclasses.replace(cfg, namespaces=joined)
+        config = spec.config(translated, rootfs, etc, f"{self.cgroup_parent}/{cfg.id}")
+        (bundle / "config.json").write_text(json.dumps(config))
+        log, pidfile = bundle / "runc.log", bundle / "init.pid"
+        for stale in (log, pidfile):
+            stale.unlink(missing_ok=True)
+        argv = [*self._global(log), "run", "--bundle", str(bundle), "--pid-file", str(pidfile), cfg.id]
+        return await self._start(argv, view, tty=cfg.tty, stdin=cfg.stdin, size=cfg.console_size,
+                                 pidfile=pidfile, log=log, kind="run")  # fmt: skip
+
+    async def exec(
+        self,
+        container_id: str,
+        args: list[str],
+        *,
+        tty: bool = False,
+        stdin: bool = False,
+        env: list[str] | None = None,
+        cwd: str = "/",
+        uid: int = 0,
+        gid: int = 0,
+        capabilities: list[str] | None = None,
+        additional_gids: list[int] | None = None,
+        console_size: tuple[int, int] = (80, 24),
+    ) -> Process:
+        """Start `args` in a running container; StartError (kind "exec", containerd's message) if it can't."""
+        view = self._views.get(self._where.get(container_id) or -1)
+        work = self._bundles.get(container_id, self.root / ".execs") / "execs"
+        work.mkdir(parents=True, exist_ok=True)
+        name = uuid.uuid4().hex[:12]
+        caps = spec.DEFAULT_CAPABILITIES if capabilities is None else capabilities
+        cfg = ContainerConfig(
+            id=container_id, rootfs=Path("/"), args=args, env=env or [spec.DEFAULT_ENV_PATH], cwd=cwd,
+            tty=tty, stdin=stdin, uid=uid, gid=gid, additional_gids=additional_gids or [],
+            capabilities=list(caps), console_size=console_size,
+        )  # fmt: skip
+        process_file, log, pidfile = work / f"{name}.json", work / f"{name}.log", work / f"{name}.pid"
+        process_file.write_text(json.dumps(spec.process(cfg)))
+        argv = [
+            *self._global(log),
+            "exec",
+            "--process",
+            str(process_file),
+            "--pid-file",
+            str(pidfile),
+            container_id,
+        ]
+        try:
+            return await self._start(argv, view, tty=tty, stdin=stdin, size=console_size,
+                                     pidfile=pidfile, log=log, kind="exec")  # fmt: skip
+        finally:
+            for path in (process_file, log, pidfile):
+                path.unlink(missing_ok=True)
+
+    async def kill(self, container_id: str, sig: int = signal.SIGTERM) -> None:
+        """Signal a container's init (`runc kill`); a container that is gone is not an error."""
+        await self._command(container_id, "kill", container_id, str(int(sig)), missing_ok=True)
+
+    async def delete(self, container_id: str, force: bool = True) -> None:
+        """Remove a container (killing it with `force`), unmount its rootfs and remove its bundle."""
+        args = ["delete", *(["--force"] if force else []), container_id]
+        await self._command(container_id, *args, missing_ok=True)
+        bundle = self._bundles.pop(container_id, None)
+        self._where.pop(container_id, None)
+        if bundle is not None:
+            remove_bundle(bundle)
+
+    async def state(self, container_id: str) -> dict[str, Any]:
+        """`runc state` as a dict (status: created|running|stopped; pid as runc's namespace sees it)."""
+        out = await self._command(container_id, "state", container_id)
+        result: dict[str, Any] = json.loads(out)
+        return result
+
+    async def list_ids(self) -> list[str]:
+        """Ids of every container in this root (running or not yet deleted)."""
+        return sorted(p.parent.name for p in self.root.glob("*/state.json"))
+
+    async def close_view(self, pid_parent: int) -> None:
+        """Forget a node's view (call when the node stops)."""
+        view = self._views.pop(pid_parent, None)
+        if view is not None:
+            await view.close()
+
+    async def close(self) -> None:
+        """Release every view; containers are left to their owners."""
+        for pid_parent in list(self._views):
+            await self.close_view(pid_parent)
+
+    # ---- internals ------------------------------------------------------------------------------------
+
+    def _global(self, log: Path) -> list[str]:
+        return [self.binary, "--root", str(self.root), "--log", str(log), "--log-format", "json"]
+
+    def _prefix(self, container_id: str) -> list[str]:
+        view = self._views.get(self._where.get(container_id) or -1)
+        return view.prefix(self._nsenter) if view else []
+
+    async def _start(
+        self,
+        argv: list[str],
+        view: _View | None,
+        *,
+        tty: bool,
+        stdin: bool,
+        size: tuple[int, int],
+        pidfile: Path,
+        log: Path,
+        kind: str,
+    ) -> Process:
+        full = (view.prefix(self._nsenter) if view else []) + argv
+        master: int | None = None
+        if tty:
+            master, slave = tasks.open_pty(*size)
+            full = [str(tools.require("setsid")), "--ctty", *full]
+            try:
+                proc = await asyncio.create_subprocess_exec(*full, stdin=slave, stdout=slave, stderr=slave)
+            finally:
+                os.close(slave)
+        else:
+            proc = await asyncio.create_subprocess_exec(
+                *full,
+                stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        try:
+            pid = await _started(proc, pidfile, log, kind)
+            host_pid = pid if view is None else await _host_pid(proc.pid, view.level, pid)
+        except BaseException:
+            if master is not None:
+                os.close(master)
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+            raise
+        return Process(proc, host_pid, tty=tty, master=master)
+
+    async def _view(self, pid_parent: int) -> _View:
+        async with self._view_lock:
+            view = self._views.get(pid_parent)
+            if view is not None and view.holder.returncode is None:
+                return view
+            view = await _make_view(
+                pid_parent, self.root.parent / f"view-{pid_parent}{VIEW_SUFFIX}", self._nsenter
+            )
+            self._views[pid_parent] = view
+            return view
+
+    async def _command(self, container_id: str, *args: str, missing_ok: bool = False) -> str:
+        argv = [*self._prefix(container_id), self.binary, "--root", str(self.root), *args]
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), COMMAND_TIMEOUT)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise RuntimeFailure(
+                f"`runc {' '.join(args)}` did not finish within {COMMAND_TIMEOUT:g}s"
+            ) from None
+        text = err.decode(errors="replace").strip()
+        if proc.returncode != 0:
+            if missing_ok and ("does not exist" in text or "not running" in text or "not exist" in text):
+                return ""
+            raise RuntimeFailure(f"`runc {' '.join(args)}` failed: {text or proc.returncode}")
+        return out.decode(errors="replace")
+
+
+async def _started(proc: asyncio.subprocess.Process, pidfile: Path, log: Path, kind: str) -> int:
+    """Wait for runc's pid file (written once the user process runs); StartError if runc exits first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT
+    while True:
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            return int(pidfile.read_text())
+        if proc.returncode is not None:
+            break
+        if loop.time() > deadline:
+            raise StartError(f"runc did not start the process within {START_TIMEOUT:g}s", kind)
+        await asyncio.sleep(_POLL)
+    error = _last_error(log) or f"runc exited with code {proc.returncode} before the process started"
+    raise StartError(run_message(error) if kind == "run" else exec_message(error), kind)
+
+
+def _last_error(log: Path) -> str | None:
+    """The last error message in runc's JSON log."""
+    message = None
+    with contextlib.suppress(FileNotFoundError):
+        for line in log.read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("level") in ("error", "fatal"):
+                    message = str(entry.get("msg", ""))
+    return message
+
+
+async def _host_pid(nsenter_pid: int, level: int, ns_pid: int) -> int:
+    """Host pid of the process runc reported as `ns_pid` in the node's namespace (a descendant of nsenter)."""
+    for _ in range(50):
+        found = procfs.descendant_with_ns_pid(nsenter_pid, level, ns_pid)
+        if found is not None:
+            return found
+        await asyncio.sleep(_POLL)
+    raise RuntimeFailure(f"cannot find the host pid of node pid {ns_pid} under process {nsenter_pid}")
+
+
+async def _make_view(pid_parent: int, record: Path, nsenter: str) -> _View:
+    """Start a view holder and mount the node's /proc in its mount namespace."""
+    busybox, unshare = str(tools.require("busybox")), str(tools.require("unshare"))
+    holder = await asyncio.create_subprocess_exec(
+        unshare, "--mount", "--propagation", "slave", "--", busybox, "sleep", "2147483647",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    view = _View(pid_parent, holder, record)
+    try:
+        await _until_exec(holder.pid, busybox)
+        procfs.PidRecord.of(holder.pid).save(record)
+        mount = await asyncio.create_subprocess_exec(
+            *view.prefix(nsenter), busybox, "mount", "-t", "proc", "proc", "/proc",
+            stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(mount.communicate(), COMMAND_TIMEOUT)
+        if mount.returncode != 0:
+            raise RuntimeFailure(f"cannot mount the node's /proc: {err.decode(errors='replace').strip()}")
+    except BaseException:
+        await view.close()
+        raise
+    return view
+
+
+async def _until_exec(pid: int, executable: str) -> None:
+    """Wait until `pid` has exec'd `executable` (so `unshare` has finished setting up its namespace)."""
+    for _ in range(int(5 / _POLL)):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/exe").readlink() == Path(executable).resolve():
+                return
+        await asyncio.sleep(_POLL)
+    raise RuntimeFailure(f"the view holder {pid} did not start")
+
+
+def remove_bundle(bundle: Path) -> None:
+    """Unmount a bundle's overlay (lazily if busy) and remove the bundle directory."""
+    merged = bundle / "layer" / "merged"
+    if os.path.ismount(merged):
+        try:
+            mounts.umount(merged)
+        except OSError:
+            mounts.umount(merged, lazy=True)
+    shutil.rmtree(bundle, ignore_errors=True)
