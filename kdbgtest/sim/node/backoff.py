@@ -76,6 +76,11 @@ class Backoff:
         left = since + self.get(key) - self.now()
         return max(0.0, left * self._scale)
 
+    def remaining_since_update(self, key: str) -> float:
+        """Real seconds until the back-off that started at the last failure of `key` ends."""
+        entry = self._entries.get(key)
+        return self.remaining(key, entry.last_update) if entry else 0.0
+
     def forget(self, key: str) -> None:
         self._entries.pop(key, None)
 

@@ -1,0 +1,219 @@
+"""The node agent (the sim's kubelet): one per sim node, implementing `contracts.NodeRuntime`.
+
+`create_node` builds it; `start` creates the node sandbox (root directory + PID/network/IPC/UTS namespaces),
+posts the Node status and runs a `PodWorker` for every pod bound to the node; attach/exec/logs are served
+from the workers; `stop` stops every container, every sandbox, and removes what the node made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from kdbgtest.sim import contracts
+from kdbgtest.sim.config import SimConfig
+from kdbgtest.sim.contracts import ClusterState, PodChange
+from kdbgtest.sim.node import backoff, images, nodestatus, pulling, runc, sandbox, serve, status, streams
+from kdbgtest.sim.node.instance import Instance
+from kdbgtest.sim.node.pods import NodeContext, PodSandbox, PodWorker, SandboxFailed, StartFailed
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+RUNTIME_VERSION = "containerd://kdbgtest-sim (runc)"
+
+
+class RuncRuntime:
+    """The pod workers' runtime: containers as runc containers in the node's PID namespace."""
+
+    def __init__(self, runtime: runc.Runc, pid_parent: int) -> None:
+        self.runc = runtime
+        self.pid_parent = pid_parent
+
+    async def start(self, cfg: runc.ContainerConfig, bundle: Path) -> runc.Process:
+        try:
+            return await self.runc.run(cfg, bundle, pid_parent=self.pid_parent)
+        except runc.StartError as exc:
+            raise StartFailed(exc.message) from exc
+
+    async def remove(self, container_id: str) -> None:
+        await self.runc.delete(container_id)
+
+
+class Node:
+    """One sim node (`contracts.NodeRuntime`)."""
+
+    def __init__(
+        self,
+        name: str,
+        state: ClusterState,
+        config: SimConfig,
+        *,
+        images: images.ImageStore,
+        runtime: runc.Runc,
+    ) -> None:
+        self.name = name
+        self.state = state
+        self.config = config
+        self.images = images
+        self.runc = runtime
+        self.sandbox: sandbox.NodeSandbox | None = None
+        self.workers: dict[str, PodWorker] = {}  # pod uid -> worker
+        self._ctx: NodeContext | None = None
+        self._stopping = False
+
+    # -- NodeRuntime: lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        index = self.config.node_names.index(self.name) if self.name in self.config.node_names else 0
+        self.sandbox = sandbox.NodeSandbox(
+            self.name, self.config.state_path, self.runc, self.images, index=index
+        )
+        await self.sandbox.start()
+        scale = self.config.time_scale
+        self._ctx = NodeContext(
+            name=self.name, state=self.state, config=self.config,
+            runtime=RuncRuntime(self.runc, self.sandbox.pid),
+            puller=pulling.Puller(self.images, backoff.Backoff(scale=scale), scale),
+            backoff=backoff.Backoff(scale=scale), pods_dir=self.sandbox.dir / "pods",
+            node_root=self.sandbox.root, host_ip=self.sandbox.ip, new_sandbox=self._new_pod_sandbox,
+            stop_sandbox=self._stop_pod_sandbox, lookup=self._lookup,
+        )  # fmt: skip
+        since = status.now()
+        self.state.set_node_status(
+            self.name, nodestatus.build(self.name, self.sandbox.ip, self.config.kubernetes_version,
+                                        RUNTIME_VERSION, since)
+        )  # fmt: skip
+        self.state.subscribe_pods(self.name, self._on_change)
+        for pod in self.state.pods_on_node(self.name):
+            self._on_change(PodChange("ADDED", pod))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for worker in list(self.workers.values()):
+            worker.removed(grace=0)
+        await asyncio.gather(*(w.done.wait() for w in list(self.workers.values())))
+        if self.sandbox is not None:
+            await self.sandbox.stop()
+
+    # -- pods ---------------------------------------------------------------------------------------
+    def _on_change(self, change: PodChange) -> None:
+        if self._stopping or self._ctx is None:
+            return
+        uid = change.pod["metadata"].get("uid", "")
+        worker = self.workers.get(uid)
+        if change.type == "DELETED":
+            if worker is not None:
+                worker.removed()
+            return
+        if worker is None:
+            if change.pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+                return  # a finished pod from before this node agent started: nothing to run
+            worker = self.workers[uid] = PodWorker(self._ctx, change.pod)
+            asyncio.get_running_loop().create_task(self._run_worker(worker))
+        worker.update(change.pod)
+
+    async def _run_worker(self, worker: PodWorker) -> None:
+        worker.start()
+        await worker.done.wait()
+        self.workers.pop(worker.uid, None)
+
+    async def _new_pod_sandbox(self, pod: Obj, pod_dir: Path) -> PodSandbox:
+        assert self.sandbox is not None
+        pod_spec = pod["spec"]
+        box = sandbox.PodSandbox(
+            self.sandbox, pod["metadata"]["name"], bundle=pod_dir / "sandbox",
+            host_network=bool(pod_spec.get("hostNetwork")), host_pid=bool(pod_spec.get("hostPID")),
+            host_ipc=bool(pod_spec.get("hostIPC")),
+        )  # fmt: skip
+        try:
+            await box.start()
+        except (sandbox.SandboxError, runc.StartError, runc.RuntimeFailure, OSError) as exc:
+            raise SandboxFailed(str(exc)) from exc
+        return box
+
+    async def _stop_pod_sandbox(self, box: PodSandbox) -> None:
+        assert isinstance(box, sandbox.PodSandbox)
+        await box.stop()
+
+    def _lookup(self, kind: str, namespace: str, name: str) -> dict[str, str] | None:
+        """configMap/secret data from the store, if it offers `find` (secrets decoded)."""
+        find = getattr(self.state, "find", None)
+        obj = find(kind, namespace, name) if find is not None else None
+        if obj is None:
+            return None
+        data = dict(obj.get("data") or {})
+        if kind == "secrets":
+            data = {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
+            data.update(obj.get("stringData") or {})
+        return data
+
+    def _worker(self, namespace: str, pod: str) -> PodWorker:
+        for worker in self.workers.values():
+            if worker.namespace == namespace and worker.name == pod and not worker.deleting():
+                return worker
+        for worker in self.workers.values():
+            if worker.namespace == namespace and worker.name == pod:
+                return worker
+        raise contracts.LogsUnavailable(f'pod "{pod}" cannot be found - no logs available')
+
+    # -- NodeRuntime: streams -----------------------------------------------------------------------
+    async def attach(
+        self, namespace: str, pod: str, container: str, *, stdin: bool, tty: bool
+    ) -> contracts.ContainerStream:
+        worker = self._stream_worker(namespace, pod)
+        return serve.attach_to(worker, container, stdin=stdin, tty=tty, minor=self.config.minor)
+
+    async def exec(
+        self, namespace: str, pod: str, container: str, command: list[str], *, stdin: bool, tty: bool
+    ) -> contracts.ContainerStream:
+        worker = self._stream_worker(namespace, pod)
+
+        async def start(inst: Instance, argv: list[str], with_stdin: bool, with_tty: bool) -> streams.Process:
+            cid = inst.container_id.removeprefix("containerd://")
+            cfg = worker.configs[cid]
+            try:
+                return await self.runc.exec(
+                    cid, argv, tty=with_tty, stdin=with_stdin, env=cfg.env, cwd=cfg.cwd, uid=cfg.uid,
+                    gid=cfg.gid, capabilities=cfg.capabilities, additional_gids=cfg.additional_gids,
+                )  # fmt: skip
+            except runc.StartError as exc:
+                exec_id = secrets.token_hex(32)
+                raise serve.ExecStartError(
+                    f'failed to exec in container: failed to start exec "{exec_id}": {exc.message}'
+                ) from exc
+
+        return await serve.exec_in(
+            worker, container, command, stdin=stdin, tty=tty, start=start, minor=self.config.minor
+        )
+
+    def logs(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        *,
+        previous: bool = False,
+        follow: bool = False,
+        tail_lines: int | None = None,
+        timestamps: bool = False,
+    ) -> AsyncIterator[bytes]:
+        worker = self._worker(namespace, pod)
+        return serve.logs_of(worker, container, previous=previous, follow=follow, tail_lines=tail_lines,
+                             timestamps=timestamps)  # fmt: skip
+
+    def _stream_worker(self, namespace: str, pod: str) -> PodWorker:
+        try:
+            return self._worker(namespace, pod)
+        except contracts.LogsUnavailable:
+            raise serve.upgrade_error(f"pod {pod}_{namespace} not found", self.config.minor) from None
+
+
+async def create_node(
+    name: str, state: ClusterState, config: SimConfig, *, images: images.ImageStore, runc: runc.Runc
+) -> Node:
+    """A node agent for node `name` (not started: call `start`)."""
+    return Node(name, state, config, images=images, runtime=runc)
