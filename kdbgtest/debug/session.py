@@ -59,6 +59,7 @@ class Session:
         self._exit_code: int | None = None
         self._hint_pending = press_enter_on_hint
         self._hint_pressed = False
+        self._stopped = False  # close() had to signal the program
         transcript.parent.mkdir(parents=True, exist_ok=True)
         self._log = transcript.open("w", encoding="utf-8", newline="")
         try:
@@ -91,6 +92,11 @@ class Session:
     def exit_code(self) -> int | None:
         """The exit code once the program has ended (128+N for a signal N), else None."""
         return self._exit_code
+
+    @property
+    def ended_by_itself(self) -> bool:
+        """After close(): whether the program had exited before close() would have had to stop it."""
+        return not self._stopped
 
     @property
     def hint_pressed(self) -> bool:
@@ -156,9 +162,15 @@ class Session:
     # -- ending ------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the program if it still runs (SIGTERM to its process group, then SIGKILL), close the files."""
+        """Stop the program if it still runs (SIGTERM to its process group, then SIGKILL), close the files.
+
+        Safe to call more than once.
+        """
+        if self._log.closed:
+            return
         try:
             if self._child.isalive():
+                self._stopped = True
                 self._signal(signal.SIGTERM)
                 if not self._gone_within(_TERMINATE_GRACE):
                     self._signal(signal.SIGKILL)

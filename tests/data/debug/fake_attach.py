@@ -2,7 +2,7 @@
 
 It prints what kubectl prints before attaching, then behaves like a shell whose first prompt was lost:
 nothing until Enter is pressed, then a coloured prompt. Commands: `echo WORDS`, `hostname`, `exit [N]`;
-anything else is "not found". Options: `--no-hint` (as `kubectl debug -q`), `--stubborn` (ignore
+anything else is "not found". Options: `-q` (like kubectl: neither line), `--no-hint`, `--stubborn` (ignore
 SIGTERM/SIGHUP/SIGINT and never exit on its own, to test that close() kills it), `--exit N` (exit with N at
 once after the banner).
 """
@@ -15,8 +15,10 @@ PROMPT = "\x1b[1;32m/ #\x1b[0m "
 
 def main() -> int:
     args = sys.argv[1:]
-    print("Defaulting debug container name to debugger-x7k2p.", flush=True)
-    if "--no-hint" not in args:
+    quiet = "-q" in args
+    if not quiet:
+        print("Defaulting debug container name to debugger-x7k2p.", flush=True)
+    if not quiet and "--no-hint" not in args:
         print("All commands and output from this session will be recorded in container logs, including "
               "credentials and sensitive information passed through the command prompt.", file=sys.stderr)
         print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)

@@ -1,0 +1,80 @@
+"""Running a scenario's `session:` dialogue on a `Session`.
+
+Order of events for an interactive step:
+1. If kubectl will print its prompt hint (it attaches with a TTY and is not `-q`), wait for it before the
+   first item, bounded by the step's remaining time. The session presses Enter once when the hint appears,
+   so the shell prints a fresh prompt; a first `send` then reaches a shell that is attached and reading. If
+   kubectl ends instead (e.g. the container already terminated and kubectl printed its logs), the dialogue
+   goes on and its first `expect` reports what was printed.
+2. The items, in order. Each `expect`/`end` waits at most its own `timeout`, and never past the step's
+   deadline. Regex named groups are collected as captures.
+3. Without items the driver waits for the program to end (bounded by the step's time).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from kdbgtest.base.errors import StepFailed, StepTimeout
+from kdbgtest.debug.driver import Dialogue
+from kdbgtest.debug.session import Session
+from kdbgtest.scenario import model
+
+
+@dataclass
+class Outcome:
+    """What a dialogue produced: named regex groups, and the exit code if it waited for the end."""
+
+    captures: dict[str, str] = field(default_factory=dict)
+    exit_code: int | None = None
+
+
+def run(
+    session: Session, items: Dialogue | None, outcome: Outcome, *, deadline: float, wait_for_hint: bool
+) -> None:
+    """Play `items` against `session` before the monotonic `deadline`, recording into `outcome` as it goes
+    (so captures made before a failure are kept); raise StepTimeout/StepFailed."""
+    if wait_for_hint:
+        session.wait_for_hint(_remaining(deadline, "kubectl to attach"))
+    for item in items if items is not None else [model.ExpectEnd(end=True)]:
+        _play(session, item, deadline, outcome)
+
+
+def _play(session: Session, item: model.DialogueItem, deadline: float, outcome: Outcome) -> None:
+    if isinstance(item, model.SendLine):
+        session.send_line(item.send)
+    elif isinstance(item, model.SendControl):
+        session.send_control(item.control)
+    elif isinstance(item, model.ExpectText):
+        timeout = min(item.timeout, _remaining(deadline, describe(item)))
+        if item.expect is not None:
+            session.expect_text(item.expect, timeout)
+        elif item.regex is not None:
+            outcome.captures.update(session.expect_regex(item.regex, timeout))
+    else:
+        timeout = min(item.timeout, _remaining(deadline, describe(item)))
+        outcome.exit_code = session.expect_end(timeout)
+        if item.exit_code is not None and outcome.exit_code != item.exit_code:
+            raise StepFailed(
+                f"{session.name} ended with exit code {outcome.exit_code}, expected {item.exit_code}; "
+                f"the last lines seen:\n{session.tail()}"
+            )
+
+
+def describe(item: model.DialogueItem) -> str:
+    """A dialogue item in words, for messages."""
+    if isinstance(item, model.SendLine):
+        return f"typing {item.send!r}"
+    if isinstance(item, model.SendControl):
+        return f"pressing Ctrl-{item.control.upper()}"
+    if isinstance(item, model.ExpectText):
+        return f"the text {item.expect!r}" if item.expect is not None else f"the regex {item.regex!r}"
+    return "the program to end"
+
+
+def _remaining(deadline: float, what: str) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise StepTimeout(f"the step's timeout ran out before waiting for {what}")
+    return left

@@ -1,0 +1,200 @@
+"""Performing command steps with real kubectl: in a pseudo-terminal when interactive, else as a plain process.
+
+kubectl runs with `KUBECTL_KUBERC=false`, so a user's `~/.kube/kuberc` (aliases, default flags) cannot change
+what a scenario runs. The `custom` profile of a debug step is written as JSON into the artifacts directory
+(`<step>.custom.json`); interactive sessions leave their raw transcript there (`<step>.transcript.txt`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kdbgtest.base import process
+from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
+from kdbgtest.debug import ansi, argv, dialogue
+from kdbgtest.debug.driver import (
+    DEBUG_CONTAINER,
+    DEBUG_POD,
+    CommandResult,
+    Dialogue,
+    SessionFailed,
+    SessionTimeout,
+)
+from kdbgtest.debug.session import Session
+from kdbgtest.scenario import model
+
+KUBECTL_ENV = {"KUBECTL_KUBERC": "false"}
+# What kubectl prints about the debug container it creates (debug.go: debugByEphemeralContainer and
+# generateNodeDebugPod).
+_DEFAULTED = re.compile(
+    r"^Defaulting debug container name to (?P<debug_container>[a-z0-9][-a-z0-9]*)\.$", re.M
+)
+_NODE_POD = re.compile(
+    r"^Creating debugging pod (?P<debug_pod>\S+) with container (?P<debug_container>\S+) on node \S+\.$", re.M
+)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class KubectlDriver:
+    """Runs `kubectl debug|exec|...` against one cluster; files for each step go into `artifacts`."""
+
+    def __init__(
+        self,
+        kubectl: Path,
+        kubeconfig: Path,
+        context: str | None,
+        artifacts: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base = argv.base_argv(kubectl, kubeconfig, context)
+        self.artifacts = artifacts
+        self.env = {**KUBECTL_ENV, **(env or {})}
+
+    def debug(
+        self,
+        action: model.DebugAction,
+        *,
+        namespace: str,
+        session: Dialogue | None,
+        timeout: float,
+        step_slug: str,
+    ) -> CommandResult:
+        """`kubectl debug`; captures `debug_container` and `debug_pod` from the action and kubectl output."""
+        custom = self._write_custom(action.custom, step_slug) if action.custom is not None else None
+        args = argv.debug_argv(action, namespace=namespace, custom_file=custom)
+        known = known_captures(action)
+        if not action.interactive:
+            return self._run(args, session, timeout, known)
+        tty = action.interactive if action.tty is None else action.tty
+        hint = tty and not action.quiet and action.attach is not False
+        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, known=known)
+
+    def exec(
+        self,
+        action: model.ExecAction,
+        *,
+        namespace: str,
+        session: Dialogue | None,
+        timeout: float,
+        step_slug: str,
+    ) -> CommandResult:
+        """`kubectl exec` (kubectl prints no prompt hint for exec, so a dialogue starts at once)."""
+        args = argv.exec_argv(action, namespace=namespace)
+        if not action.interactive:
+            return self._run(args, session, timeout, {})
+        return self._interactive(args, session, timeout, step_slug, wait_for_hint=False, known={})
+
+    def kubectl(
+        self,
+        action: model.KubectlAction,
+        *,
+        namespace: str,
+        session: Dialogue | None,
+        timeout: float,
+        step_slug: str,
+    ) -> CommandResult:
+        """Any kubectl command; interactive ones (e.g. `attach -it`) still get Enter after the prompt hint."""
+        args = argv.kubectl_argv(action, namespace=namespace)
+        if not action.interactive:
+            return self._run(args, session, timeout, {})
+        return self._interactive(args, session, timeout, step_slug, wait_for_hint=False, known={})
+
+    # -- the two ways of running ---------------------------------------------------------------------------
+
+    def _run(
+        self, args: list[str], session: Dialogue | None, timeout: float, known: dict[str, str]
+    ) -> CommandResult:
+        if session:
+            raise ScenarioError("a step with a `session:` must be `interactive: true`")
+        done = process.run([*self.base, *args], timeout=timeout, check=False, env=self.env)
+        output = ansi.strip(done.output)
+        return CommandResult(
+            argv=done.argv,
+            exit_code=done.returncode,
+            stdout=ansi.strip(done.stdout),
+            stderr=ansi.strip(done.stderr),
+            output=output,
+            transcript=None,
+            captures={**known, **printed_captures(output)},
+            duration=done.duration,
+        )
+
+    def _interactive(
+        self,
+        args: list[str],
+        items: Dialogue | None,
+        timeout: float,
+        step_slug: str,
+        *,
+        wait_for_hint: bool,
+        known: dict[str, str],
+    ) -> CommandResult:
+        full = [*self.base, *args]
+        started = time.monotonic()
+        transcript = self.artifacts / f"{_safe(step_slug)}.transcript.txt"
+        outcome = dialogue.Outcome()
+        error: StepTimeout | StepFailed | None = None
+        with Session(full, transcript=transcript, env=self.env) as term:
+            try:
+                dialogue.run(term, items, outcome, deadline=started + timeout, wait_for_hint=wait_for_hint)
+            except (StepTimeout, StepFailed) as exc:
+                error = exc
+            term.close()
+            exit_code = outcome.exit_code if outcome.exit_code is not None else _ended(term)
+        result = CommandResult(
+            argv=full,
+            exit_code=exit_code,
+            stdout=term.text,
+            stderr="",
+            output=term.text,
+            transcript=transcript,
+            captures={**known, **printed_captures(term.text), **outcome.captures},
+            duration=time.monotonic() - started,
+        )
+        if error is not None:
+            kind = SessionTimeout if isinstance(error, StepTimeout) else SessionFailed
+            raise kind(f"{error} (transcript: {transcript})", result) from None
+        return result
+
+    def _write_custom(self, custom: dict[str, Any], step_slug: str) -> Path:
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        path = self.artifacts / f"{_safe(step_slug)}.custom.json"
+        path.write_text(json.dumps(custom, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return path
+
+
+def known_captures(action: model.DebugAction) -> dict[str, str]:
+    """What the action itself says about the debug container and its pod (kubectl may print more)."""
+    found: dict[str, str] = {}
+    if action.container:
+        found[DEBUG_CONTAINER] = action.container
+    pod = action.copy_to if action.mode == "copy" else action.pod if action.mode == "ephemeral" else None
+    if pod:
+        found[DEBUG_POD] = pod
+    return found
+
+
+def printed_captures(text: str) -> dict[str, str]:
+    """`debug_container`/`debug_pod` from kubectl's `Defaulting debug container name to X.` and `Creating
+    debugging pod P with container C on node N.` lines."""
+    found: dict[str, str] = {}
+    for pattern in (_DEFAULTED, _NODE_POD):
+        match = pattern.search(text)
+        if match:
+            found.update(match.groupdict())
+    return found
+
+
+def _ended(term: Session) -> int | None:
+    """The exit code if the program ended by itself; None if kdbgtest had to stop it."""
+    return term.exit_code if term.ended_by_itself else None
+
+
+def _safe(slug: str) -> str:
+    return _UNSAFE.sub("-", slug).strip("-") or "step"
