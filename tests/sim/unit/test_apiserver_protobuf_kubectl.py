@@ -23,7 +23,7 @@ import pytest
 
 from kdbgtest.base import process, tools
 from kdbgtest.fixtures import catalog
-from kdbgtest.sim.apiserver import protobuf, protobuf_schema
+from kdbgtest.sim.apiserver import patch, protobuf, protobuf_schema
 
 NS = "ns1"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
@@ -145,6 +145,12 @@ def _handler(state: FakeAPIServer) -> type[BaseHTTPRequestHandler]:
                         "code": 400,
                     },
                 )
+
+        def do_PATCH(self) -> None:
+            got = self._capture()
+            name = self.path.split("?")[0].split("/")[6]
+            state.pods[name] = patch.apply_patch(state.pods[name], got.body, got.content_type)
+            self._send(200, state.pods[name])
 
         def do_DELETE(self) -> None:
             self._capture()
@@ -419,3 +425,24 @@ def test_create_namespace_decodes(kubectl: Any, server: FakeAPIServer) -> None:
     rendered = json.loads(kubectl("create", "namespace", "team-a", "--dry-run=client", "-o", "json"))
     kubectl("create", "namespace", "team-a")
     assert posted(server) == [rendered]
+
+
+def test_ephemeral_container_patches_from_kubectl_apply(kubectl: Any, server: FakeAPIServer) -> None:
+    """The strategic merge patches kubectl debug sends (with $setElementOrder the second time) append ECs."""
+    source = canonical(kubectl, fixture_pods()[0])
+    name = source["metadata"]["name"]
+    server.pods[name] = source
+    kubectl("debug", name, "--image=busybox", "-c", "dbg1", "--target=app", "--", "sleep", "1d")
+    kubectl("debug", name, "--image=busybox:1.36", "-c", "dbg2")
+    bodies = [json.loads(c.body) for c in server.captured if c.method == "PATCH"]
+    assert [c.path for c in server.captured] == [
+        f"/api/v1/namespaces/{NS}/pods/{name}/ephemeralcontainers"
+    ] * 2
+    assert "$setElementOrder/ephemeralContainers" in bodies[1]["spec"], bodies[1]
+    ecs = server.pods[name]["spec"]["ephemeralContainers"]
+    assert [(ec["name"], ec["image"], ec.get("targetContainerName")) for ec in ecs] == [
+        ("dbg1", "busybox", "app"),
+        ("dbg2", "busybox:1.36", None),
+    ]
+    assert ecs[0]["command"] == ["sleep", "1d"]
+    assert server.pods[name]["spec"]["containers"] == source["spec"]["containers"]
