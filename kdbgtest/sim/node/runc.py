@@ -128,11 +128,28 @@ class Runc:
 
         StartError (kind "run") carries containerd's message when the process cannot start.
         """
+        if (self.root / cfg.id / "state.json").exists():  # runc's check, made before touching anything
+            raise StartError(run_message("container with given ID already exists"), "run")
         view = await self._view(pid_parent) if pid_parent is not None else None
         bundle.mkdir(parents=True, exist_ok=True)
         self._bundles[cfg.id] = bundle
         self._where[cfg.id] = pid_parent
-        rootfs = cfg.rootfs if not cfg.overlay else mounts.writable_rootfs(cfg.rootfs, bundle / "layer")[0]
+        try:
+            argv, log, pidfile = await self._prepare(cfg, bundle, view)
+            return await self._start(argv, view, tty=cfg.tty, stdin=cfg.stdin, size=cfg.console_size,
+                                     pidfile=pidfile, log=log, kind="run")  # fmt: skip
+        except BaseException:
+            with contextlib.suppress(RuntimeFailure):  # nothing half-made: no state, no mount, no bundle
+                await asyncio.shield(self.delete(cfg.id))
+            raise
+
+    async def _prepare(
+        self, cfg: ContainerConfig, bundle: Path, view: _View | None
+    ) -> tuple[list[str], Path, Path]:
+        """Write the bundle (rootfs layer, /etc files, config.json); the `runc run` argv, log and pid file."""
+        rootfs = cfg.rootfs
+        if cfg.overlay:
+            rootfs = await self._writable_rootfs(cfg.rootfs, bundle / "layer", view)
         etc = []
         if cfg.etc_files:
             (bundle / "etc").mkdir(exist_ok=True)
@@ -145,8 +162,7 @@ class Runc:
         for stale in (log, pidfile):
             stale.unlink(missing_ok=True)
         argv = [*self._global(log), "run", "--bundle", str(bundle), "--pid-file", str(pidfile), cfg.id]
-        return await self._start(argv, view, tty=cfg.tty, stdin=cfg.stdin, size=cfg.console_size,
-                                 pidfile=pidfile, log=log, kind="run")  # fmt: skip
+        return argv, log, pidfile
 
     async def exec(
         self,
@@ -201,8 +217,10 @@ class Runc:
         args = ["delete", *(["--force"] if force else []), container_id]
         await self._command(container_id, *args, missing_ok=True)
         bundle = self._bundles.pop(container_id, None)
-        self._where.pop(container_id, None)
+        view = self._views.get(self._where.pop(container_id, None) or -1)
         if bundle is not None:
+            if view is not None:
+                await _in_view(view, self._nsenter, ["umount", "-l", str(bundle / "layer" / "merged")])
             remove_bundle(bundle)
 
     async def state(self, container_id: str) -> dict[str, Any]:
@@ -216,8 +234,12 @@ class Runc:
         return sorted(p.parent.name for p in self.root.glob("*/state.json"))
 
     async def close_view(self, pid_parent: int) -> None:
-        """Forget a node's view (call when the node stops)."""
+        """After a node's init has died: delete what is left of its containers and release its view."""
         view = self._views.pop(pid_parent, None)
+        for container_id in [c for c, p in self._where.items() if p == pid_parent]:
+            self._where[container_id] = None  # its processes died with the node: runc can run on the host
+            with contextlib.suppress(RuntimeFailure):
+                await self.delete(container_id)
         if view is not None:
             await view.close()
 
@@ -266,7 +288,7 @@ class Runc:
             )
         try:
             pid = await _started(proc, pidfile, log, kind)
-            host_pid = pid if view is None else await _host_pid(proc.pid, view.level, pid)
+            host_pid = pid if view is None else await _host_pid(proc.pid, view, pid)
         except BaseException:
             if master is not None:
                 os.close(master)
@@ -278,6 +300,21 @@ class Runc:
                 await proc.wait()
             raise
         return Process(proc, host_pid, tty=tty, master=master)
+
+    async def _writable_rootfs(self, image_rootfs: Path, layer: Path, view: _View | None) -> Path:
+        """The image under a private writable layer; mounted inside the node's view for node containers
+        (a mount made on the host would not reach the view unless made below a shared mount)."""
+        if view is None:
+            return mounts.writable_rootfs(image_rootfs, layer)[0]
+        merged, upper, work = layer / "merged", layer / "upper", layer / "work"
+        for directory in (merged, upper, work):
+            directory.mkdir(parents=True, exist_ok=True)
+        options = f"lowerdir={image_rootfs},upperdir={upper},workdir={work}"
+        overlay = ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)]
+        if not await _in_view(view, self._nsenter, overlay):
+            shutil.rmtree(merged)
+            shutil.copytree(image_rootfs, merged, symlinks=True)
+        return merged
 
     async def _view(self, pid_parent: int) -> _View:
         async with self._view_lock:
@@ -314,6 +351,17 @@ class Runc:
         return out.decode(errors="replace")
 
 
+async def _in_view(view: _View, nsenter: str, busybox_args: list[str]) -> bool:
+    """Run a busybox applet in the view's mount namespace; True if it succeeded."""
+    if view.holder.returncode is not None:
+        return False
+    busybox = str(tools.require("busybox"))
+    argv = [nsenter, f"--mount=/proc/{view.holder.pid}/ns/mnt", "--", busybox, *busybox_args]
+    devnull = asyncio.subprocess.DEVNULL
+    proc = await asyncio.create_subprocess_exec(*argv, stdin=devnull, stdout=devnull, stderr=devnull)
+    return await asyncio.wait_for(proc.wait(), COMMAND_TIMEOUT) == 0
+
+
 async def _started(proc: asyncio.subprocess.Process, pidfile: Path, log: Path, kind: str) -> int:
     """Wait for runc's pid file (written once the user process runs); StartError if runc exits first."""
     loop = asyncio.get_running_loop()
@@ -342,12 +390,18 @@ def _last_error(log: Path) -> str | None:
     return message
 
 
-async def _host_pid(nsenter_pid: int, level: int, ns_pid: int) -> int:
-    """Host pid of the process runc reported as `ns_pid` in the node's namespace (a descendant of nsenter)."""
-    for _ in range(50):
-        found = procfs.descendant_with_ns_pid(nsenter_pid, level, ns_pid)
+async def _host_pid(nsenter_pid: int, view: _View, ns_pid: int) -> int:
+    """Host pid of the process runc reported as `ns_pid` in the node's namespace (a descendant of nsenter).
+
+    GONE if it has already exited (a process that fast cannot be signalled or joined anyway)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT
+    while loop.time() < deadline:
+        found = procfs.descendant_with_ns_pid(nsenter_pid, view.level, ns_pid)
         if found is not None:
             return found
+        if not Path(f"/proc/{view.holder.pid}/root/proc/{ns_pid}").exists():
+            return tasks.GONE
         await asyncio.sleep(_POLL)
     raise RuntimeFailure(f"cannot find the host pid of node pid {ns_pid} under process {nsenter_pid}")
 

@@ -20,10 +20,12 @@ from collections.abc import AsyncIterator
 
 EOF_CHAR = b"\x04"  # VEOF in a canonical-mode terminal: what a person types to end stdin
 _CHUNK = 65536
+GONE = -1  # `Process.pid` of a process that had already exited when its host pid was looked up
 
 
 class Process:
-    """A started container process. `pid` is its pid on the host; `output()` has a single consumer."""
+    """A started container process. `pid` is its pid on the host (GONE if it exited before it could be
+    looked up); `output()` has a single consumer."""
 
     def __init__(self, proc: asyncio.subprocess.Process, pid: int, *, tty: bool, master: int | None) -> None:
         self.pid = pid
@@ -125,7 +127,7 @@ class Process:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to the process (no-op once it has been reaped)."""
-        if self._proc.returncode is None:
+        if self._proc.returncode is None and self.pid > 0:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
 
