@@ -111,21 +111,26 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
     """Load every scenario file named or found (recursively, `*.yaml`/`*.yml`) under the given paths."""
     scenarios: list[LoadedScenario] = []
     issues: list[ScenarioIssue] = []
+    seen: set[Path] = set()
     for path in paths:
         files, missing = _discover(path)
         issues.extend(missing)
         for file in files:
+            if file.resolve() in seen:
+                continue
+            seen.add(file.resolve())
             loaded, found = check_file(file)
             issues.extend(found)
             if loaded is not None:
                 scenarios.append(loaded)
-    issues.extend(_duplicate_names(scenarios))
-    return LoadResult(scenarios, issues)
+    unique, clashes = _unique_names(scenarios)
+    return LoadResult(unique, issues + clashes)
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """The scenario files `load_paths` would load (for `kdbgtest list` and pytest collection)."""
-    return [file for path in paths for file in _discover(path)[0]]
+    found = [file for path in paths for file in _discover(path)[0]]
+    return list({file.resolve(): file for file in reversed(found)}.values())[::-1]
 
 
 def _discover(path: Path) -> tuple[list[Path], list[ScenarioIssue]]:
@@ -156,7 +161,8 @@ def _is_manifest(file: Path) -> bool:
     return isinstance(first, dict) and "apiVersion" in first and "kind" in first and "steps" not in first
 
 
-def _duplicate_names(scenarios: list[LoadedScenario]) -> list[ScenarioIssue]:
+def _unique_names(scenarios: list[LoadedScenario]) -> tuple[list[LoadedScenario], list[ScenarioIssue]]:
+    """Scenario names become namespace names and test ids: a second scenario with a taken name is an issue."""
     first: dict[str, LoadedScenario] = {}
     issues = []
     for loaded in scenarios:
@@ -172,7 +178,7 @@ def _duplicate_names(scenarios: list[LoadedScenario]) -> list[ScenarioIssue]:
                     "scenario names must be unique",
                 )
             )
-    return issues
+    return list(first.values()), issues
 
 
 def _os_reason(exc: Exception) -> str:

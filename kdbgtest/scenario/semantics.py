@@ -1,15 +1,14 @@
 """Semantic checks after the model's own: step names, regexes, JMESPath, variables, and the per-step rules.
 
-`check` runs on a valid `Scenario`. `check_parts` runs when the scenario as a whole is invalid: it validates
-each step and fixture on its own and checks those that are valid, so one wrong type does not hide other
-mistakes.
+Names, regexes, JMESPath and variables are checked on the loaded data itself, so they are reported even in a
+step that also has a structural error. The per-step rules (`rules.py`) need typed steps: `check` runs them on
+a valid `Scenario`, `check_parts` on each step and fixture that is valid on its own.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,37 +24,24 @@ from kdbgtest.scenario.structure import Found
 T = TypeVar("T")
 _STEP = pydantic.TypeAdapter[model.Step](model.Step)
 _APPLY = pydantic.TypeAdapter(model.ApplyAction)
-_VARS = pydantic.TypeAdapter(dict[str, str])
-
-
-@dataclass(frozen=True)
-class Parts:
-    """The valid parts of a scenario (None where a part is invalid), each with its data path."""
-
-    vars: dict[str, str] | None
-    fixtures: Sequence[tuple[Loc, model.ApplyAction | None]]
-    steps: Sequence[tuple[Loc, model.Step | None]]
+_OUTPUTS = (("transcript",), ("expect", "stdout"), ("expect", "stderr"), ("expect", "output"))
 
 
 def check(scenario: model.Scenario, data: Any, positions: Positions, path: Path) -> list[Found]:
-    parts = Parts(
-        vars=dict(scenario.vars),
-        fixtures=[(("fixtures", i), f) for i, f in enumerate(scenario.fixtures)],
-        steps=[(("steps", i), s) for i, s in enumerate(scenario.steps)]
-        + [(("finally", i), s) for i, s in enumerate(scenario.finally_)],
-    )
-    return list(_check(parts, data, positions, path))
+    """Semantic issues of a structurally valid scenario."""
+    fixtures = [(("fixtures", i), f) for i, f in enumerate(scenario.fixtures)]
+    steps = [(("steps", i), s) for i, s in enumerate(scenario.steps)]
+    steps += [(("finally", i), s) for i, s in enumerate(scenario.finally_)]
+    return [*_typed(fixtures, steps, positions, path), *_untyped(data, positions)]
 
 
 def check_parts(data: Any, positions: Positions, path: Path) -> list[Found]:
+    """Semantic issues of a scenario with structural errors, in the parts that can still be checked."""
     if not isinstance(data, dict):
         return []
-    parts = Parts(
-        vars=_try(_VARS, data.get("vars", {})),
-        fixtures=[(loc, _try(_APPLY, item)) for loc, item in _items(data, "fixtures")],
-        steps=[(loc, _try(_STEP, item)) for loc, item in [*_items(data, "steps"), *_items(data, "finally")]],
-    )
-    return list(_check(parts, data, positions, path))
+    fixtures = [(loc, _try(_APPLY, item)) for loc, item in _items(data, "fixtures")]
+    steps = [(loc, _try(_STEP, item)) for loc, item in [*_items(data, "steps"), *_items(data, "finally")]]
+    return [*_typed(fixtures, steps, positions, path), *_untyped(data, positions)]
 
 
 def _try(adapter: pydantic.TypeAdapter[T], value: Any) -> T | None:
@@ -70,58 +56,95 @@ def _items(data: dict[str, Any], key: str) -> list[tuple[Loc, Any]]:
     return [((key, i), item) for i, item in enumerate(items)] if isinstance(items, list) else []
 
 
-def _check(parts: Parts, data: Any, positions: Positions, path: Path) -> Iterator[Found]:
+def _typed(
+    fixtures: Sequence[tuple[Loc, model.ApplyAction | None]],
+    steps: Sequence[tuple[Loc, model.Step | None]],
+    positions: Positions,
+    path: Path,
+) -> Iterator[Found]:
     step_rules = rules.Rules(positions, path.parent)
-    yield from _duplicate_names(data, positions)
-    for loc, fixture in parts.fixtures:
+    for loc, fixture in fixtures:
         if fixture is not None:
             yield from step_rules.apply(loc, fixture)
-    for loc, step in parts.steps:
+    for loc, step in steps:
         if step is not None:
             yield from step_rules.step(loc, step)
-            yield from _patterns(loc, step, positions)
-    yield from _VariableCheck(parts, data, positions).run()
+
+
+def _untyped(data: Any, positions: Positions) -> Iterator[Found]:
+    if not isinstance(data, dict):
+        return
+    yield from _duplicate_names(data, positions)
+    for loc, raw in [*_items(data, "steps"), *_items(data, "finally")]:
+        if isinstance(raw, dict):
+            yield from _bad_regexes(loc, raw, positions)
+            yield from _bad_jmespath(loc, raw, positions)
+    yield from _VariableCheck(data, positions).run()
 
 
 # -- names ---------------------------------------------------------------------------------------------------
 
 
-def _duplicate_names(data: Any, positions: Positions) -> Iterator[Found]:
+def _duplicate_names(data: dict[str, Any], positions: Positions) -> Iterator[Found]:
     seen: dict[str, tuple[str, Loc]] = {}
-    if not isinstance(data, dict):
-        return
-    for section in ("steps", "finally"):
-        for index, item in enumerate(data.get(section) or []):
-            name = item.get("name") if isinstance(item, dict) else None
-            if not isinstance(name, str):
-                continue
-            loc = (section, index, "name")
-            first, first_loc = seen.setdefault(name, (step_label(section, index, item), loc))
-            if first_loc != loc:
-                line = positions.value(first_loc).line
-                yield Found(
-                    loc, positions.value(loc), f"duplicate step name '{name}' (also {first}, line {line})"
-                )
+    for (section, index), item in [*_items(data, "steps"), *_items(data, "finally")]:
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        loc = (section, index, "name")
+        first, first_loc = seen.setdefault(name, (step_label(str(section), int(str(index)), item), loc))
+        if first_loc != loc:
+            line = positions.value(first_loc).line
+            message = f"duplicate step name '{name}' (also {first}, line {line})"
+            yield Found(loc, positions.value(loc), message)
 
 
 # -- regexes and JMESPath ------------------------------------------------------------------------------------
 
 
-def _patterns(loc: Loc, step: model.Step, positions: Positions) -> Iterator[Found]:
-    for where, pattern in regexes(loc, step, captures_only=False):
+def regexes(loc: Loc, raw: dict[str, Any]) -> Iterator[tuple[Loc, str, bool]]:
+    """Every regex of a step as (data path, pattern, whether its named groups become variables), in run
+    order: session items, transcript, expect's stdout/stderr/output, assert checks, the events message."""
+    session = raw.get("session")
+    for index, item in enumerate(session if isinstance(session, list) else []):
+        if isinstance(item, dict) and isinstance(item.get("regex"), str):
+            yield (*loc, "session", index, "regex"), item["regex"], True
+    for sub in _OUTPUTS:
+        check = lookup(raw, sub)
+        if isinstance(check, dict):
+            for key in ("regex", "not_regex"):
+                for where, text in _strings((*loc, *sub, key), check.get(key)):
+                    yield where, text, key == "regex"
+    checks = lookup(raw, ("assert", "checks"))
+    for index, item in enumerate(checks if isinstance(checks, list) else []):
+        if isinstance(item, dict) and isinstance(item.get("regex"), str):
+            yield (*loc, "assert", "checks", index, "regex"), item["regex"], False
+    message = lookup(raw, ("events", "message"))
+    if isinstance(message, str):
+        yield (*loc, "events", "message"), message, False
+
+
+def _bad_regexes(loc: Loc, raw: dict[str, Any], positions: Positions) -> Iterator[Found]:
+    for where, pattern, _ in regexes(loc, raw):
         try:
             re.compile(blank(pattern))
         except re.error as exc:
             yield Found(where, positions.value(where), f"invalid regex '{pattern}': {exc}")
-    if isinstance(step, model.AssertStep):
-        for index, value in enumerate(step.assert_.checks):
-            where = (*loc, "assert", "checks", index, "path")
-            problem = _jmespath_problem(value.path)
+
+
+def _bad_jmespath(loc: Loc, raw: dict[str, Any], positions: Positions) -> Iterator[Found]:
+    checks = lookup(raw, ("assert", "checks"))
+    for index, item in enumerate(checks if isinstance(checks, list) else []):
+        expression = item.get("path") if isinstance(item, dict) else None
+        if isinstance(expression, str):
+            problem = jmespath_problem(expression)
             if problem is not None:
-                yield Found(where, positions.value(where), f"invalid JMESPath '{value.path}': {problem}")
+                where = (*loc, "assert", "checks", index, "path")
+                yield Found(where, positions.value(where), f"invalid JMESPath '{expression}': {problem}")
 
 
-def _jmespath_problem(expression: str) -> str | None:
+def jmespath_problem(expression: str) -> str | None:
+    """Why `expression` is not valid JMESPath (None if it is); `${var}` references count as names."""
     try:
         jmespath.compile(blank(expression))
     except jmespath.exceptions.EmptyExpressionError:
@@ -136,48 +159,9 @@ def _jmespath_problem(expression: str) -> str | None:
 
 
 def blank(text: str) -> str:
-    """`text` with each `${name}` replaced by a plain word, to check its syntax before variables are known."""
-    return "".join(
-        "x" if isinstance(piece, variables.Reference) else piece for piece in variables.split(text)
-    )
-
-
-def regexes(loc: Loc, step: model.Step, *, captures_only: bool) -> Iterator[tuple[Loc, str]]:
-    """Every regex of a step with its data path, in run order (with `captures_only`: those that capture)."""
-    for index, item in enumerate(step.session or []):
-        if isinstance(item, model.ExpectText) and item.regex is not None:
-            yield (*loc, "session", index, "regex"), item.regex
-    for where, check in output_checks(loc, step):
-        keys = ("regex",) if captures_only else ("regex", "not_regex")
-        for key in keys:
-            yield from _strings((*where, key), getattr(check, key))
-    if captures_only:
-        return
-    if isinstance(step, model.AssertStep):
-        for index, value in enumerate(step.assert_.checks):
-            if value.regex is not None:
-                yield (*loc, "assert", "checks", index, "regex"), value.regex
-    if isinstance(step, model.EventsStep) and step.events.message is not None:
-        yield (*loc, "events", "message"), step.events.message
-
-
-def output_checks(loc: Loc, step: model.Step) -> Iterator[tuple[Loc, model.OutputCheck]]:
-    """The step's output checks in the order they are evaluated: transcript, then stdout, stderr, output."""
-    if step.transcript is not None:
-        yield (*loc, "transcript"), step.transcript
-    if step.expect is not None:
-        for key in ("stdout", "stderr", "output"):
-            check = getattr(step.expect, key)
-            if check is not None:
-                yield (*loc, "expect", key), check
-
-
-def _strings(loc: Loc, value: str | list[str] | None) -> Iterator[tuple[Loc, str]]:
-    if isinstance(value, str):
-        yield loc, value
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield (*loc, index), item
+    """`text` with each `${name}` replaced by a plain word, to check its syntax before values are known."""
+    pieces = variables.split(text)
+    return "".join("x" if isinstance(piece, variables.Reference) else piece for piece in pieces)
 
 
 def capture_names(pattern: str) -> list[str]:
@@ -188,64 +172,83 @@ def capture_names(pattern: str) -> list[str]:
         return []
 
 
+def _strings(loc: Loc, value: Any) -> Iterator[tuple[Loc, str]]:
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, str):
+                yield (*loc, index), item
+
+
+def lookup(data: Any, loc: Loc) -> Any:
+    """The value at `loc` in `data`, or None."""
+    for element in loc:
+        if isinstance(data, dict):
+            data = data.get(element)
+        elif isinstance(data, list) and isinstance(element, int) and 0 <= element < len(data):
+            data = data[element]
+        else:
+            return None
+    return data
+
+
 # -- variables -----------------------------------------------------------------------------------------------
 
 
 class _VariableCheck:
     """Every `${name}` must be defined before it is used: built-ins, vars, or captured earlier."""
 
-    def __init__(self, parts: Parts, data: Any, positions: Positions) -> None:
-        self.parts = parts
+    def __init__(self, data: dict[str, Any], positions: Positions) -> None:
         self.data = data
         self.positions = positions
         self.known = set(variables.BUILTINS)
-        self.later: dict[str, str] = {}  # captured name -> label of the first step capturing it
+        self.later: dict[str, str] = {}  # captured name -> where it is first captured
+        self.steps = [(loc, raw) for loc, raw in [*_items(data, "steps"), *_items(data, "finally")]]
 
     def run(self) -> Iterator[Found]:
-        if self.parts.vars is None:
-            return
-        for name, value in self.parts.vars.items():
-            yield from self._uses(("vars", name), value)
-            self.known.add(name)
-        for loc, _fixture in self.parts.fixtures:
-            yield from self._uses(loc, _lookup(self.data, loc))
-        steps = self._checkable_steps()
-        for loc, step in steps:
-            for name in self._step_captures(loc, step):
-                self.later.setdefault(name, step_label(str(loc[0]), int(str(loc[1])), step))
-        for loc, step in steps:
-            yield from self._step(loc, step)
+        scenario_vars = self.data.get("vars")
+        if isinstance(scenario_vars, dict):
+            for name, value in scenario_vars.items():
+                yield from self._uses(("vars", name), value)
+                self.known.add(str(name))
+        for loc, raw in _items(self.data, "fixtures"):
+            yield from self._uses(loc, raw)
+        for loc, raw in self.steps:
+            if isinstance(raw, dict):
+                self._note_captures(loc, raw)
+        for loc, raw in self.steps:
+            if isinstance(raw, dict):
+                yield from self._step(loc, raw)
 
-    def _checkable_steps(self) -> list[tuple[Loc, model.Step]]:
-        """Steps up to the first invalid one: after it, what is captured is unknown."""
-        checkable = []
-        for loc, step in self.parts.steps:
-            if step is None:
-                break
-            checkable.append((loc, step))
-        return checkable
+    def _note_captures(self, loc: Loc, raw: dict[str, Any]) -> None:
+        label = step_label(str(loc[0]), int(str(loc[1])), raw)
+        if "debug" in raw:
+            for name in variables.DEBUG_CAPTURES:
+                self.later.setdefault(name, label)
+        for where, pattern, captures in regexes(loc, raw):
+            if captures:
+                in_session = where[2] == "session"
+                place = f"session item {int(str(where[3])) + 1} of {label}" if in_session else label
+                for name in capture_names(pattern):
+                    self.later.setdefault(name, place)
 
-    def _step_captures(self, loc: Loc, step: model.Step) -> list[str]:
-        if isinstance(step, model.DebugStep):
-            return [*variables.DEBUG_CAPTURES, *self._regex_captures(loc, step)]
-        return self._regex_captures(loc, step)
-
-    def _regex_captures(self, loc: Loc, step: model.Step) -> list[str]:
-        return [
-            name for _, pattern in regexes(loc, step, captures_only=True) for name in capture_names(pattern)
-        ]
-
-    def _step(self, loc: Loc, step: model.Step) -> Iterator[Found]:
-        action = rules.action_key(step)
-        yield from self._uses((*loc, action), _lookup(self.data, (*loc, action)))
-        for index, item in enumerate(step.session or []):
-            item_loc = (*loc, "session", index)
-            yield from self._uses(item_loc, _lookup(self.data, item_loc))
-            if isinstance(item, model.ExpectText) and item.regex is not None:
-                self.known.update(capture_names(item.regex))
+    def _step(self, loc: Loc, raw: dict[str, Any]) -> Iterator[Found]:
+        for action in model.STEP_ACTIONS:
+            if action in raw:
+                yield from self._uses((*loc, action), raw[action])
+        session = raw.get("session")
+        for index, item in enumerate(session if isinstance(session, list) else []):
+            yield from self._uses((*loc, "session", index), item)
+            if isinstance(item, dict) and isinstance(item.get("regex"), str):
+                self.known.update(capture_names(item["regex"]))
         for key in ("transcript", "expect"):
-            yield from self._uses((*loc, key), _lookup(self.data, (*loc, key)))
-        self.known.update(self._step_captures(loc, step))
+            yield from self._uses((*loc, key), raw.get(key))
+        if "debug" in raw:
+            self.known.update(variables.DEBUG_CAPTURES)
+        for _, pattern, captures in regexes(loc, raw):
+            if captures:
+                self.known.update(capture_names(pattern))
 
     def _uses(self, loc: Loc, value: Any) -> Iterator[Found]:
         if isinstance(value, str):
@@ -274,14 +277,3 @@ class _VariableCheck:
                 "in an earlier step"
             )
         return f"unknown variable ${{{ref.name}}}{hint}"
-
-
-def _lookup(data: Any, loc: Loc) -> Any:
-    for element in loc:
-        if isinstance(data, dict):
-            data = data.get(element)
-        elif isinstance(data, list) and isinstance(element, int) and element < len(data):
-            data = data[element]
-        else:
-            return None
-    return data

@@ -208,9 +208,12 @@ def _value_message(error: ErrorDetails, where: typewalk.Resolved) -> str:
     if kind in _COMPARISONS:
         op = _COMPARISONS[kind]
         bound = next(iter(ctx.values()), "?")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
         return f"{subject} must be {op} {bound}, got {got(value)}"
     if kind == "too_short":
-        return f"{subject} must have at least {ctx.get('min_length', 1)} item(s)"
+        least = ctx.get("min_length", 1)
+        return f"{subject} must have at least {least} item{'s' if least != 1 else ''}"
     if kind == "string_too_long":
         return f"{subject} must be at most {ctx.get('max_length')} characters, got {len(str(value))}"
     if kind == "string_pattern_mismatch":
