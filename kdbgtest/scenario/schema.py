@@ -7,6 +7,8 @@ scenario files with `# yaml-language-server: $schema=../schema/scenario.schema.j
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from kdbgtest.scenario import model
@@ -18,18 +20,33 @@ SCHEMA_ID = "urn:kdbgtest:schema:scenario:1"
 def json_schema() -> dict[str, Any]:
     """The scenario file's JSON Schema (draft 2020-12) as a dict."""
     generated = model.Scenario.model_json_schema(by_alias=True, mode="validation")
-    return {
+    head = {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,
         "title": "kdbgtest scenario",
-        **{k: v for k, v in generated.items() if k != "title"},
         "description": (
             "One kubectl debug workflow: deploy a broken workload (fixtures), debug it (steps), "
             "check what the session shows, and always clean up (finally). Strings may use ${variables}."
         ),
     }
+    body = {k: v for k, v in generated.items() if k not in head and k != "$defs"}
+    return {**head, **body, "$defs": generated.get("$defs", {})}
 
 
 def json_schema_text() -> str:
     """The schema as written to `schema/scenario.schema.json` (stable key order, trailing newline)."""
     return json.dumps(json_schema(), indent=2, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kdbgtest.scenario.schema [FILE]`: print the schema, or (re)write FILE with it."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        sys.stdout.write(json_schema_text())
+        return 0
+    Path(args[0]).write_text(json_schema_text(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
