@@ -1,7 +1,7 @@
 """The state directory of one sim cluster, and telling a running sim from a crashed one.
 
 Layout of `<state>/` (default /var/tmp/kdbgtest-sim/NAME):
-    config.json    the SimConfig, written before the daemon starts
+    cluster.json   the SimConfig, written before the daemon starts
     daemon.pid     "PID STARTTIME": the daemon process (start time guards against pid reuse)
     daemon.log     the daemon's log (and anything it printed)
     ready.json     {pid, port, server, kubeconfig}: written atomically once the API server answers
@@ -44,7 +44,7 @@ class StateDir:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.config = root / "config.json"
+        self.config = root / "cluster.json"
         self.pidfile = root / "daemon.pid"
         self.log = root / "daemon.log"
         self.ready = root / "ready.json"
