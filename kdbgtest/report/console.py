@@ -1,0 +1,158 @@
+"""Console output for people, with rich: a line per scenario start and finish, failures in full, a summary.
+
+Colours only when the stream is a terminal (or `color=True`); in a CI log the same text comes out plain and
+unwrapped. Text from scenarios and programs is never interpreted as rich markup.
+
+    RUN   ephemeral-target  scenarios/ephemeral/target.yaml:2
+    PASS  ephemeral-target  4.2s
+    FAIL  copy-crashloop  12.0s
+          at scenarios/copy.yaml:23, step 3 'attach-debug' (debug)
+          $ kubectl --kubeconfig=... debug app ...
+          timed out after 10s waiting for the text '/ # '; ...
+          output (last 20 lines, /art/03-attach-debug.transcript.txt):
+            | ...
+          artifacts: kdbgtest-artifacts/copy-crashloop-3f9a2c
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from kdbgtest.report import record
+from kdbgtest.runner import events
+
+_VERDICT = {
+    "passed": ("PASS ", "bold green"),
+    "failed": ("FAIL ", "bold red"),
+    "error": ("ERROR", "bold magenta"),
+    "skipped": ("SKIP ", "yellow"),
+}
+_STEP_MARK = {"passed": "ok", "failed": "FAILED", "error": "ERROR", "skipped": "skipped"}
+_INDENT = "      "
+
+
+class ConsoleReporter:
+    """Writes events as they happen to `stream` (stdout by default). `verbose` adds a line per step."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        verbose: bool = False,
+        color: bool | None = None,
+        tail_lines: int = record.TAIL_LINES,
+    ) -> None:
+        self.console = Console(
+            file=stream or sys.stdout,
+            force_terminal=color,
+            no_color=color is False,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            soft_wrap=True,
+        )
+        self.verbose = verbose
+        self.tail_lines = tail_lines
+        self.recorder = record.Recorder()
+
+    def handle(self, event: events.Event) -> None:
+        scenario = self.recorder.add(event)
+        if isinstance(event, events.RunStarted):
+            self._run_started(event)
+        elif isinstance(event, events.ScenarioStarted):
+            self._line(("RUN  ", "cyan"), f"  {event.scenario}  {event.path}:{event.line}")
+        elif isinstance(event, events.StepFinished) and self.verbose:
+            self._step(event, scenario)
+        elif isinstance(event, events.ScenarioFinished) and scenario is not None:
+            self._scenario_finished(event, scenario)
+        elif isinstance(event, events.CleanupFinished):
+            self._cleanup(event)
+        elif isinstance(event, events.RunFinished):
+            self._summary(event)
+
+    def close(self) -> None:
+        self.console.file.flush()
+
+    # -- pieces --------------------------------------------------------------------------------------------
+
+    def _run_started(self, event: events.RunStarted) -> None:
+        header = Text(f"kdbgtest run {event.run_id}", style="bold")
+        header.append(
+            f": {event.scenario_count} scenario(s) on {event.cluster_kind} cluster {event.cluster_name!r} "
+            f"(Kubernetes {event.server_version}, kubectl {event.kubectl_version})"
+        )
+        self.console.print(header)
+
+    def _step(self, event: events.StepFinished, scenario: record.ScenarioRecord | None) -> None:
+        step = scenario.steps.get(event.index) if scenario else None
+        kind = f" ({step.started.kind})" if step and step.started else ""
+        style = "green" if event.verdict == "passed" else "red" if event.verdict != "skipped" else "yellow"
+        text = Text(f"{_INDENT}[{event.index}] {event.step}{kind} ")
+        text.append(_STEP_MARK[event.verdict], style=style)
+        text.append(f" {event.duration:.1f}s")
+        self.console.print(text)
+
+    def _scenario_finished(self, event: events.ScenarioFinished, scenario: record.ScenarioRecord) -> None:
+        detail = f": {event.message}" if event.verdict == "skipped" and event.message else ""
+        self._line(_VERDICT[event.verdict], f"  {event.scenario}  {event.duration:.1f}s{detail}")
+        if event.verdict in ("failed", "error"):
+            self._failure(record.describe_failure(scenario, self.tail_lines))
+
+    def _failure(self, failure: record.Failure) -> None:
+        where = f"at {failure.location}" + (f", {failure.step}" if failure.step else "")
+        self._indented(where, "bold")
+        if failure.command:
+            self._indented(f"$ {failure.command}", "dim")
+        self._indented(failure.message or failure.summary, "red")
+        if failure.tail:
+            source = f", {failure.transcript}" if failure.transcript else ""
+            count = len(failure.tail.splitlines())
+            self._indented(f"output (last {count} lines{source}):", "bold")
+            for line in failure.tail.splitlines():
+                self._indented(f"  | {line}", None)
+        elif failure.transcript:
+            self._indented(f"transcript: {failure.transcript}", None)
+        if failure.artifacts:
+            self._indented(f"artifacts: {failure.artifacts}", None)
+
+    def _cleanup(self, event: events.CleanupFinished) -> None:
+        if event.kept and event.hint:
+            self._indented(event.hint, "yellow")
+        elif self.verbose and event.removed:
+            self._indented(f"cleanup: removed {', '.join(event.removed)}", "dim")
+        for problem in event.problems:
+            self._indented(f"cleanup problem: {problem}", "bold red")
+
+    def _summary(self, event: events.RunFinished) -> None:
+        total = event.passed + event.failed + event.errors + event.skipped
+        text = Text(f"\n{total} scenario(s): ")
+        for count, label, style in (
+            (event.passed, "passed", "green"),
+            (event.failed, "failed", "red"),
+            (event.errors, "errors", "magenta"),
+            (event.skipped, "skipped", "yellow"),
+        ):
+            text.append(f"{count} {label}", style=style if count else None)
+            text.append(", " if label != "skipped" else "")
+        text.append(f" in {event.duration:.1f}s")
+        self.console.print(text)
+        for scenario in self.recorder.scenarios.values():
+            done = scenario.finished
+            if done is not None and done.verdict in ("failed", "error"):
+                failure = record.describe_failure(scenario, self.tail_lines)
+                self._indented(
+                    f"{done.verdict}: {done.scenario} ({failure.location}): {failure.summary}", "red"
+                )
+
+    def _line(self, verdict: tuple[str, str], rest: str) -> None:
+        text = Text(verdict[0], style=verdict[1])
+        text.append(rest)
+        self.console.print(text)
+
+    def _indented(self, text: str, style: str | None) -> None:
+        for line in text.splitlines() or [""]:
+            self.console.print(Text(_INDENT + line, style=style or ""))

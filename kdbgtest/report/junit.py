@@ -1,0 +1,181 @@
+"""JUnit XML for CI systems: one `<testcase>` per scenario.
+
+- `classname` is the scenario file as a dotted path (`scenarios/copy/replace.yaml` ->
+  `scenarios.copy.replace`), `name` the scenario name; `file` and `line` point at the YAML.
+- A failure carries the real error: `message` is its first line, the element's text has the location, the
+  step and its kind, the command, the full message, the output tail and the artifacts directory.
+- `<system-out>` has each step's verdict and the failing step's output tail (escape sequences stripped).
+- Properties: run id, cluster kind and name, server and kubectl versions on the suite; artifacts directory and
+  namespace on each testcase.
+The file is (re)written when the run finishes and on close, atomically.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kdbgtest.report import record
+from kdbgtest.runner import events
+
+# Characters XML 1.0 cannot carry, even escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def reporter(path: Path) -> JUnitReporter:
+    """The reporter behind `kdbgtest run --junit FILE`."""
+    return JUnitReporter(path)
+
+
+class JUnitReporter:
+    """Collects events; writes `path` as JUnit XML when the run finishes (and on close)."""
+
+    def __init__(self, path: Path, *, root: Path | None = None, tail_lines: int = record.TAIL_LINES) -> None:
+        self.path = path
+        self.root = root or Path.cwd()
+        self.tail_lines = tail_lines
+        self.recorder = record.Recorder()
+        self._timestamp = datetime.now(UTC).replace(microsecond=0).isoformat()
+        self._started = time.monotonic()
+
+    def handle(self, event: events.Event) -> None:
+        self.recorder.add(event)
+        if isinstance(event, events.RunFinished):
+            self.write()
+
+    def close(self) -> None:
+        self.write()
+
+    def write(self) -> None:
+        tree = ET.ElementTree(self.document())
+        ET.indent(tree)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".partial")
+        tree.write(partial, encoding="utf-8", xml_declaration=True)
+        partial.replace(self.path)
+
+    def document(self) -> ET.Element:
+        """The `<testsuites>` element for everything recorded so far."""
+        cases = [self._testcase(s) for s in self.recorder.scenarios.values() if s.finished is not None]
+        counts = {
+            "tests": str(len(cases)),
+            "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
+            "errors": str(sum(1 for c in cases if c.find("error") is not None)),
+            "skipped": str(sum(1 for c in cases if c.find("skipped") is not None)),
+        }
+        summary = self.recorder.summary
+        duration = summary.duration if summary else time.monotonic() - self._started
+        common = {"name": "kdbgtest", "time": f"{duration:.3f}", **counts}
+        suites = ET.Element("testsuites", common)
+        details = {"timestamp": self._timestamp, "hostname": socket.gethostname()}
+        suite = ET.SubElement(suites, "testsuite", {**common, **details})
+        self._suite_properties(suite)
+        suite.extend(cases)
+        return suites
+
+    def _suite_properties(self, suite: ET.Element) -> None:
+        run = self.recorder.run
+        if run is None:
+            return
+        _properties(
+            suite,
+            {
+                "run_id": run.run_id,
+                "cluster_kind": run.cluster_kind,
+                "cluster_name": run.cluster_name,
+                "server_version": run.server_version,
+                "kubectl_version": run.kubectl_version,
+            },
+        )
+
+    def _testcase(self, scenario: record.ScenarioRecord) -> ET.Element:
+        done = scenario.finished
+        assert done is not None
+        case = ET.Element(
+            "testcase",
+            name=done.scenario,
+            classname=self._classname(done.path),
+            file=str(self._relative(done.path)),
+            time=f"{done.duration:.3f}",
+        )
+        if scenario.started is not None:
+            case.set("line", str(scenario.started.line))
+        _properties(
+            case,
+            {
+                "artifacts": str(done.artifacts) if done.artifacts else "",
+                "namespace": scenario.started.namespace if scenario.started else "",
+            },
+        )
+        if done.verdict in ("failed", "error"):
+            failure = record.describe_failure(scenario, self.tail_lines)
+            tag = "failure" if done.verdict == "failed" else "error"
+            element = ET.SubElement(case, tag, message=_xml(failure.summary), type=f"kdbgtest.{done.verdict}")
+            element.text = _xml(_failure_text(failure))
+        elif done.verdict == "skipped":
+            ET.SubElement(case, "skipped", message=_xml(done.message))
+        out = self._system_out(scenario)
+        if out:
+            ET.SubElement(case, "system-out").text = _xml(out)
+        return case
+
+    def _system_out(self, scenario: record.ScenarioRecord) -> str:
+        lines = []
+        for index in sorted(scenario.steps):
+            step = scenario.steps[index]
+            if step.finished is None:
+                continue
+            kind = f" ({step.started.kind})" if step.started else ""
+            lines.append(
+                f"[{index}] {step.finished.step}{kind}: {step.finished.verdict} {step.finished.duration:.1f}s"
+            )
+        done = scenario.finished
+        if done is not None and done.verdict in ("failed", "error"):
+            failure = record.describe_failure(scenario, self.tail_lines)
+            if failure.tail:
+                lines += [
+                    "",
+                    f"output of the failing step (last lines, {failure.transcript or 'not a session'}):",
+                ]
+                lines += failure.tail.splitlines()
+        return "\n".join(lines) + "\n" if lines else ""
+
+    def _classname(self, path: Path) -> str:
+        relative = self._relative(path).with_suffix("")
+        return ".".join(part for part in relative.parts if part not in ("", ".", "..", "/"))
+
+    def _relative(self, path: Path) -> Path:
+        try:
+            return path.resolve().relative_to(self.root.resolve())
+        except ValueError:
+            return path
+
+
+def _failure_text(failure: record.Failure) -> str:
+    parts = [f"at {failure.location}" + (f", {failure.step}" if failure.step else "")]
+    if failure.command:
+        parts.append(f"$ {failure.command}")
+    parts.append(failure.message)
+    if failure.tail:
+        parts.append(f"output (last lines{', ' + str(failure.transcript) if failure.transcript else ''}):")
+        parts.append("\n".join("  | " + line for line in failure.tail.splitlines()))
+    if failure.artifacts:
+        parts.append(f"artifacts: {failure.artifacts}")
+    return "\n".join(parts) + "\n"
+
+
+def _properties(parent: ET.Element, values: dict[str, str]) -> None:
+    if not any(values.values()):
+        return
+    element = ET.SubElement(parent, "properties")
+    for name, value in values.items():
+        if value:
+            ET.SubElement(element, "property", name=name, value=_xml(value))
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", text)
