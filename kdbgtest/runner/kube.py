@@ -1,0 +1,113 @@
+"""Thin kubectl helpers for the runner: JSON gets and lists, apply from stdin, deletes.
+
+Everything goes through `kdbgtest.base.process.run` with argv lists and a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kdbgtest.base import process
+from kdbgtest.base.errors import ClusterError
+
+Obj = dict[str, Any]
+
+# Timeout for one quick API call (get, list, delete request).
+CALL_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Kubectl:
+    """The kubectl binary and the cluster it talks to."""
+
+    path: Path
+    kubeconfig: Path
+    context: str | None = None
+
+    def argv(self, args: Sequence[str], namespace: str | None = None) -> list[str]:
+        """Full argv: kubectl, the cluster flags, `-n namespace` if given, then `args`."""
+        base = [str(self.path), "--kubeconfig", str(self.kubeconfig)]
+        if self.context:
+            base += ["--context", self.context]
+        if namespace:
+            base += ["-n", namespace]
+        return [*base, *args]
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        namespace: str | None = None,
+        timeout: float = CALL_TIMEOUT,
+        stdin: str | None = None,
+        check: bool = True,
+    ) -> process.Completed:
+        """Run kubectl; with `check`, a non-zero exit raises `CommandFailed`."""
+        return process.run(self.argv(args, namespace), timeout=timeout, stdin=stdin, check=check)
+
+    def get(self, ref: str, *, namespace: str | None = None, timeout: float = CALL_TIMEOUT) -> Obj | None:
+        """Object `ref` (KIND/NAME) as JSON, or None if it does not exist."""
+        done = self.run(
+            ["get", ref, "-o", "json", "--ignore-not-found"], namespace=namespace, timeout=timeout
+        )
+        return _parse(done) if done.stdout.strip() else None
+
+    def items(
+        self,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        all_namespaces: bool = False,
+        labels: str | None = None,
+        fields: str | None = None,
+        timeout: float = CALL_TIMEOUT,
+    ) -> list[Obj]:
+        """Items of a list of `kind` in `namespace` (or all namespaces), filtered by label/field selectors."""
+        args = ["get", kind, "-o", "json"]
+        if all_namespaces:
+            args.append("--all-namespaces")
+        if labels:
+            args += ["-l", labels]
+        if fields:
+            args += ["--field-selector", fields]
+        items = _parse(self.run(args, namespace=namespace, timeout=timeout)).get("items") or []
+        return [item for item in items if isinstance(item, dict)]
+
+    def apply(self, manifests: list[Obj], *, namespace: str, timeout: float) -> process.Completed:
+        """`kubectl apply -f -` with the manifests on stdin (a YAML stream)."""
+        stream = yaml.safe_dump_all(manifests, sort_keys=False)
+        return self.run(["apply", "-f", "-"], namespace=namespace, timeout=timeout, stdin=stream)
+
+    def create(self, manifest: Obj, *, timeout: float = CALL_TIMEOUT) -> process.Completed:
+        """`kubectl create -f -`: fails if the object exists (used for the run's namespace)."""
+        return self.run(
+            ["create", "-f", "-"], timeout=timeout, stdin=yaml.safe_dump(manifest, sort_keys=False)
+        )
+
+    def version(self, *, timeout: float = CALL_TIMEOUT) -> Obj:
+        """`kubectl version -o json`: clientVersion and serverVersion."""
+        return _parse(self.run(["version", "-o", "json"], timeout=timeout))
+
+    def client_version(self, *, timeout: float = CALL_TIMEOUT) -> str:
+        """kubectl's own version, e.g. `v1.37.1`."""
+        data = _parse(self.run(["version", "--client", "-o", "json"], timeout=timeout))
+        return str((data.get("clientVersion") or {}).get("gitVersion", "unknown"))
+
+
+def _parse(done: process.Completed) -> Obj:
+    try:
+        data = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise ClusterError(
+            f"`{' '.join(done.argv[-4:])}` printed something that is not JSON ({exc}); "
+            f"first line: {done.stdout.strip()[:120]!r}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ClusterError(f"`{' '.join(done.argv[-4:])}` printed JSON that is not an object")
+    return data

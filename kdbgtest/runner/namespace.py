@@ -1,0 +1,69 @@
+"""The namespace of one scenario run: `kdbg-<scenario>-<run id>`, labelled so leftovers can be found."""
+
+from __future__ import annotations
+
+import re
+
+from kdbgtest.base import waiting
+from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
+from kdbgtest.runner import kube
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+RUN_ID_LABEL = "kdbgtest.io/run-id"
+SCENARIO_LABEL = "kdbgtest.io/scenario"
+MAX_NAME = 63
+
+
+def namespace_name(scenario: str, run_id: str) -> str:
+    """A DNS label of at most 63 characters; the scenario part is shortened so the run id stays whole."""
+    run = _label(run_id)[:20]
+    budget = MAX_NAME - len(run) - 1
+    prefix = _label(f"kdbg-{scenario}")[:budget].rstrip("-")
+    return f"{prefix}-{run}"
+
+
+def _label(text: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+
+
+def labels(scenario: str, run_id: str) -> dict[str, str]:
+    """Labels on everything kdbgtest creates for a run."""
+    return {MANAGED_BY: "kdbgtest", RUN_ID_LABEL: _label(run_id)[:63], SCENARIO_LABEL: _label(scenario)[:63]}
+
+
+def create(client: kube.Kubectl, name: str, scenario: str, run_id: str) -> None:
+    """Create the namespace; an existing one of that name is an error (never reuse someone's namespace)."""
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels(scenario, run_id)},
+    }
+    try:
+        client.create(manifest)
+    except KdbgtestError as exc:
+        raise ClusterError(f"cannot create namespace {name}: {exc}") from None
+
+
+def delete(client: kube.Kubectl, name: str, *, timeout: float) -> str | None:
+    """Delete the namespace and wait until it is gone; return a problem description, or None if it went."""
+    try:
+        client.run(["delete", "namespace", name, "--ignore-not-found", "--wait=false"])
+    except KdbgtestError as exc:
+        return f"namespace {name}: delete failed: {exc}"
+
+    def gone() -> tuple[bool, str]:
+        try:
+            obj = client.get(f"namespace/{name}")
+        except KdbgtestError as exc:
+            return False, f"kubectl failed: {exc}"
+        if obj is None:
+            return True, "gone"
+        return False, f"phase {(obj.get('status') or {}).get('phase', 'unknown')}"
+
+    try:
+        waiting.wait_for(
+            gone, timeout=timeout, what=f"namespace {name} to be deleted", interval=0.5, describe=str
+        )
+    except StepTimeout as exc:
+        return f"namespace {name}: {exc}"
+    return None

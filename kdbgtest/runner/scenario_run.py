@@ -1,0 +1,246 @@
+"""One scenario run, from namespace to cleanup (`engine.run_one` builds and executes a `ScenarioRun`)."""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kdbgtest.base.errors import KdbgtestError, StepTimeout
+from kdbgtest.cluster.base import ClusterInfo
+from kdbgtest.debug import driver as debug_driver
+from kdbgtest.debug import kubectl_driver
+from kdbgtest.runner import artifacts, cleanup, events, kube, namespace, resolve, selection, steps
+from kdbgtest.scenario import loader, model
+
+FIXTURE_APPLY_TIMEOUT = 60.0
+# Substituted after the command ran, so they can use what the step itself captured.
+LATE_KEYS = frozenset({"expect", "transcript"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    run_id: str
+    artifacts: Path
+    keep: bool
+    driver: str
+    timeout_scale: float
+    cleanup_timeout: float
+
+
+def default_driver(client: kube.Kubectl, out: Path, name: str) -> debug_driver.Driver:
+    """The driver named by `--driver`, writing transcripts into `out`."""
+    if name == "kubectl":
+        return kubectl_driver.KubectlDriver(client.path, client.kubeconfig, client.context, out)
+    raise KdbgtestError(f"driver {name!r} is not available; use --driver kubectl")
+
+
+def step_kind(step: model.StepBase) -> str:
+    """apply | wait | debug | exec | kubectl | assert | events."""
+    return next(k for k in model.STEP_ACTIONS if hasattr(step, "assert_" if k == "assert" else k))
+
+
+class ScenarioRun:
+    """State of one run of one scenario; `execute` runs it and always cleans up."""
+
+    def __init__(
+        self,
+        loaded: loader.LoadedScenario,
+        cluster: ClusterInfo,
+        client: kube.Kubectl,
+        settings: Settings,
+        emit: Callable[[events.Event], None],
+        make_driver: Callable[[kube.Kubectl, Path, str], debug_driver.Driver],
+    ) -> None:
+        self.loaded, self.scenario, self.cluster = loaded, loaded.scenario, cluster
+        self.client, self.settings, self.emit, self.make_driver = client, settings, emit, make_driver
+        self.namespace = namespace.namespace_name(self.scenario.name, settings.run_id)
+        self.out = artifacts.directory(settings.artifacts, self.scenario.name, settings.run_id)
+        self.tracker = cleanup.Tracker()
+        self.variables = resolve.run_variables(
+            cluster, self.scenario, namespace=self.namespace, run_id=settings.run_id
+        )
+        self.ctx: steps.Context | None = None
+        self.step_results: list[events.StepFinished] = []
+        self.index = 0
+        self.verdict: events.Verdict = "passed"
+        self.message = ""
+        self.failed_step: str | None = None
+        self.started = time.monotonic()
+
+    # -- the run ---------------------------------------------------------------------------------------------
+
+    def execute(self) -> events.ScenarioFinished:
+        self.emit(
+            events.ScenarioStarted(self.scenario.name, self.loaded.path, self.loaded.line, self.namespace)
+        )
+        reason = selection.unmet(self.scenario.requires, self.cluster)
+        if reason is not None:
+            return self._finished("skipped", reason)
+        interrupted, bug = False, None
+        try:
+            self._body()
+        except KeyboardInterrupt:
+            interrupted = True
+            self._fail("error", "interrupted by Ctrl-C", self.failed_step)
+        except Exception as exc:  # noqa: BLE001 - a kdbgtest bug: clean up first, then let it through
+            bug = exc
+            self._fail(
+                "error", "kdbgtest bug: " + "".join(traceback.format_exception_only(exc)).strip(), None
+            )
+        deferred = self._wrap_up()
+        result = self._finished(self.verdict, self.message)
+        if interrupted or deferred:
+            raise KeyboardInterrupt
+        if bug is not None:
+            raise bug
+        return result
+
+    def _body(self) -> None:
+        try:
+            self._setup()
+        except KdbgtestError as exc:
+            verdict: events.Verdict = "failed" if self.tracker.namespace else "error"
+            self._fail(verdict, self._explain(exc), self.failed_step)
+            return
+        for step in self.scenario.steps:
+            if self.verdict != "passed":
+                break
+            self._run_step(step, is_finally=False)
+        for step in self.scenario.finally_:
+            self._run_step(step, is_finally=True)
+
+    def _setup(self) -> None:
+        namespace.create(self.client, self.namespace, self.scenario.name, self.settings.run_id)
+        self.tracker.namespace = self.namespace
+        cleanup.snapshot_debug_pods(self.client, self.tracker)
+        deadline = self.started + self.scenario.timeout * self.settings.timeout_scale
+        self.ctx = steps.Context(
+            client=self.client,
+            driver=self.make_driver(self.client, self.out, self.settings.driver),
+            namespace=self.namespace,
+            base_dir=self.loaded.path.parent,
+            variables=dict(self.variables),
+            tracker=self.tracker,
+            scale=self.settings.timeout_scale,
+            deadline=deadline if math.isfinite(deadline) else math.inf,
+        )
+        for number, fixture in enumerate(self.scenario.fixtures, start=1):
+            self.failed_step = f"fixture {number}" + (f" ({fixture.fixture})" if fixture.fixture else "")
+            action = resolve.resolve(fixture, self.variables)
+            steps.apply(action, self.ctx, self.ctx.budget(FIXTURE_APPLY_TIMEOUT))
+        self.failed_step = None
+
+    def _run_step(self, step: model.Step, *, is_finally: bool) -> None:
+        assert self.ctx is not None
+        self.index += 1
+        line = self.loaded.step_location(step)[0]
+        self.emit(
+            events.StepStarted(self.scenario.name, step.name, self.index, step_kind(step), line, is_finally)
+        )
+        started = time.monotonic()
+        outcome = steps.Outcome()
+        try:
+            resolved = resolve.resolve(step, self.variables, skip=LATE_KEYS)
+            self.ctx.variables = dict(self.variables)
+            outcome = steps.execute(
+                resolved, self.ctx, self.ctx.budget(steps.timeout_of(resolved)), self._slug(step)
+            )
+            verdict: events.Verdict = "failed" if outcome.message else "passed"
+            message = outcome.message
+        except KdbgtestError as exc:
+            verdict, message = "failed", self._explain(exc)
+        except BaseException as exc:
+            why = "interrupted by Ctrl-C" if isinstance(exc, KeyboardInterrupt) else f"kdbgtest bug: {exc!r}"
+            self._step_finished(step, "error", why, started, outcome)
+            self.failed_step = step.name
+            raise
+        self.variables.capture(outcome.captures)
+        self._step_finished(step, verdict, message, started, outcome)
+        if verdict != "passed":
+            self._fail(verdict, f"{self.loaded.where(step)}: {message}", step.name)
+
+    def _explain(self, exc: KdbgtestError) -> str:
+        """The error's message; a timeout cut short by the scenario's own deadline says so."""
+        message = str(exc)
+        if isinstance(exc, StepTimeout) and self.ctx is not None and time.monotonic() >= self.ctx.deadline:
+            limit = self.scenario.timeout * self.settings.timeout_scale
+            message += f" (the scenario's timeout of {limit:g}s ran out)"
+        return message
+
+    def _slug(self, step: model.StepBase) -> str:
+        return f"{self.index:02d}-{step.name}"
+
+    def _step_finished(
+        self,
+        step: model.StepBase,
+        verdict: events.Verdict,
+        message: str,
+        started: float,
+        outcome: steps.Outcome,
+    ) -> None:
+        finished = events.StepFinished(
+            scenario=self.scenario.name,
+            step=step.name,
+            index=self.index,
+            verdict=verdict,
+            duration=time.monotonic() - started,
+            message=message,
+            argv=outcome.argv,
+            transcript=outcome.transcript,
+            output_tail=outcome.output_tail,
+        )
+        self.step_results.append(finished)
+        self.emit(finished)
+
+    def _fail(self, verdict: events.Verdict, message: str, step: str | None) -> None:
+        """Record the first failure (later ones, e.g. in finally steps, keep the first as the summary)."""
+        if self.verdict == "passed":
+            self.verdict, self.message, self.failed_step = verdict, message, step
+
+    # -- artifacts and cleanup -------------------------------------------------------------------------------
+
+    def _wrap_up(self) -> bool:
+        """Artifacts on failure, then cleanup, with the first Ctrl-C deferred; True if one was deferred."""
+        with cleanup.shielded() as deferred:
+            if self.verdict != "passed" and self.tracker.namespace:
+                artifacts.collect(self.client, self.out, self.tracker.namespace, self.tracker.pods)
+            self._close_driver()
+            if self.settings.keep:
+                report = cleanup.keep(self.client, self.tracker)
+            else:
+                report = cleanup.remove(
+                    self.client,
+                    self.tracker,
+                    timeout=self.settings.cleanup_timeout * self.settings.timeout_scale,
+                )
+            self.emit(
+                events.CleanupFinished(
+                    self.scenario.name, report.removed, self.settings.keep, report.hint, report.problems
+                )
+            )
+            if report.problems:
+                self._fail("error", "cleanup failed: " + "; ".join(report.problems), None)
+        return bool(deferred)
+
+    def _close_driver(self) -> None:
+        close = getattr(self.ctx.driver, "close", None) if self.ctx else None
+        if callable(close):
+            close()
+
+    def _finished(self, verdict: events.Verdict, message: str) -> events.ScenarioFinished:
+        result = events.ScenarioFinished(
+            scenario=self.scenario.name,
+            path=self.loaded.path,
+            verdict=verdict,
+            duration=time.monotonic() - self.started,
+            message=message,
+            failed_step=self.failed_step if verdict in ("failed", "error") else None,
+            artifacts=self.out if self.out.is_dir() else None,
+            steps=list(self.step_results),
+        )
+        self.emit(result)
+        return result

@@ -1,0 +1,293 @@
+"""Executing one step (or fixture) of a scenario.
+
+`execute` returns an `Outcome`; a step whose checks do not hold has `Outcome.message` set. Deadlines that
+expire raise `StepTimeout` and other user-facing problems raise `KdbgtestError`; the engine turns both into a
+failed step.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kdbgtest.base import waiting
+from kdbgtest.base.errors import KdbgtestError, ScenarioError, StepTimeout
+from kdbgtest.debug import driver as debug_driver
+from kdbgtest.fixtures import catalog
+from kdbgtest.runner import checks, cleanup, kube, resolve, waits
+from kdbgtest.scenario import model
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class Context:
+    """Everything a step needs: the cluster, the driver, the run's namespace and variables."""
+
+    client: kube.Kubectl
+    driver: debug_driver.Driver
+    namespace: str
+    base_dir: Path  # the scenario file's directory (`apply: {file: ...}` is relative to it)
+    variables: dict[str, str]
+    tracker: cleanup.Tracker
+    scale: float = 1.0  # --timeout-scale: every deadline is multiplied by it
+    deadline: float = math.inf  # time.monotonic() by which the whole scenario must be done
+
+    def budget(self, seconds: float) -> float:
+        """`seconds` scaled, but never past the scenario's deadline; StepTimeout when none is left."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise StepTimeout("the scenario ran past its `timeout`; no time is left for this step")
+        return min(seconds * self.scale, round(remaining, 1) or remaining)
+
+
+@dataclass
+class Outcome:
+    """What a step did; `message` is empty when every check held."""
+
+    message: str = ""
+    argv: list[str] | None = None
+    transcript: Path | None = None
+    output_tail: str = ""
+    captures: dict[str, str] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# apply and wait
+
+
+def render_apply(action: model.ApplyAction, base_dir: Path) -> tuple[list[Obj], model.WaitAction | None]:
+    """Manifests of an apply action and the state to wait for afterwards (a fixture's default, or none)."""
+    wait: model.WaitAction | None = action.wait or None
+    if action.fixture is not None:
+        fixture = catalog.FIXTURES.get(action.fixture)
+        if fixture is None:
+            raise ScenarioError(
+                f"unknown fixture {action.fixture!r}; known: {', '.join(sorted(catalog.FIXTURES))}"
+            )
+        try:
+            params = fixture.params(action.params)
+        except KeyError as exc:
+            raise ScenarioError(f"fixture {action.fixture!r} has no parameter(s) {exc.args[0]}") from None
+        if action.wait is None:
+            wait = model.WaitAction.model_validate(fixture.ready(params))
+        return fixture.render(params), wait
+    if action.manifest is not None:
+        items = action.manifest if isinstance(action.manifest, list) else [action.manifest]
+        return list(items), wait
+    if action.file is not None:
+        return _read_manifests(base_dir / action.file), wait
+    raise ScenarioError("an apply needs one of `fixture`, `manifest` or `file`")
+
+
+def _read_manifests(path: Path) -> list[Obj]:
+    try:
+        docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"cannot read manifest file {path}: {exc}") from None
+    return [doc for doc in docs if isinstance(doc, dict)]
+
+
+def apply(action: model.ApplyAction, ctx: Context, timeout: float) -> Outcome:
+    """Apply the manifests in the run's namespace (stdin), then wait for the declared state."""
+    manifests, wait = render_apply(action, ctx.base_dir)
+    done = ctx.client.apply(manifests, namespace=ctx.namespace, timeout=timeout)
+    outcome = Outcome(argv=done.argv, output_tail=checks.tail(done.output, 5))
+    if wait is not None:
+        seen = waits.wait_state(ctx.client, wait, namespace=ctx.namespace, timeout=ctx.budget(wait.timeout))
+        outcome.output_tail += f"\n{seen}"
+    return outcome
+
+
+def wait(action: model.WaitAction, ctx: Context, timeout: float) -> Outcome:
+    seen = waits.wait_state(ctx.client, action, namespace=ctx.namespace, timeout=timeout)
+    return Outcome(output_tail=seen)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Commands: debug, exec, kubectl
+
+
+def command_outcome(step: model.StepBase, result: debug_driver.CommandResult, ctx: Context) -> Outcome:
+    """Check a finished command against the step's `expect` and `transcript`; collect captures.
+
+    `expect` and `transcript` are substituted now, so they may use what this very step captured.
+    """
+    track(result, ctx)
+    values = {**ctx.variables, **result.captures}
+    expect = resolve.resolve(step.expect, values) if step.expect else model.CommandExpect()
+    found = checks.check_command(expect, result.exit_code, result.stdout, result.stderr, result.output)
+    if step.transcript is not None:
+        # The session as assertions see it: the driver's cleaned text (the raw file keeps the escapes).
+        found.merge(
+            checks.check_output(resolve.resolve(step.transcript, values), result.output, "transcript")
+        )
+    return Outcome(
+        message="\n".join(found.failures),
+        argv=list(result.argv),
+        transcript=result.transcript,
+        output_tail=checks.tail(result.output),
+        captures={**result.captures, **found.captures},
+    )
+
+
+def track(result: debug_driver.CommandResult, ctx: Context) -> None:
+    """Remember a pod a debug step created (a copy, a node-debugger pod) so cleanup removes it."""
+    if debug_driver.DEBUG_POD in result.captures:
+        ctx.tracker.add_pod(ctx.namespace, result.captures[debug_driver.DEBUG_POD])
+
+
+def session_failure(exc: debug_driver.SessionError, ctx: Context) -> Outcome:
+    """A dialogue that did not go as written: its message, with what the session showed up to then."""
+    track(exc.result, ctx)
+    return Outcome(
+        message=str(exc),
+        argv=list(exc.result.argv),
+        transcript=exc.result.transcript,
+        output_tail=checks.tail(exc.result.output),
+        captures=dict(exc.result.captures),
+    )
+
+
+def run_command(step: model.StepBase, ctx: Context, timeout: float, slug: str) -> Outcome:
+    """A debug, exec or kubectl step through the driver."""
+    common: dict[str, Any] = {
+        "namespace": ctx.namespace,
+        "session": step.session,
+        "timeout": timeout,
+        "step_slug": slug,
+    }
+    try:
+        if isinstance(step, model.DebugStep):
+            result = ctx.driver.debug(step.debug, **common)
+        elif isinstance(step, model.ExecStep):
+            result = ctx.driver.exec(step.exec, **common)
+        elif isinstance(step, model.KubectlStep):
+            result = ctx.driver.kubectl(step.kubectl, **common)
+        else:  # pragma: no cover - guarded by execute()
+            raise TypeError(type(step).__name__)
+    except debug_driver.SessionError as exc:
+        return session_failure(exc, ctx)
+    return command_outcome(step, result, ctx)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# assert and events
+
+
+def _poll(evaluate: Callable[[], checks.CheckResult], within: float | None, what: str) -> checks.CheckResult:
+    """Evaluate once, or until it holds for at most `within` seconds (then return the last failures)."""
+    if within is None:
+        return evaluate()
+
+    def probe() -> tuple[bool, checks.CheckResult]:
+        found = evaluate()
+        return found.ok, found
+
+    try:
+        return waiting.wait_for(
+            probe, timeout=within, what=what, interval=0.5, describe=lambda r: "; ".join(r.failures)
+        )
+    except StepTimeout as exc:
+        return checks.CheckResult(failures=[str(exc)])
+
+
+def assert_object(action: model.AssertObject, ctx: Context, timeout: float) -> Outcome:
+    namespace = action.namespace or ctx.namespace
+    argv = ctx.client.argv(["get", action.object, "-o", "json"], namespace)
+
+    def evaluate() -> checks.CheckResult:
+        obj = ctx.client.get(action.object, namespace=namespace, timeout=timeout)
+        if obj is None:
+            return checks.CheckResult(failures=[f"{action.object} not found in namespace {namespace}"])
+        try:
+            return checks.check_values(action.checks, obj)
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
+
+    within = ctx.budget(action.within) if action.within else None
+    found = _poll(evaluate, within, f"the checks on {action.object} to hold")
+    return Outcome(message="\n".join(found.failures), argv=argv, captures=found.captures)
+
+
+_KINDS = {"pod": "Pod", "pods": "Pod", "po": "Pod", "node": "Node", "nodes": "Node", "no": "Node"}
+
+
+def event_selector(action: model.EventCheck) -> str:
+    """The field selector for events about `action.object` (and reason/type if given)."""
+    kind, _, name = action.object.partition("/")
+    kind = _KINDS.get(kind.lower(), kind[:1].upper() + kind[1:])
+    parts = [f"involvedObject.kind={kind}", f"involvedObject.name={name}"]
+    if action.reason:
+        parts.append(f"reason={action.reason}")
+    if action.type:
+        parts.append(f"type={action.type}")
+    return ",".join(parts)
+
+
+def events(action: model.EventCheck, ctx: Context, timeout: float) -> Outcome:
+    selector = event_selector(action)
+    argv = ctx.client.argv(["get", "events", "-o", "json", "--field-selector", selector], ctx.namespace)
+    message = re.compile(action.message) if action.message else None
+
+    def evaluate() -> checks.CheckResult:
+        items = ctx.client.items("events", namespace=ctx.namespace, fields=selector, timeout=timeout)
+        matching = [e for e in items if message is None or message.search(str(e.get("message", "")))]
+        wanted = f"event about {action.object} with {_describe_event(action)}"
+        if action.absent and matching:
+            return checks.CheckResult(
+                failures=[f"found an {wanted}, which must not exist: {_show(matching[0])}"]
+            )
+        if not action.absent and not matching:
+            seen = "; ".join(_show(e) for e in items[-3:]) or "none"
+            return checks.CheckResult(failures=[f"no {wanted}; events about it: {seen}"])
+        return checks.CheckResult()
+
+    within = ctx.budget(action.within) if action.within else None
+    found = _poll(evaluate, within, f"events about {action.object}")
+    return Outcome(message="\n".join(found.failures), argv=argv)
+
+
+def _describe_event(action: model.EventCheck) -> str:
+    parts = [f"{k} {v!r}" for k, v in (("reason", action.reason), ("type", action.type)) if v]
+    if action.message:
+        parts.append(f"message matching {action.message!r}")
+    return ", ".join(parts) or "any reason"
+
+
+def _show(event: Obj) -> str:
+    return f"{event.get('type', '?')} {event.get('reason', '?')}: {event.get('message', '')}"
+
+
+# ------------------------------------------------------------------------------------------------------------
+
+
+def timeout_of(step: model.StepBase) -> float:
+    """A step's own deadline: a wait step without an explicit `timeout` uses its wait's `timeout`."""
+    if isinstance(step, model.WaitStep) and "timeout" not in step.model_fields_set:
+        return step.wait.timeout
+    if isinstance(step, model.WaitStep):
+        return min(step.timeout, step.wait.timeout)
+    return step.timeout
+
+
+def execute(step: model.StepBase, ctx: Context, timeout: float, slug: str) -> Outcome:
+    """Run one step (variables already substituted) within `timeout` seconds."""
+    if isinstance(step, model.ApplyStep):
+        return apply(step.apply, ctx, timeout)
+    if isinstance(step, model.WaitStep):
+        return wait(step.wait, ctx, timeout)
+    if isinstance(step, model.AssertStep):
+        return assert_object(step.assert_, ctx, timeout)
+    if isinstance(step, model.EventsStep):
+        return events(step.events, ctx, timeout)
+    if isinstance(step, model.DebugStep | model.ExecStep | model.KubectlStep):
+        return run_command(step, ctx, timeout, slug)
+    raise KdbgtestError(f"unknown step type {type(step).__name__}")

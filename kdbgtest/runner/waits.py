@@ -1,0 +1,218 @@
+"""Waiting, with a deadline, for a pod or node to reach the state a `WaitAction` declares.
+
+Every wait polls with kubectl and, when it expires, says what it last saw, e.g.
+`pod crashloop: container app waiting (ContainerCreating), restarts 0`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kdbgtest.base import waiting
+from kdbgtest.base.errors import KdbgtestError, StepFailed
+from kdbgtest.runner import kube
+from kdbgtest.scenario import model
+
+Obj = dict[str, Any]
+POLL_INTERVAL = 0.5
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One observation: whether the state is reached, and how to describe what was there."""
+
+    done: bool
+    text: str
+
+
+def describe_target(action: model.WaitAction) -> str:
+    """`pod app to be crashloop (container app, restarts >= 2)` style description of the awaited state."""
+    subject = f"node {action.node}" if action.node else f"pod {action.pod}"
+    extra = [f"container {action.container}"] if action.container else []
+    if action.restarts is not None:
+        extra.append(f"restarts >= {action.restarts}")
+    if action.reason:
+        extra.append(f"reason {action.reason}")
+    return f"{subject} to be {action.for_}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str, timeout: float) -> str:
+    """Poll until `action`'s state holds; return the final observation. Raises `StepTimeout` on expiry."""
+    if action.node is None and action.pod is None:
+        raise StepFailed("a wait needs `pod` or `node`")
+    ref = f"node/{action.node}" if action.node else f"pod/{action.pod}"
+    judge = _judge_for(action)
+
+    def probe() -> tuple[bool, str]:
+        try:
+            obj = client.get(ref, namespace=None if action.node else namespace, timeout=min(timeout, 30.0))
+        except KdbgtestError as exc:  # a failed poll is something seen, not the end of the wait
+            return False, f"{ref}: kubectl failed: {exc}"
+        seen = judge(obj)
+        return seen.done, seen.text
+
+    return waiting.wait_for(
+        probe, timeout=timeout, what=describe_target(action), interval=POLL_INTERVAL, describe=str
+    )
+
+
+def _judge_for(action: model.WaitAction) -> Callable[[Obj | None], Seen]:
+    if action.node is not None:
+        return lambda node: judge_node(node, action)
+    return lambda pod: judge_pod(pod, action)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Nodes
+
+
+def judge_node(node: Obj | None, action: model.WaitAction) -> Seen:
+    name = action.node
+    if node is None:
+        return Seen(action.for_ == "deleted", f"node {name} not found")
+    if action.for_ == "deleted":
+        return Seen(False, f"node {name} still exists")
+    ready = _condition(node, "Ready")
+    if ready is None:
+        return Seen(False, f"node {name}: no Ready condition yet")
+    status, reason = ready.get("status"), ready.get("reason", "")
+    return Seen(status == "True", f"node {name}: Ready={status}" + (f" ({reason})" if reason else ""))
+
+
+def _condition(obj: Obj, kind: str) -> Obj | None:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if isinstance(cond, dict) and cond.get("type") == kind:
+            return cond
+    return None
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Pods
+
+
+def container_statuses(pod: Obj) -> list[Obj]:
+    """Statuses of every container: init, regular and ephemeral."""
+    status = pod.get("status") or {}
+    found: list[Obj] = []
+    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+        found += [s for s in status.get(key) or [] if isinstance(s, dict)]
+    return found
+
+
+def _default_container(pod: Obj) -> str | None:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    return containers[0].get("name") if containers else None
+
+
+def describe_container(status: Obj) -> str:
+    """`container app waiting (CrashLoopBackOff), restarts 2`."""
+    state = status.get("state") or {}
+    name, restarts = status.get("name"), status.get("restartCount", 0)
+    if "running" in state:
+        what = "running"
+    elif "terminated" in state:
+        term = state["terminated"] or {}
+        what = f"terminated ({term.get('reason', '?')}, exit {term.get('exitCode', '?')})"
+    elif "waiting" in state:
+        what = f"waiting ({(state['waiting'] or {}).get('reason', '?')})"
+    else:
+        what = "in no state yet"
+    return f"container {name} {what}, restarts {restarts}"
+
+
+def judge_pod(pod: Obj | None, action: model.WaitAction) -> Seen:
+    """Whether `pod` is in the awaited state, and a description of what it is in."""
+    if pod is None:
+        return Seen(action.for_ == "deleted", f"pod {action.pod} not found")
+    if action.for_ == "deleted":
+        return Seen(False, f"pod {action.pod} still exists (phase {_phase(pod)})")
+    container = action.container or _default_container(pod)
+    status = next((s for s in container_statuses(pod) if s.get("name") == container), None)
+    text = f"pod {action.pod}: " + (
+        describe_container(status)
+        if status
+        else f"phase {_phase(pod)}, container {container} has no status yet"
+    )
+    return Seen(_POD_STATES[action.for_](pod, status, action), text)
+
+
+def _phase(pod: Obj) -> str:
+    return str((pod.get("status") or {}).get("phase", "unknown"))
+
+
+def _state(status: Obj | None, key: str) -> Obj | None:
+    if status is None:
+        return None
+    state = (status.get("state") or {}).get(key)
+    return state if isinstance(state, dict) else None
+
+
+def _restarts_ok(status: Obj | None, action: model.WaitAction) -> bool:
+    wanted = action.restarts or 0
+    return status is not None and int(status.get("restartCount", 0)) >= wanted
+
+
+def _running(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+    regular = [s for s in (pod.get("status") or {}).get("containerStatuses") or [] if isinstance(s, dict)]
+    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    all_running = len(regular) >= len(names) and all(_state(s, "running") is not None for s in regular)
+    return _phase(pod) == "Running" and all_running and _restarts_ok(status, action)
+
+
+def _ready(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+    cond = _condition(pod, "Ready")
+    return cond is not None and cond.get("status") == "True"
+
+
+def _crashloop(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+    waiting_state = _state(status, "waiting")
+    return (
+        waiting_state is not None
+        and waiting_state.get("reason") == "CrashLoopBackOff"
+        and _restarts_ok(status, action)
+    )
+
+
+def _terminated(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+    term = _state(status, "terminated")
+    if term is None:
+        return action.container is None and action.reason is None and _phase(pod) in ("Succeeded", "Failed")
+    return action.reason is None or term.get("reason") == action.reason
+
+
+def _completed(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+    return _phase(pod) == "Succeeded"
+
+
+def _container_running(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+    return _state(status, "running") is not None and _restarts_ok(status, action)
+
+
+def _container_terminated(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+    term = _state(status, "terminated")
+    return term is not None and (action.reason is None or term.get("reason") == action.reason)
+
+
+def _waiting(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+    state = _state(status, "waiting")
+    return state is not None and (action.reason is None or state.get("reason") == action.reason)
+
+
+def _never(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+    return False  # `deleted` is decided before; `node-ready` on a pod is a validation error
+
+
+_POD_STATES: dict[str, Callable[[Obj, Obj | None, model.WaitAction], bool]] = {
+    "running": _running,
+    "ready": _ready,
+    "crashloop": _crashloop,
+    "terminated": _terminated,
+    "completed": _completed,
+    "deleted": _never,
+    "container-running": _container_running,
+    "container-terminated": _container_terminated,
+    "waiting": _waiting,
+    "node-ready": _never,
+}
