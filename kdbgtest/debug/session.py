@@ -34,6 +34,7 @@ TAIL_LINES = 20
 ENTER = "\r"  # what the Enter key sends; the terminal driver turns it into a newline for cooked-mode readers
 _TERMINATE_GRACE = 2.0  # seconds between SIGTERM and SIGKILL in close()
 _READ_SIZE = 65536
+_SETTLE = 0.05  # seconds a regex match at the very end of the output waits for the rest of the line
 T = TypeVar("T")
 
 
@@ -121,14 +122,18 @@ class Session:
         return self._text[start : self._cursor]
 
     def expect_regex(self, pattern: str | re.Pattern[str], timeout: float) -> dict[str, str]:
-        """Wait for a match of `pattern` (MULTILINE: `^`/`$` match at line ends); return its named groups."""
+        """Wait for a match of `pattern` (MULTILINE: `^`/`$` match at line ends); return its named groups.
+
+        A match that ends where the output so far ends is accepted only when the output pauses (see `_wait`),
+        so `^\\d+$` does not capture `1` of a `12` that arrives in two pieces.
+        """
         regex = re.compile(pattern, re.MULTILINE) if isinstance(pattern, str) else pattern
 
         def find() -> tuple[int, re.Match[str]] | None:
             match = regex.search(self._text, self._cursor)
             return None if match is None else (match.end(), match)
 
-        match = self._wait(find, f"the regex {regex.pattern!r}", timeout)
+        match = self._wait(find, f"the regex {regex.pattern!r}", timeout, settle=True)
         return {k: v for k, v in match.groupdict().items() if v is not None}
 
     def expect_end(self, timeout: float) -> int:
@@ -193,11 +198,23 @@ class Session:
 
     # -- internals ---------------------------------------------------------------------------------------
 
-    def _wait(self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float) -> T:
-        """Read until `find` returns (new cursor, value); raise StepTimeout/StepFailed with the last lines."""
+    def _wait(
+        self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float, *, settle: bool = False
+    ) -> T:
+        """Read until `find` returns (new cursor, value); raise StepTimeout/StepFailed with the last lines.
+
+        With `settle`, a match that ends exactly where the output so far ends (a regex `$` or `\\d+` may have
+        matched half a line) is only accepted once no more output arrives within `_SETTLE` seconds.
+        """
         deadline = time.monotonic() + timeout
         while True:
             found = find()
+            at_end = found is not None and found[0] == len(self._text)
+            if at_end and settle and not self._eof and time.monotonic() < deadline:
+                size = len(self._text)
+                self._read(_SETTLE)
+                if len(self._text) != size:
+                    continue
             if found is not None:
                 self._cursor, value = found
                 return value

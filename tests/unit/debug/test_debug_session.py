@@ -142,3 +142,10 @@ def test_real_busybox_shell(tmp_path: Path) -> None:
     raw = (tmp_path / "sh.txt").read_bytes().decode()
     assert "\x1b[31mred\x1b[0m 42" in raw and "\x1b[6n" in raw  # busybox's cursor query stays in the raw file
     assert "red 42\n" in s.text and "\x1b" not in s.text
+
+
+def test_regex_match_at_the_end_of_output_waits_for_the_rest_of_the_line(tmp_path: Path) -> None:
+    """`42` written as `4` then `2` a few milliseconds later: `^\\d+$` must not capture just `4`."""
+    script = "import sys, time; sys.stdout.write('4'); sys.stdout.flush(); time.sleep(0.005); print('2')"
+    with Session([sys.executable, "-c", script], transcript=tmp_path / "t.txt") as s:
+        assert s.expect_regex(r"^(?P<n>\d+)$", 10) == {"n": "42"}
