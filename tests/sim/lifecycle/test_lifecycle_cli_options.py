@@ -1,0 +1,70 @@
+"""`kdbgtest sim` options and the errors a user can cause before any cluster starts."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from kdbgtest.sim import cli, cluster
+from kdbgtest.sim.config import SimConfig
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["up", "--nodes", "0"], "expected a whole number of at least 1"),
+        (["up", "--kubernetes-version", "2.1"], "expected a Kubernetes version like 1.30"),
+        (["up", "--feature-gates", "EphemeralContainers"], "expected NAME=true|false"),
+        (["up", "--time-scale", "0"], "expected a factor in (0, 1]"),
+    ],
+)
+def test_bad_options_are_rejected_with_the_reason(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_options_reach_the_config() -> None:
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        [
+            "sim",
+            "up",
+            "--name",
+            "v",
+            "--kubernetes-version",
+            "v1.22.3",
+            "--feature-gates",
+            "EphemeralContainers=false,Foo=True",
+            "--time-scale",
+            "0.1",
+        ]
+    )
+    assert (args.name, args.kubernetes_version, args.time_scale) == ("v", "1.22", 0.1)
+    assert args.feature_gates == {"EphemeralContainers": False, "Foo": True}
+    assert callable(args.func)
+
+
+def test_bad_name_is_a_one_line_error_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["up", "--name", "Bad_Name", "--state-dir", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "invalid sim cluster name 'Bad_Name'" in err
+    assert not (tmp_path / "s").exists()
+
+
+def test_status_and_down_of_a_cluster_that_never_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["status", "--name", "never", "--state-dir", str(tmp_path / "s")]) == 1
+    assert "sim cluster 'never': stopped" in capsys.readouterr().out
+    assert cli.main(["down", "--name", "never", "--state-dir", str(tmp_path / "s")]) == 0
+    assert "is not running" in capsys.readouterr().err
+    assert cluster.SimCluster(SimConfig(name="never", state_dir=tmp_path / "s")).status().state == "stopped"
