@@ -54,7 +54,7 @@ class Found:
 
 def suggest(word: str, candidates: Sequence[str]) -> str | None:
     """The closest candidate to `word`, if one is close enough to be a likely typo."""
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.7)
     return matches[0] if matches else None
 
 

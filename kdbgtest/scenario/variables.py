@@ -85,7 +85,7 @@ def malformed_message(ref: Reference) -> str:
 
 def suggestion(name: str, known: Iterator[str] | list[str] | set[str]) -> str:
     """`; did you mean ${x}?` for the closest known name, or an empty string."""
-    match = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    match = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.7)
     return f"; did you mean ${{{match[0]}}}?" if match else ""
 
 
