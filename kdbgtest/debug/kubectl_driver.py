@@ -99,11 +99,13 @@ class KubectlDriver:
         timeout: float,
         step_slug: str,
     ) -> CommandResult:
-        """Any kubectl command; interactive ones (e.g. `attach -it`) still get Enter after the prompt hint."""
+        """Any kubectl command. `attach`, `debug` and `run` with a TTY and without `-q` print the prompt hint,
+        so their dialogue waits for it as a debug step's does."""
         args = argv.kubectl_argv(action, namespace=namespace)
         if not action.interactive:
             return self._run(args, session, timeout, {})
-        return self._interactive(args, session, timeout, step_slug, wait_for_hint=False, known={})
+        hint = prints_prompt_hint(action.args)
+        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, known={})
 
     # -- the two ways of running ---------------------------------------------------------------------------
 
@@ -178,6 +180,15 @@ def known_captures(action: model.DebugAction) -> dict[str, str]:
     if pod:
         found[DEBUG_POD] = pod
     return found
+
+
+def prints_prompt_hint(args: list[str]) -> bool:
+    """Whether `kubectl ARGS` will print `If you don't see a command prompt, ...` (it attaches with a TTY)."""
+    words = [a for a in args if not a.startswith("-")]
+    flags = {a.split("=", 1)[0] if "=" in a else a for a in args if a.startswith("-")}
+    tty = bool({"-t", "-it", "-ti", "--tty"} & flags) and "--tty=false" not in args
+    quiet = bool({"-q", "--quiet"} & flags) and "--quiet=false" not in args
+    return bool(words) and words[0] in ("attach", "debug", "run") and tty and not quiet
 
 
 def printed_captures(text: str) -> dict[str, str]:

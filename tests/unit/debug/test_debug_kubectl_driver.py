@@ -198,3 +198,25 @@ def test_printed_captures_from_node_debug() -> None:
         "debug_pod": "node-debugger-w1-7xq2z",
         "debug_container": "debugger",
     }
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["attach", "app", "-c", "debugger-x", "-i", "-t"], True),
+        (["attach", "app", "-it"], True),
+        (["debug", "app", "--image=busybox", "-it", "-q"], False),
+        (["attach", "app", "-i"], False),
+        (["run", "tmp", "--image=busybox", "-i", "--tty", "--", "sh"], True),
+        (["exec", "app", "-it", "--", "sh"], False),  # exec never prints the hint
+    ],
+)
+def test_which_kubectl_commands_print_the_prompt_hint(args: list[str], hint: bool) -> None:
+    assert kubectl_driver.prints_prompt_hint(args) is hint
+
+
+def test_interactive_kubectl_attach_waits_for_the_hint(fake: kubectl_driver.KubectlDriver) -> None:
+    action = model.KubectlAction(args=["attach", "app", "-c", "debugger-x7k2p", "-i", "-t"], interactive=True)
+    items = dialogue({"send": "echo reattached"}, {"regex": "^reattached$"}, {"send": "exit"}, {"end": True})
+    result = fake.kubectl(action, namespace="ns", session=items, timeout=20, step_slug="e")
+    assert result.exit_code == 0 and result.output.endswith("/ # echo reattached\nreattached\n/ # exit\n")
