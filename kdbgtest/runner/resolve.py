@@ -78,7 +78,7 @@ def resolve(obj: M, values: Mapping[str, str], *, skip: frozenset[str] = frozens
 
     In `session`, names not known yet are left as written: a dialogue may capture them itself.
     """
-    data = obj.model_dump(by_alias=True, exclude_unset=True)
+    data = obj.model_dump(by_alias=True, exclude_unset=True, warnings=False)
     regex_keys = REGEX_KEYS | ({"message"} if isinstance(obj, model.EventsStep) else frozenset())
     resolved = {
         key: value
