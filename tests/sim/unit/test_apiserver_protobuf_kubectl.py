@@ -23,7 +23,7 @@ import pytest
 
 from kdbgtest.base import process, tools
 from kdbgtest.fixtures import catalog
-from kdbgtest.sim.apiserver import patch, protobuf, protobuf_schema
+from kdbgtest.sim.apiserver import defaults, patch, protobuf, protobuf_schema, validation
 
 NS = "ns1"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
@@ -147,10 +147,20 @@ def _handler(state: FakeAPIServer) -> type[BaseHTTPRequestHandler]:
                 )
 
         def do_PATCH(self) -> None:
+            """Apply the patch; for the ephemeralcontainers subresource default and validate as the server."""
             got = self._capture()
             name = self.path.split("?")[0].split("/")[6]
-            state.pods[name] = patch.apply_patch(state.pods[name], got.body, got.content_type)
-            self._send(200, state.pods[name])
+            old = state.pods[name]
+            new = patch.apply_patch(old, got.body, got.content_type)
+            if self.path.split("?")[0].endswith("/ephemeralcontainers"):
+                new = validation.drop_non_ephemeral_updates(new, old)
+                ecs = new["spec"].get("ephemeralContainers") or []
+                new["spec"]["ephemeralContainers"] = [defaults.default_ephemeral_container(ec) for ec in ecs]
+                errors = validation.validate_ephemeral_update(old, new)
+                if errors:
+                    return self._send(422, validation.invalid_status("Pod", name, errors))
+            state.pods[name] = new
+            return self._send(200, new)
 
         def do_DELETE(self) -> None:
             self._capture()
@@ -192,12 +202,13 @@ def kubectl(server: FakeAPIServer, tmp_path: Path) -> Any:
     )
     base = [str(tools.pinned_kubectl()), f"--kubeconfig={config}", f"--cache-dir={tmp_path / 'cache'}"]
 
-    def run(*args: str) -> str:
+    def run(*args: str, fails: bool = False) -> str:
+        """kubectl's stdout; with `fails`, kubectl must exit 1 and its stderr is returned."""
         done = process.run([*base, *args], timeout=60, check=False)
-        assert done.returncode == 0, (
+        assert done.returncode == (1 if fails else 0), (
             f"kubectl {' '.join(args[:3])} ... exited {done.returncode}:\n{done.stderr}"
         )
-        return done.stdout
+        return done.stderr if fails else done.stdout
 
     return run
 
@@ -428,8 +439,9 @@ def test_create_namespace_decodes(kubectl: Any, server: FakeAPIServer) -> None:
 
 
 def test_ephemeral_container_patches_from_kubectl_apply(kubectl: Any, server: FakeAPIServer) -> None:
-    """The strategic merge patches kubectl debug sends (with $setElementOrder the second time) append ECs."""
-    source = canonical(kubectl, fixture_pods()[0])
+    """The strategic merge patches kubectl debug sends (with $setElementOrder the second time) append ECs that
+    pass the subresource's defaulting and validation; a rejected one comes back as kubectl shows a 422."""
+    source = canonical(kubectl, defaults.default_pod(fixture_pods()[0]))
     name = source["metadata"]["name"]
     server.pods[name] = source
     kubectl("debug", name, "--image=busybox", "-c", "dbg1", "--target=app", "--", "sleep", "1d")
@@ -446,3 +458,12 @@ def test_ephemeral_container_patches_from_kubectl_apply(kubectl: Any, server: Fa
     ]
     assert ecs[0]["command"] == ["sleep", "1d"]
     assert server.pods[name]["spec"]["containers"] == source["spec"]["containers"]
+    assert ecs[1]["imagePullPolicy"] == "IfNotPresent" and ecs[0]["imagePullPolicy"] == "Always"
+    # Reusing a name: kubectl's two-way patch merges into the existing "dbg1" (merge key `name`), so the
+    # server reports a change to it, not a duplicate.
+    err = kubectl("debug", name, "--image=busybox", "-c", "dbg1", fails=True)
+    assert err.startswith(
+        f'The Pod "{name}" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers '
+        '"dbg1" may not be changed\n'
+    ), err
+    assert len(server.pods[name]["spec"]["ephemeralContainers"]) == 2
