@@ -16,7 +16,7 @@ import jmespath
 import jmespath.exceptions
 import pydantic
 
-from kdbgtest.scenario import model, rules, variables
+from kdbgtest.scenario import consistency, model, rules, variables
 from kdbgtest.scenario.issues import step_label
 from kdbgtest.scenario.positions import Loc, Positions
 from kdbgtest.scenario.structure import Found
@@ -63,22 +63,29 @@ def _typed(
     path: Path,
 ) -> Iterator[Found]:
     step_rules = rules.Rules(positions, path.parent)
+    consistent = consistency.Consistency(positions)
     for loc, fixture in fixtures:
         if fixture is not None:
             yield from step_rules.apply(loc, fixture)
     for loc, step in steps:
         if step is not None:
             yield from step_rules.step(loc, step)
+            yield from consistent.step(loc, step)
 
 
 def _untyped(data: Any, positions: Positions) -> Iterator[Found]:
     if not isinstance(data, dict):
         return
+    consistent = consistency.Consistency(positions)
+    yield from consistent.scenario(data)
     yield from _duplicate_names(data, positions)
     for loc, raw in [*_items(data, "steps"), *_items(data, "finally")]:
         if isinstance(raw, dict):
             yield from _bad_regexes(loc, raw, positions)
             yield from _bad_jmespath(loc, raw, positions)
+            for where, pattern, captures in regexes(loc, raw):
+                for name in capture_names(pattern) if captures else []:
+                    yield from consistent.variable_name(where, name, "named group")
     yield from _VariableCheck(data, positions).run()
 
 

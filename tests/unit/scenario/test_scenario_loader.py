@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kdbgtest.scenario import loader, model, positions
 
@@ -74,6 +75,27 @@ def test_positions_of_keys_values_and_list_items() -> None:
     assert table.value(("a", "b", 1, "c")) == positions.Mark(2, 14)
     assert table.value(("a", "missing", 3)) == positions.Mark(2, 3)  # nearest ancestor: the mapping `a`
     assert table.within(("a", "d"), 2) == positions.Mark(3, 11)  # the `$` inside the quoted string
+
+
+@pytest.mark.parametrize("path", GOOD, ids=[p.stem for p in GOOD])
+def test_libyaml_and_pure_python_parsers_give_the_same_positions(path: Path) -> None:
+    if not getattr(yaml, "__with_libyaml__", False):
+        pytest.skip("PyYAML is built without libyaml here: parse() uses the pure-Python parser only")
+    text = path.read_text(encoding="utf-8")
+    pure = positions.PositionLoader(text).load_with_positions(text)
+    assert positions.parse(text) == pure
+    assert len(pure.positions.values) >= 9
+
+
+def test_syntax_errors_use_the_pure_python_messages_even_with_libyaml() -> None:
+    parsed = positions.parse("a: [1, 2\nb: 3\n")
+    assert parsed.data is None
+    assert [(p.mark, p.message) for p in parsed.problems] == [
+        (
+            positions.Mark(2, 2),
+            "invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence at line 1)",
+        )
+    ]
 
 
 def test_within_falls_back_to_the_scalar_start_for_multi_line_text() -> None:

@@ -16,6 +16,7 @@ from kdbgtest.scenario import loader
 DATA = Path(__file__).resolve().parents[2] / "data" / "scenarios"
 GOOD = sorted((DATA / "good").glob("*.y*ml"))
 # Families of mistakes: a missing value, a string (with a broken reference), a list, a mapping.
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 REPLACEMENTS: list[Any] = [None, "${nope", [1, "a"], {"send": "a", "end": 1}]
 
 
@@ -50,7 +51,7 @@ def test_every_mutation_gives_positioned_sentences_not_exceptions(source: Path, 
     paths = list(_paths(data))
     for path in paths:
         for value in REPLACEMENTS:
-            text = yaml.safe_dump(_replace(data, path, value), sort_keys=False)
+            text = yaml.dump(_replace(data, path, value), Dumper=DUMPER, sort_keys=False)
             target.write_text(text, encoding="utf-8")
             loaded, issues = loader.check_file(target)
             lines = len(text.splitlines())
