@@ -6,7 +6,9 @@ import time
 from typing import Any
 
 import pytest
-from conftest import Harness, busybox, container_status, until
+from conftest import Harness, busybox, collect, container_status, until
+
+from kdbgtest.sim.contracts import LogsUnavailable
 
 pytestmark = pytest.mark.sim
 
@@ -45,5 +47,118 @@ def test_pod_goes_pending_to_running_with_kubelet_statuses(run_node: Any) -> Non
         ready = next(c for c in node["conditions"] if c["type"] == "Ready")
         assert (ready["status"], ready["reason"]) == ("True", "KubeletReady")
         assert node["nodeInfo"]["kubeletVersion"] == "v1.34.0"
+
+    run_node(scenario)
+
+
+def _waiting(h: Harness, pod: str, name: str) -> dict[str, Any]:
+    return dict(container_status(h.state.pod(pod), name).get("state", {}).get("waiting") or {})
+
+
+def test_crash_loop_backs_off_with_growing_delays_and_keeps_previous_logs(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod(
+            "crash", {"containers": [busybox("app", "sh", "-c", "echo boom $$; exit 1")]}
+        )
+        st = await until(
+            lambda: (s := container_status(h.state.pod("crash"), "app")).get("restartCount", 0) >= 3
+            and s["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff" and s,
+            "restartCount >= 3 in CrashLoopBackOff", timeout=30,
+        )  # fmt: skip
+        assert st["lastState"]["terminated"]["exitCode"] == 1
+        assert st["lastState"]["terminated"]["reason"] == "Error"
+        pod = h.state.pod("crash")
+        assert pod is not None and pod["status"]["phase"] == "Running"
+        ref = f"crash_default({pod['metadata']['uid']})"
+        messages = [
+            s["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("message", "")
+            for s in h.state.history
+        ]
+        delays = [m.split()[1] for m in dict.fromkeys(messages) if m.startswith("back-off")]
+        assert delays[:2] == ["10s", "20s"]
+        assert f"back-off 10s restarting failed container=app pod={ref}" in messages
+        backoffs = [e for e in h.state.events if e.reason == "BackOff"]
+        assert backoffs[0].type == "Warning"
+        assert backoffs[0].message == f"Back-off restarting failed container app in pod {ref}"
+        previous = b"".join([c async for c in h.node.logs("default", "crash", "app", previous=True)])
+        assert previous.startswith(b"boom ") and previous.endswith(b"\n")
+
+    run_node(scenario, time_scale=0.02)
+
+
+def test_restart_never_fails_the_pod_and_logs_say_why(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod(
+            "once",
+            {"restartPolicy": "Never", "containers": [busybox("app", "sh", "-c", "exit 3")]},
+        )
+        await until(lambda: (h.state.pod("once") or {})["status"].get("phase") == "Failed", "phase Failed")
+        st = container_status(h.state.pod("once"), "app")
+        term = st["state"]["terminated"]
+        assert (term["exitCode"], term["reason"], st["restartCount"]) == (3, "Error", 0)
+        assert term["containerID"] == st["containerID"]
+        with pytest.raises(
+            LogsUnavailable, match='previous terminated container "app" in pod "once" not found'
+        ):
+            h.node.logs("default", "once", "app", previous=True)
+        with pytest.raises(LogsUnavailable, match='container "nope" in pod "once" is not available'):
+            h.node.logs("default", "once", "nope")
+        def sandbox_ready() -> str:
+            conditions = {c["type"]: c for c in (h.state.pod("once") or {})["status"]["conditions"]}
+            return str(conditions["PodReadyToStartContainers"]["status"])
+
+        await until(lambda: sandbox_ready() == "False", "the sandbox of a finished pod removed")
+
+    run_node(scenario)
+
+
+def test_unknown_image_is_err_image_pull_then_image_pull_back_off(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        image = "registry.example.invalid/nope:1.0"
+        h.state.create_pod("img", {"containers": [{"name": "app", "image": image}]})
+        first = await until(lambda: _waiting(h, "img", "app").get("reason") == "ErrImagePull" and
+                            _waiting(h, "img", "app"), "ErrImagePull")  # fmt: skip
+        assert "failed to pull and unpack image" in first["message"]
+        back = await until(lambda: _waiting(h, "img", "app").get("reason") == "ImagePullBackOff" and
+                           _waiting(h, "img", "app"), "ImagePullBackOff")  # fmt: skip
+        assert back["message"] == f'Back-off pulling image "{image}"'
+        with pytest.raises(LogsUnavailable, match="is waiting to start: trying and failing to pull image"):
+            h.node.logs("default", "img", "app")
+        reasons = h.state.reasons("img")
+        assert reasons[:3] == ["Pulling", "Failed", "Failed"] and "BackOff" in reasons
+        assert (h.state.pod("img") or {})["status"]["phase"] == "Pending"
+
+    run_node(scenario, time_scale=0.05)
+
+
+def test_deletion_sends_sigterm_then_sigkill_after_grace_and_removes_the_pod(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        trap = "trap 'echo got TERM; exit 0' TERM; while true; do sleep 0.1; done"
+        h.state.create_pod("polite", {"containers": [busybox("app", "sh", "-c", trap)]})
+        h.state.create_pod("stubborn", {"containers": [busybox("app", "sleep", "3600")]})
+        for name in ("polite", "stubborn"):
+            await until(lambda n=name: container_status(h.state.pod(n), "app").get("ready"), f"{name} ready")
+        start = time.monotonic()
+        h.state.delete_pod("polite", grace=30)
+        h.state.delete_pod("stubborn", grace=1)
+        await until(lambda: "polite" in h.state.finished, "polite removed")
+        polite = time.monotonic() - start
+        await until(lambda: "stubborn" in h.state.finished, "stubborn removed")
+        stubborn = time.monotonic() - start
+        assert polite < 1.5, polite  # exited on SIGTERM, long before its 30s grace
+        assert 1.9 < stubborn < 4, stubborn  # PID 1 ignores SIGTERM: SIGKILL after the 2s minimum grace
+        assert "Killing" in h.state.reasons("stubborn")
+        assert not list((h.node.sandbox.dir / "pods").iterdir())
+
+    run_node(scenario)
+
+
+def test_a_container_that_exits_at_once_completes(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod(
+            "quick", {"restartPolicy": "Never", "containers": [busybox("app", "echo", "done")]}
+        )
+        await until(lambda: (h.state.pod("quick") or {})["status"].get("phase") == "Succeeded", "Succeeded")
+        assert await collect(h.node.logs("default", "quick", "app")) == b"done\n"
 
     run_node(scenario)
