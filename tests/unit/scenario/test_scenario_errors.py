@@ -86,3 +86,24 @@ def test_validation_in_a_child_process_prints_issues_and_no_traceback() -> None:
     lines = done.stdout.splitlines()
     assert len(lines) == sum(len(p.with_suffix(".expected").read_text().splitlines()) for p in BAD) + 1
     assert f"{DATA / 'nope.yaml'}: no such file or directory" in lines
+
+
+def test_kdbgtest_validate_prints_every_expected_line_and_exits_1() -> None:
+    """The front end users run: `kdbgtest validate DIR` in a child process, every issue, no traceback."""
+    from kdbgtest.base import process
+
+    root = DATA.parents[2]
+    if not (root / "kdbgtest" / "cli.py").is_file():
+        pytest.skip("kdbgtest/cli.py does not exist yet")
+    code = "import sys; from kdbgtest import cli; sys.exit(cli.main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "validate", str(DATA / "bad")]
+    done = process.run(argv, check=False, timeout=60, env={"PYTHONPATH": str(root)})
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.returncode == 1
+    bad = DATA / "bad"
+    expected = [
+        f"{bad}/{line}".replace("(looked for missing.yaml)", f"(looked for {bad / 'missing.yaml'})")
+        for p in BAD
+        for line in p.with_suffix(".expected").read_text(encoding="utf-8").splitlines()
+    ]
+    assert sorted(done.stdout.splitlines()) == sorted(expected)
