@@ -29,7 +29,7 @@ class ClusterInfo:
     server_version: str  # "1.33"
     nodes: tuple[str, ...]  # schedulable node names, workers first
     capabilities: frozenset[str] = field(default_factory=frozenset)
-    control_plane: str = ""  # a control-plane node's name ("" if none is visible); the ${control_plane} variable
+    control_plane: str = ""  # a control-plane node ("" if none is visible): the ${control_plane} variable
 
     @property
     def minor(self) -> int:

@@ -1,0 +1,98 @@
+"""`--cluster kind|sim|kubeconfig|auto`: a registry of provider factories, and the `auto` choice.
+
+auto: the kubeconfig given with `--kubeconfig`/`--context` if any (the KUBECONFIG variable alone does not
+count, so a run never lands on whatever cluster a shell happens to point at); else kind when its provider is
+installed and usable (kind and docker work); else the offline sim. Another provider registers itself with
+`register`; `kind` is looked up lazily in `kdbgtest.cluster.kind` (its `provider(request)` and `usable()`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kdbgtest.base.errors import ClusterError
+from kdbgtest.cluster import base
+from kdbgtest.cluster import kubeconfig as kubeconfig_provider
+
+CHOICES = ("auto", "kind", "sim", "kubeconfig")
+
+
+@dataclass(frozen=True)
+class ClusterRequest:
+    """What the user asked for on the command line or in pytest options."""
+
+    kind: str = "auto"
+    kubeconfig: Path | None = None
+    context: str | None = None
+    kubectl: Path | None = None
+
+
+Factory = Callable[[ClusterRequest], base.ClusterProvider]
+
+
+@dataclass(frozen=True)
+class Entry:
+    factory: Factory
+    usable: Callable[[], bool]  # cheap check for `auto`
+
+
+def _kubeconfig(request: ClusterRequest) -> base.ClusterProvider:
+    return kubeconfig_provider.KubeconfigProvider(request.kubeconfig, request.context, request.kubectl)
+
+
+def _sim(request: ClusterRequest) -> base.ClusterProvider:
+    from kdbgtest.cluster import sim  # the sim package is large: load it only when a sim is wanted
+
+    return sim.SimProvider(kubectl=request.kubectl)
+
+
+PROVIDERS: dict[str, Entry] = {
+    "kubeconfig": Entry(_kubeconfig, lambda: True),
+    "sim": Entry(_sim, lambda: True),
+}
+
+LAZY = {"kind": "kdbgtest.cluster.kind"}
+
+
+def register(name: str, factory: Factory, usable: Callable[[], bool] = lambda: True) -> None:
+    """Add (or replace) a provider under `name`."""
+    PROVIDERS[name] = Entry(factory, usable)
+
+
+def _entry(name: str) -> Entry | None:
+    if name in PROVIDERS:
+        return PROVIDERS[name]
+    module_name = LAZY.get(name)
+    if module_name is None or importlib.util.find_spec(module_name) is None:
+        return None
+    module = importlib.import_module(module_name)
+    register(name, module.provider, module.usable)
+    return PROVIDERS[name]
+
+
+def choose(request: ClusterRequest) -> str:
+    """The provider name `request` resolves to."""
+    if request.kind != "auto":
+        return request.kind
+    if request.kubeconfig is not None or request.context is not None:
+        return "kubeconfig"
+    kind = _entry("kind")
+    if kind is not None and kind.usable():
+        return "kind"
+    return "sim"
+
+
+def provider(request: ClusterRequest) -> base.ClusterProvider:
+    """The provider for `request`; an unknown or unavailable one is a `ClusterError` that says what to use."""
+    name = choose(request)
+    entry = _entry(name)
+    if entry is None:
+        known = sorted({*PROVIDERS, *(n for n in LAZY if _entry(n) is not None)})
+        raise ClusterError(
+            f"cluster provider '{name}' is not available in this installation; use one of: {', '.join(known)}"
+        )
+    return entry.factory(request)

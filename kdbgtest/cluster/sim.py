@@ -1,0 +1,73 @@
+"""The offline cluster (`kdbgtest.sim`) as a provider: started on acquire, stopped and removed on release.
+
+Versions and nodes are read back through kubectl like any cluster; capabilities follow from the sim's
+configuration: `ephemeral-containers` iff the EphemeralContainers feature gate is on, `target-namespace` and
+`node-debug` because the sim implements both (shared PID namespaces, host namespaces of the sim node), and the
+profile capabilities from the kubectl client version.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from kdbgtest.base import tools
+from kdbgtest.base.errors import ClusterError, KdbgtestError
+from kdbgtest.cluster import base, kubeconfig
+from kdbgtest.sim import cluster as sim_cluster
+from kdbgtest.sim.config import SimConfig
+
+
+def default_config() -> SimConfig:
+    """A sim with a name of its own: concurrent runs and a cluster from `kdbgtest sim up` never clash."""
+    return SimConfig(name=f"kdbgtest-{secrets.token_hex(3)}")
+
+
+class SimProvider:
+    """Starts a sim cluster for a run and removes it afterwards."""
+
+    def __init__(self, config: SimConfig | None = None, kubectl: Path | None = None) -> None:
+        self.config = config or default_config()
+        self.kubectl = kubectl
+        self._cluster: sim_cluster.SimCluster | None = None
+
+    def acquire(self) -> base.ClusterInfo:
+        reason = sim_cluster.unavailable_reason()
+        if reason is not None:
+            raise ClusterError(f"the offline cluster cannot run here: {reason}")
+        self._cluster = sim_cluster.SimCluster(self.config)
+        path = self._cluster.up()
+        try:
+            return self._info(path)
+        except BaseException:
+            self.release()
+            raise
+
+    def _info(self, path: Path) -> base.ClusterInfo:
+        found = kubeconfig.probe(tools.require("kubectl", self.kubectl), path, None)
+        capabilities = kubeconfig.client_capabilities(found.client_minor) | {
+            base.TARGET_NAMESPACE,
+            base.NODE_DEBUG,
+        }
+        if self.config.feature("EphemeralContainers"):
+            capabilities.add(base.EPHEMERAL_CONTAINERS)
+        return base.ClusterInfo(
+            kind="sim",
+            name=self.config.name,
+            kubeconfig=path,
+            context=None,
+            server_version=found.server_version,
+            nodes=found.nodes,
+            capabilities=frozenset(capabilities),
+            control_plane=found.control_plane,
+        )
+
+    def release(self) -> None:
+        """Stop the cluster; leftovers it had to remove are an error (they mean something leaked)."""
+        if self._cluster is None:
+            return
+        handle, self._cluster = self._cluster, None
+        try:
+            handle.down()
+        except KdbgtestError as exc:
+            raise ClusterError(f"stopping the offline cluster '{self.config.name}' failed: {exc}") from None

@@ -1,0 +1,131 @@
+"""Cluster providers: what the kubeconfig provider probes, node ordering, `--cluster` selection, the sim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kdbg_fakes import FakeKubectl
+
+from kdbgtest.base.errors import ClusterError
+from kdbgtest.cluster import base, kubeconfig, select
+
+
+def node(name: str, *, control_plane: bool = False, taint: str | None = None, cordoned: bool = False) -> Any:
+    labels = {"node-role.kubernetes.io/control-plane": ""} if control_plane else {}
+    spec: dict[str, Any] = {"unschedulable": True} if cordoned else {}
+    if taint:
+        spec["taints"] = [{"key": "k", "effect": taint}]
+    return {"metadata": {"name": name, "labels": labels}, "spec": spec}
+
+
+def test_nodes_are_ordered_workers_first_and_unschedulable_ones_dropped() -> None:
+    items = [
+        node("cp", control_plane=True),
+        node("w-cordoned", cordoned=True),
+        node("w1"),
+        node("w-tainted", taint="NoSchedule"),
+        node("w-prefer", taint="PreferNoSchedule"),
+    ]
+    assert kubeconfig.order_nodes(items) == (("w1", "w-prefer", "cp"), "cp")
+    tainted_cp = [node("cp", control_plane=True, taint="NoSchedule"), node("w1")]
+    assert kubeconfig.order_nodes(tainted_cp) == (("w1",), "cp")
+
+
+@pytest.mark.parametrize(
+    ("info", "version"),
+    [({"major": "1", "minor": "34"}, "1.34"), ({"major": "1", "minor": "30+"}, "1.30"),
+     ({"gitVersion": "v1.29.3-eks-1"}, "1.29")],
+)  # fmt: skip
+def test_server_versions(info: dict[str, str], version: str) -> None:
+    assert kubeconfig.parse_version(info) == version
+
+
+def test_kubeconfig_provider_probes_version_nodes_and_discovery(
+    tmp_path: Path, fake_kubectl: FakeKubectl
+) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text("")
+    fake_kubectl.configure(raw={"/api/v1": {"resources": [{"name": "pods/ephemeralcontainers"}]}})
+    info = kubeconfig.KubeconfigProvider(config, "ctx", fake_kubectl.path).acquire()
+    assert info == base.ClusterInfo(
+        kind="kubeconfig",
+        name="ctx",
+        kubeconfig=config,
+        context="ctx",
+        server_version="1.34",
+        nodes=("kdbg-worker",),
+        capabilities=frozenset(
+            {"ephemeral-containers", "profiles", "sysadmin-profile", "target-namespace", "node-debug"}
+        ),
+        control_plane="kdbg-control-plane",
+    )
+    assert fake_kubectl.records()[-1]["argv"][1:] == ["--context=ctx", "get", "--raw", "/api/v1"]
+
+
+def test_no_ephemeral_subresource_means_no_capability(tmp_path: Path, fake_kubectl: FakeKubectl) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text("")
+    info = kubeconfig.KubeconfigProvider(config, None, fake_kubectl.path).acquire()
+    assert "ephemeral-containers" not in info.capabilities
+
+
+def test_unreachable_cluster_is_one_sentence(tmp_path: Path, fake_kubectl: FakeKubectl) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text("")
+    refused = (
+        "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n"
+    )
+    fake_kubectl.configure(rules=[{"match": ["version"], "exit": 1, "stderr": refused}])
+    with pytest.raises(ClusterError) as caught:
+        kubeconfig.KubeconfigProvider(config, None, fake_kubectl.path).acquire()
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach the cluster of {config}: `")
+    assert message.endswith(f"exited with 1: {refused.strip()}; check --kubeconfig and --context")
+
+
+def test_selection() -> None:
+    given = select.ClusterRequest(kubeconfig=Path("/k"))
+    assert select.choose(given) == "kubeconfig"
+    assert select.choose(select.ClusterRequest(context="prod")) == "kubeconfig"
+    assert select.choose(select.ClusterRequest()) == "sim"  # no kind provider installed here
+    assert isinstance(select.provider(given), kubeconfig.KubeconfigProvider)
+    with pytest.raises(
+        ClusterError, match="cluster provider 'kind' is not available in this installation; use one"
+    ):
+        select.provider(select.ClusterRequest(kind="kind"))
+
+
+def test_registered_provider_wins_auto_when_usable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(
+        select.PROVIDERS, "kind", select.Entry(lambda r: kubeconfig.KubeconfigProvider(), lambda: True)
+    )
+    assert select.choose(select.ClusterRequest()) == "kind"
+    monkeypatch.setitem(
+        select.PROVIDERS, "kind", select.Entry(lambda r: kubeconfig.KubeconfigProvider(), lambda: False)
+    )
+    assert select.choose(select.ClusterRequest()) == "sim"
+
+
+@pytest.mark.sim
+def test_sim_provider_acquires_and_releases() -> None:
+    from kdbgtest.cluster import sim
+    from kdbgtest.sim import cluster as sim_cluster
+    from kdbgtest.sim.config import SimConfig
+
+    reason = sim_cluster.unavailable_reason()
+    if reason:
+        pytest.skip(f"the offline cluster cannot run here: {reason}")
+    config = SimConfig(name="kdbgtest-provider-test", nodes=2, feature_gates={"EphemeralContainers": False})
+    provider = sim.SimProvider(config)
+    info = provider.acquire()
+    try:
+        assert (info.kind, info.name, info.server_version) == ("sim", config.name, config.kubernetes_version)
+        assert info.nodes[0] == "kdbgtest-provider-test-worker"
+        assert info.control_plane == "kdbgtest-provider-test-control-plane"
+        assert "ephemeral-containers" not in info.capabilities and "node-debug" in info.capabilities
+        assert info.kubeconfig.is_file()
+    finally:
+        provider.release()
+    assert sim_cluster.SimCluster(config).status().state == "stopped"
