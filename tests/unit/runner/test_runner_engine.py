@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from runner_fakes import FakeKubectl, Recorder, Runner, write_scenario
+from kdbg_fakes import FakeKubectl, Recorder, Runner, write_scenario
 
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.runner import engine, events

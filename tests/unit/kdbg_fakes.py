@@ -1,8 +1,10 @@
-"""Helpers for the runner tests: the fake kubectl's records, a recording reporter, scenario files."""
+"""Test helpers shared by the runner, CLI and plugin tests: the recording fake kubectl, a recording reporter,
+scenario files."""
 
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +13,8 @@ from typing import Any
 
 from kdbgtest.runner import events
 from kdbgtest.scenario import loader
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @dataclass
@@ -71,3 +75,20 @@ def write_scenario(directory: Path, text: str, name: str = "scenario.yaml") -> l
 
 
 Runner = Callable[..., tuple[events.ScenarioFinished, Recorder]]
+
+
+def install_fake_kubectl(directory: Path) -> FakeKubectl:
+    """An executable `kubectl` in `directory/bin` running tests/data/fake_kubectl.py with this Python.
+
+    It keeps its state in `directory/kubectl-state`; the caller sets FAKE_KUBECTL_DIR to `fake.state`.
+    """
+    state = directory / "kubectl-state"
+    state.mkdir()
+    bin_dir = directory / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "kubectl"
+    script = DATA / "fake_kubectl.py"
+    program = f"import runpy\nrunpy.run_path({str(script)!r}, run_name='__main__')\n"
+    wrapper.write_text(f"#!{sys.executable}\n{program}")
+    wrapper.chmod(0o755)
+    return FakeKubectl(wrapper, state)

