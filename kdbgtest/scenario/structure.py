@@ -130,6 +130,9 @@ def _unknown_key(where: typewalk.Resolved, data: Any, positions: Positions) -> F
     if _is_dialogue(parent):
         return _dialogue_problem(parent, _lookup(data, parent), positions, key)
     message = f"unknown key '{key}' in {_owner_name(parent)}"
+    misplaced = _misplaced(parent, key, data)
+    if misplaced is not None:
+        return Found(where.loc, positions.key(where.loc), f"{message}; {misplaced}")
     candidates = typewalk.field_keys(where.owner) if where.owner is not None else []
     match = suggest(key, candidates)
     if match is not None:
@@ -137,6 +140,30 @@ def _unknown_key(where: typewalk.Resolved, data: Any, positions: Positions) -> F
     elif candidates:
         message += f"; expected one of {', '.join(candidates)}"
     return Found(where.loc, positions.key(where.loc), message)
+
+
+def _misplaced(parent: Loc, key: str, data: Any) -> str | None:
+    """A hint when `key` is valid one level up (a step key inside an action) or down (an action key in a step)."""
+    is_step = len(parent) == 2 and parent[0] in ("steps", "finally")
+    if len(parent) == 3 and parent[0] in ("steps", "finally") and key in STEP_KEYS:
+        return f"'{key}' belongs to the step: move it out of {parent[2]}, one level up"
+    step = _lookup(data, parent) if is_step else None
+    if isinstance(step, dict):
+        for action in (a for a in model.STEP_ACTIONS if a in step):
+            if key in typewalk.field_keys(_ACTION_MODELS[action]):
+                return f"'{key}' belongs to {action}: indent it under '{action}:'"
+    return None
+
+
+_ACTION_MODELS = {
+    "apply": model.ApplyAction,
+    "wait": model.WaitAction,
+    "debug": model.DebugAction,
+    "exec": model.ExecAction,
+    "kubectl": model.KubectlAction,
+    "assert": model.AssertObject,
+    "events": model.EventCheck,
+}
 
 
 def _missing(where: typewalk.Resolved, data: Any, positions: Positions) -> Found:
