@@ -13,6 +13,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
+from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from kdbgtest.scenario import model, typewalk
@@ -143,7 +144,7 @@ def _unknown_key(where: typewalk.Resolved, data: Any, positions: Positions) -> F
 
 
 def _misplaced(parent: Loc, key: str, data: Any) -> str | None:
-    """A hint when `key` is valid one level up (a step key inside an action) or down (an action key in a step)."""
+    """A hint when `key` belongs one level up (a step key in an action) or down (an action key in a step)."""
     is_step = len(parent) == 2 and parent[0] in ("steps", "finally")
     if len(parent) == 3 and parent[0] in ("steps", "finally") and key in STEP_KEYS:
         return f"'{key}' belongs to the step: move it out of {parent[2]}, one level up"
@@ -155,7 +156,7 @@ def _misplaced(parent: Loc, key: str, data: Any) -> str | None:
     return None
 
 
-_ACTION_MODELS = {
+_ACTION_MODELS: dict[str, type[BaseModel]] = {
     "apply": model.ApplyAction,
     "wait": model.WaitAction,
     "debug": model.DebugAction,
