@@ -280,7 +280,7 @@ class _VariableCheck:
         hint = variables.suggestion(ref.name, self.known | set(self.later))
         if not hint:
             hint = (
-                f"; define it under 'vars', or capture it with a named group (?P<{ref.name}>...) "
-                "in an earlier step"
+                f"; define it under 'vars', capture it with (?P<{ref.name}>...) in an earlier step, "
+                f"or write $${{{ref.name}}} for a literal ${{{ref.name}}} (e.g. a shell variable)"
             )
         return f"unknown variable ${{{ref.name}}}{hint}"

@@ -44,10 +44,11 @@ class Reference:
     name: str
     start: int
     well_formed: bool
+    closed: bool = True  # False when the string ends before the `}`
 
     @property
     def text(self) -> str:
-        return "${" + self.name + ("}" if self.well_formed else "")
+        return "${" + self.name + ("}" if self.closed else "")
 
 
 class UnknownVariable(ScenarioError):
@@ -70,7 +71,7 @@ def split(text: str) -> Iterator[str | Reference]:
             yield "${"
         else:
             name, closed = match.group(1), match.group(2) == "}"
-            yield Reference(name, match.start(), closed and NAME.fullmatch(name) is not None)
+            yield Reference(name, match.start(), closed and NAME.fullmatch(name) is not None, closed)
         end = match.end()
     yield text[end:]
 
@@ -141,8 +142,11 @@ def _substitute_text(text: str, variables: Mapping[str, str], *, escape: bool) -
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
             return "${"
-        ref = Reference(match.group(1), match.start(), match.group(2) == "}")
-        if not ref.well_formed or NAME.fullmatch(ref.name) is None:
+        closed = match.group(2) == "}"
+        ref = Reference(
+            match.group(1), match.start(), closed and NAME.fullmatch(match.group(1)) is not None, closed
+        )
+        if not ref.well_formed:
             raise UnknownVariable(malformed_message(ref) + f" in {text!r}")
         if ref.name not in variables:
             raise UnknownVariable(
