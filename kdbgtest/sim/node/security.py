@@ -51,12 +51,19 @@ class Identity:
 
 
 def all_capabilities() -> list[str]:
-    """Every capability this kernel knows (what a privileged container gets)."""
+    """Every capability this process may grant (containerd's `cap.Current()`: the bounding set)."""
     try:
         last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
     except (OSError, ValueError):
         last = len(_ALL_CAPS) - 1
-    return _ALL_CAPS[: last + 1]
+    bounding = (1 << (last + 1)) - 1
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapBnd:"):
+                bounding = int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return [cap for bit, cap in enumerate(_ALL_CAPS[: last + 1]) if bounding >> bit & 1]
 
 
 def effective(pod: Obj, container: Obj) -> Obj:

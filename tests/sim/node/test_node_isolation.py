@@ -1,0 +1,232 @@
+"""Namespaces, volumes and privileges of pod containers, checked from inside real containers (`sim`)."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Harness, busybox, collect, container_status, until
+
+pytestmark = pytest.mark.sim
+
+SLEEPER = ("sh", "-c", "echo target-was-here > /tmp/marker; exec sleep 3600")
+
+
+async def finished_log(h: Harness, pod: str, container: str, timeout: float = 15) -> str:
+    """Wait for `container` to terminate and return its log."""
+    await until(lambda: container_status(h.state.pod(pod), container).get("state", {}).get("terminated"),
+                f"{container} terminated", timeout)  # fmt: skip
+    return (await collect(h.node.logs("default", pod, container))).decode()
+
+
+def waiting_of(h: Harness, pod: str, container: str) -> dict[str, Any]:
+    return dict(container_status(h.state.pod(pod), container).get("state", {}).get("waiting") or {})
+
+
+async def running(h: Harness, pod: str, container: str = "app") -> None:
+    await until(lambda: container_status(h.state.pod(pod), container).get("state", {}).get("running"),
+                f"{pod}/{container} running")  # fmt: skip
+
+
+def test_ephemeral_container_with_target_sees_its_processes_and_filesystem(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod("app", {"containers": [busybox("app", *SLEEPER)]})
+        await running(h, "app")
+        await until(lambda: True, "marker", 0.3)
+        h.state.add_ephemeral("app", {**busybox("dbg", "sh", "-c", "ps; cat /proc/1/root/tmp/marker"),
+                                      "targetContainerName": "app"})  # fmt: skip
+        out = await finished_log(h, "app", "dbg")
+        assert "sleep 3600" in out and "target-was-here" in out
+        st = container_status(h.state.pod("app"), "dbg")
+        assert (st["ready"], st["restartCount"], st["lastState"], "started" in st) == (False, 0, {}, False)
+        await until(lambda: True, "no restart", 0.3)
+        assert container_status(h.state.pod("app"), "dbg")["restartCount"] == 0  # never restarted
+        # Without a target the debug container has a PID namespace of its own.
+        h.state.add_ephemeral("app", busybox("alone", "ps"))
+        assert "sleep 3600" not in await finished_log(h, "app", "alone")
+        h.state.add_ephemeral("app", {**busybox("lost", "ps"), "targetContainerName": "nope"})
+        waiting = await until(lambda: waiting_of(h, "app", "lost").get("message"), "target error")
+        assert waiting == "unable to find target container nope"
+
+    run_node(scenario)
+
+
+def test_share_process_namespace_shows_every_container(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod(
+            "shared",
+            {
+                "shareProcessNamespace": True,
+                "restartPolicy": "Never",
+                "containers": [
+                    busybox("app", *SLEEPER),
+                    busybox("side", "sh", "-c", "sleep 0.3; ps; cat /proc/1/cmdline"),
+                ],
+            },
+        )
+        out = await finished_log(h, "shared", "side")
+        assert "sleep 3600" in out
+        assert "    1 65535    /pause" in out  # PID 1 of the shared namespace is the sandbox's pause
+
+    run_node(scenario)
+
+
+def test_host_pid_and_network_see_the_node_never_the_host(run_node: Any) -> None:
+    marker = f"sleep {secrets.randbelow(10**6) + 10**6}"
+    host = subprocess.Popen(marker.split(), stdin=subprocess.DEVNULL)
+    try:
+
+        async def scenario(h: Harness) -> None:
+            h.state.create_pod("other", {"containers": [busybox("app", "sleep", "3601")]})
+            await running(h, "other")
+            h.state.create_pod(
+                "nodedbg",
+                {
+                    "hostPID": True,
+                    "hostNetwork": True,
+                    "restartPolicy": "Never",
+                    "containers": [busybox("dbg", "sh", "-c", "ps; hostname; ip addr")],
+                },
+            )
+            out = await finished_log(h, "nodedbg", "dbg")
+            assert "sleep 3601" in out and "/sbin/init" in out  # the node's processes
+            assert marker not in out  # never the real host's
+            assert "kdbg-worker" in out and "172.18.0.3" in out  # the node's UTS and network
+            pod = h.state.pod("nodedbg") or {}
+            assert pod["status"]["podIP"] == "172.18.0.3"
+
+        run_node(scenario)
+    finally:
+        host.kill()
+        host.wait()
+
+
+def test_host_path_root_is_the_node_root_not_the_host(run_node: Any) -> None:
+    host_marker = Path("/tmp") / f"kdbgtest-host-only-{secrets.token_hex(4)}"
+    host_marker.write_text("host")
+    try:
+
+        async def scenario(h: Harness) -> None:
+            (h.node.sandbox.root / "node-marker").write_text("this is the node\n")
+            volume = {"name": "host-root", "hostPath": {"path": "/"}}
+            mount = {"name": "host-root", "mountPath": "/host"}
+            h.state.create_pod(
+                "nodefs",
+                {
+                    "restartPolicy": "Never",
+                    "volumes": [volume],
+                    "containers": [
+                        busybox(
+                            "dbg", "sh", "-c", "cat /host/node-marker; ls /host/tmp", volumeMounts=[mount]
+                        )
+                    ],
+                },
+            )
+            out = await finished_log(h, "nodefs", "dbg")
+            assert "this is the node" in out and host_marker.name not in out
+
+        run_node(scenario)
+    finally:
+        host_marker.unlink()
+
+
+def _caps(text: str, field: str) -> int:
+    line = next(line for line in text.splitlines() if line.startswith(field + ":"))
+    return int(line.split()[1], 16)
+
+
+PROFILES = {
+    "general": {"capabilities": {"add": ["SYS_PTRACE"]}},
+    "baseline": {},
+    "restricted": {"runAsNonRoot": True, "runAsUser": 1000, "allowPrivilegeEscalation": False,
+                   "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+    "netadmin": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
+    "sysadmin": {"privileged": True},
+}  # fmt: skip
+DEFAULT = 0xA80425FB  # containerd's default capability set
+BIT = {"SYS_PTRACE": 19, "NET_ADMIN": 12, "NET_RAW": 13, "SYS_ADMIN": 21}
+
+
+def test_debug_profiles_security_contexts(run_node: Any) -> None:
+    status = Path("/proc/self/status").read_text()
+    bounding = _caps(status, "CapBnd")  # a privileged container gets what the runtime may grant
+
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod("app", {"containers": [busybox("app", "sleep", "3600")]})
+        await running(h, "app")
+        for profile, sc in PROFILES.items():
+            h.state.add_ephemeral(
+                "app",
+                {
+                    **busybox(profile, "sh", "-c", "grep -E 'CapEff|NoNewPrivs' /proc/self/status; id -u"),
+                    "securityContext": sc,
+                },
+            )
+        got = {p: await finished_log(h, "app", p) for p in PROFILES}
+        assert _caps(got["general"], "CapEff") == DEFAULT | 1 << BIT["SYS_PTRACE"]
+        assert _caps(got["baseline"], "CapEff") == DEFAULT
+        assert _caps(got["netadmin"], "CapEff") == DEFAULT | 1 << BIT["NET_ADMIN"]
+        assert _caps(got["sysadmin"], "CapEff") == bounding and bounding & 1 << BIT["SYS_ADMIN"]
+        restricted = got["restricted"]
+        assert _caps(restricted, "CapEff") == 0 and "NoNewPrivs:\t1" in restricted
+        assert restricted.strip().endswith("1000")
+        # restricted as kubectl sets it (no runAsUser) on an image that runs as root: refused by the kubelet
+        root_sc = {k: v for k, v in PROFILES["restricted"].items() if k != "runAsUser"}
+        h.state.add_ephemeral("app", {**busybox("rootish", "id"), "securityContext": root_sc})
+        reason = "CreateContainerConfigError"
+        waiting = await until(lambda: waiting_of(h, "app", "rootish").get("reason") == reason
+                              and waiting_of(h, "app", "rootish"), reason)  # fmt: skip
+        uid = (h.state.pod("app") or {})["metadata"]["uid"]
+        assert waiting["message"] == ("container has runAsNonRoot and image will run as root "
+                                      f'(pod: "app_default({uid})", container: rootish)')  # fmt: skip
+
+    run_node(scenario)
+
+
+def test_exec_statuses_match_what_kubectl_receives(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        from kdbgtest.sim.contracts import StreamError
+
+        h.state.create_pod("app", {"containers": [busybox("app", "sleep", "3600")]})
+        await running(h, "app")
+        stream = await h.node.exec("default", "app", "app", ["sh", "-c", "echo out; echo err >&2; exit 3"],
+                                   stdin=False, tty=False)  # fmt: skip
+        chunks = [c async for c in stream.output()]
+        assert (1, b"out\n") in chunks and (2, b"err\n") in chunks
+        assert await stream.result() == {
+            "metadata": {}, "status": "Failure",
+            "message": "command terminated with non-zero exit code: command terminated with exit code 3",
+            "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": "3"}]},
+        }  # fmt: skip
+        ok = await h.node.exec("default", "app", "app", ["true"], stdin=False, tty=False)
+        assert [c async for c in ok.output()] == [] and (await ok.result())["status"] == "Success"
+        with pytest.raises(StreamError) as err:
+            await h.node.exec("default", "app", "app", ["bash"], stdin=False, tty=False)
+        message = err.value.status["message"]
+        prefix = "Internal error occurred: " * 2  # the kubelet's InternalError, wrapped by the API server
+        inner = 'error executing command in container: failed to exec in container: failed to start exec "'
+        assert message.startswith(prefix + inner)
+        assert message.endswith('exec: "bash": executable file not found in $PATH: unknown')
+        assert err.value.status["code"] == 500 and err.value.status["reason"] == "InternalError"
+
+    run_node(scenario)
+
+
+def test_attach_relays_output_and_stdin_once_closes_the_container_stdin(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        cat = busybox("app", "sh", "-c", "echo ready; cat; echo bye", stdin=True, stdinOnce=True)
+        h.state.create_pod("att", {"restartPolicy": "Never", "containers": [cat]})
+        await running(h, "att")
+        stream = await h.node.attach("default", "att", "app", stdin=True, tty=False)
+        await stream.write_stdin(b"hello\n")
+        await stream.close_stdin()
+        out = b"".join([data async for _, data in stream.output()])
+        assert out.endswith(b"hello\nbye\n")
+        assert (await stream.result())["status"] == "Success"
+        await until(lambda: (h.state.pod("att") or {})["status"]["phase"] == "Succeeded", "Succeeded")
+        assert await collect(h.node.logs("default", "att", "app")) == b"ready\nhello\nbye\n"
+
+    run_node(scenario)
