@@ -85,6 +85,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     values = vars(args)
     scenarios = _load(_paths(args), strict=True).scenarios
     run_options = options.run_options(values)
+    if not any(selection.selected(s.scenario, run_options.keyword, run_options.tags) for s in scenarios):
+        raise UsageError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
     reporters = _reporters(args)
     provider = select.provider(options.cluster_request(values))
     cluster = provider.acquire()

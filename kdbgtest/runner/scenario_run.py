@@ -64,6 +64,7 @@ class ScenarioRun:
             cluster, self.scenario, namespace=self.namespace, run_id=settings.run_id
         )
         self.ctx: steps.Context | None = None
+        self.drivers: dict[str, debug_driver.Driver] = {}
         self.step_results: list[events.StepFinished] = []
         self.index = 0
         self.verdict: events.Verdict = "passed"
@@ -120,7 +121,8 @@ class ScenarioRun:
         deadline = self.started + self.scenario.timeout * self.settings.timeout_scale
         self.ctx = steps.Context(
             client=self.client,
-            driver=self.make_driver(self.client, self.out, self.settings.driver),
+            driver=self._driver(self.settings.driver),
+            other_driver=self._driver,
             namespace=self.namespace,
             base_dir=self.loaded.path.parent,
             variables=dict(self.variables),
@@ -208,7 +210,7 @@ class ScenarioRun:
         with cleanup.shielded() as deferred:
             if self.verdict != "passed" and self.tracker.namespace:
                 artifacts.collect(self.client, self.out, self.tracker.namespace, self.tracker.pods)
-            self._close_driver()
+            self._close_drivers()
             if self.settings.keep:
                 report = cleanup.keep(self.client, self.tracker)
             else:
@@ -226,10 +228,17 @@ class ScenarioRun:
                 self._fail("error", "cleanup failed: " + "; ".join(report.problems), None)
         return bool(deferred)
 
-    def _close_driver(self) -> None:
-        close = getattr(self.ctx.driver, "close", None) if self.ctx else None
-        if callable(close):
-            close()
+    def _driver(self, name: str) -> debug_driver.Driver:
+        """The driver called `name`, made once per run (a step may pick another than the run's default)."""
+        if name not in self.drivers:
+            self.drivers[name] = self.make_driver(self.client, self.out, name)
+        return self.drivers[name]
+
+    def _close_drivers(self) -> None:
+        for driver in self.drivers.values():
+            close = getattr(driver, "close", None)
+            if callable(close):
+                close()
 
     def _finished(self, verdict: events.Verdict, message: str) -> events.ScenarioFinished:
         result = events.ScenarioFinished(

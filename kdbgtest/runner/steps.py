@@ -38,6 +38,7 @@ class Context:
     variables: dict[str, str]
     tracker: cleanup.Tracker
     scale: float = 1.0  # --timeout-scale: every deadline is multiplied by it
+    other_driver: Callable[[str], debug_driver.Driver] | None = None  # a step's own `driver:` choice
     deadline: float = math.inf  # time.monotonic() by which the whole scenario must be done
 
     def budget(self, seconds: float) -> float:
@@ -164,13 +165,16 @@ def run_command(step: model.StepBase, ctx: Context, timeout: float, slug: str) -
         "timeout": timeout,
         "step_slug": slug,
     }
+    driver = ctx.driver
+    if isinstance(step, model.DebugStep) and step.debug.driver is not None and ctx.other_driver is not None:
+        driver = ctx.other_driver(step.debug.driver)
     try:
         if isinstance(step, model.DebugStep):
-            result = ctx.driver.debug(step.debug, **common)
+            result = driver.debug(step.debug, **common)
         elif isinstance(step, model.ExecStep):
-            result = ctx.driver.exec(step.exec, **common)
+            result = driver.exec(step.exec, **common)
         elif isinstance(step, model.KubectlStep):
-            result = ctx.driver.kubectl(step.kubectl, **common)
+            result = driver.kubectl(step.kubectl, **common)
         else:  # pragma: no cover - guarded by execute()
             raise TypeError(type(step).__name__)
     except debug_driver.SessionError as exc:

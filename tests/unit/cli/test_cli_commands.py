@@ -174,3 +174,11 @@ def test_ctrl_c_during_run_cleans_up_and_exits_130(tmp_path: Path, fake_kubectl:
     assert done.stderr.strip().endswith("kdbgtest: interrupted")
     assert not any("|Namespace|kdbg-demo-" in k for k in fake_kubectl.objects()), "namespace removed"
     assert any(c[:2] == ["delete", "namespace"] for c in fake_kubectl.commands())
+
+
+def test_run_selecting_nothing_is_a_usage_error() -> None:
+    done = kdbgtest("run", "scenarios", "-k", "no-such-scenario", "--cluster", "kubeconfig")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "kdbgtest: error: no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)\n"
+    )

@@ -396,3 +396,16 @@ def test_a_kdbgtest_bug_still_cleans_up_then_propagates(
     assert finished.verdict == "error"
     assert finished.message == "kdbgtest bug: RuntimeError: boom"
     assert recorder.of(events.CleanupFinished)[0].removed == [f"namespace {NS}"]
+
+
+def test_a_step_choosing_an_unavailable_driver_fails_clearly(run_scenario: Runner) -> None:
+    result, _ = run_scenario(
+        """
+        name: demo
+        steps:
+          - name: via-api
+            debug: {mode: ephemeral, pod: app, image: "busybox:1.36", driver: api}
+        """
+    )
+    assert result.verdict == "failed"
+    assert result.message.endswith("step 1 'via-api': driver 'api' is not available; use --driver kubectl")
