@@ -1,4 +1,4 @@
-"""The `kdbgtest` command: list, validate, run, schema, sim.
+"""The `kdbgtest` command: list, validate, run, schema, fixtures, sim.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
@@ -19,6 +19,7 @@ from typing import Any
 from kdbgtest import options
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import select
+from kdbgtest.fixtures import catalog
 from kdbgtest.report import console, json_report, junit
 from kdbgtest.runner import engine, events, selection
 from kdbgtest.scenario import loader, schema
@@ -76,6 +77,16 @@ def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{key} {n}" for key, n in sorted(counter.items())) or "none"
 
 
+def cmd_fixtures(args: argparse.Namespace) -> int:
+    """The built-in fixtures: what each is, its parameters with defaults, and the state it is ready in."""
+    for fixture in catalog.FIXTURES.values():
+        ready = fixture.ready(fixture.defaults)
+        print(f"{fixture.name}\n  {fixture.description}")
+        print("  params: " + ", ".join(f"{k}={v!r}" for k, v in fixture.defaults.items()))
+        print(f"  ready when: pod {ready.get('pod')} is {ready.get('for')} (timeout {ready.get('timeout')}s)\n")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     print(schema.json_schema_text())
     return EXIT_OK
@@ -112,12 +123,13 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    commands = parser.add_subparsers(dest="command", metavar="{list,validate,run,schema,sim}", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="{list,validate,run,schema,fixtures,sim}", required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
     run = _command(commands, "run", "run scenarios against a cluster", cmd_run, paths=True)
     options.add_to_argparse(run)
     _command(commands, "schema", "print the JSON Schema of scenario files", cmd_schema)
+    _command(commands, "fixtures", "list the built-in fixtures and their parameters", cmd_fixtures)
     _add_sim(commands)
     return parser
 

@@ -182,3 +182,11 @@ def test_run_selecting_nothing_is_a_usage_error() -> None:
     assert done.stderr == (
         "kdbgtest: error: no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)\n"
     )
+
+
+def test_fixtures_lists_the_catalogue() -> None:
+    done = kdbgtest("fixtures")
+    assert done.returncode == 0
+    assert "crashloop\n  busybox container `app` that exits 1" in done.stdout
+    assert "  ready when: pod crashloop is crashloop (timeout 120s)" in done.stdout
+    assert "  params: name='app', image='busybox:1.36', script='sleep 3600'" in done.stdout
