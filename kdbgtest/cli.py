@@ -83,7 +83,8 @@ def cmd_fixtures(args: argparse.Namespace) -> int:
         ready = fixture.ready(fixture.defaults)
         print(f"{fixture.name}\n  {fixture.description}")
         print("  params: " + ", ".join(f"{k}={v!r}" for k, v in fixture.defaults.items()))
-        print(f"  ready when: pod {ready.get('pod')} is {ready.get('for')} (timeout {ready.get('timeout')}s)\n")
+        state = f"pod {ready.get('pod')} is {ready.get('for')} (timeout {ready.get('timeout')}s)"
+        print(f"  ready when: {state}\n")
     return EXIT_OK
 
 
@@ -123,7 +124,8 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    commands = parser.add_subparsers(dest="command", metavar="{list,validate,run,schema,fixtures,sim}", required=True)
+    names = "{list,validate,run,schema,fixtures,sim}"
+    commands = parser.add_subparsers(dest="command", metavar=names, required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
     run = _command(commands, "run", "run scenarios against a cluster", cmd_run, paths=True)
