@@ -24,7 +24,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sim = subparsers.add_parser("sim", help="run the built-in offline cluster", description=__doc__)
     commands = sim.add_subparsers(dest="sim_command", metavar="{up,down,status}", required=True)
 
-    up = commands.add_parser("up", help="start a cluster in the background and print its kubeconfig path")
+    up = commands.add_parser(
+        "up",
+        help="start a cluster in the background and print its kubeconfig path",
+        description="Start a cluster in the background; print its kubeconfig path once it answers. A name "
+        "that is already running is refused (stop it first); the remains of a crashed one are cleaned first.",
+    )
     _add_identity(up)
     up.add_argument("--nodes", type=_positive_int, default=2, help="number of nodes (default 2)")
     up.add_argument("--kubeconfig", type=Path, help="also merge the cluster into this kubeconfig file")
@@ -116,13 +121,19 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def _guarded(handler: Handler) -> Handler:
-    """Report user-caused errors as one line on stderr (exit 1) instead of a traceback."""
+    """Report user-caused errors as one line on stderr (exit 1) instead of a traceback.
+
+    Context after the first line (the daemon log's tail when a cluster did not start) follows, indented.
+    """
 
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
         except KdbgtestError as exc:
-            print(f"kdbgtest sim {args.sim_command}: error: {exc}", file=sys.stderr)
+            first, *context = str(exc).splitlines() or [type(exc).__name__]
+            print(f"kdbgtest sim {args.sim_command}: error: {first}", file=sys.stderr)
+            for line in context:
+                print(f"  | {line}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             print(f"kdbgtest sim {args.sim_command}: interrupted", file=sys.stderr)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pytest
 
+from kdbgtest.base import process
 from kdbgtest.sim import cli, cluster
 from kdbgtest.sim.config import SimConfig
 
@@ -68,3 +70,21 @@ def test_status_and_down_of_a_cluster_that_never_ran(
     assert cli.main(["down", "--name", "never", "--state-dir", str(tmp_path / "s")]) == 0
     assert "is not running" in capsys.readouterr().err
     assert cluster.SimCluster(SimConfig(name="never", state_dir=tmp_path / "s")).status().state == "stopped"
+
+
+def test_the_main_kdbgtest_command_dispatches_to_sim(tmp_path: Path) -> None:
+    argv = [
+        sys.executable,
+        "-m",
+        "kdbgtest.cli",
+        "sim",
+        "status",
+        "--name",
+        "nosuch",
+        "--state-dir",
+        str(tmp_path),
+    ]
+    done = process.run(
+        argv, timeout=60, check=False, env={"PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    )
+    assert (done.returncode, done.stdout.splitlines()[0]) == (1, "sim cluster 'nosuch': stopped")

@@ -300,3 +300,17 @@ def test_fixture_helper_gives_a_working_kubeconfig_and_removes_the_cluster_after
         assert nodes == "node/lc-fixture-control-plane\n"
         cgroup = cgroup_parent(handle.config.state_path)
     assert_nothing_left(handle.config.state_path, cgroup)
+
+
+def test_version_and_feature_gates_from_the_command_line_reach_the_server(sims: Sims) -> None:
+    up = sims.up("lc-gates", "--nodes", "1", "--kubernetes-version", "1.22", "--feature-gates",
+                 "EphemeralContainers=false", "--time-scale", "0.1")  # fmt: skip
+    kubeconfig = Path(up.stdout.strip())
+    version = json.loads(sims.kubectl(kubeconfig, "version", "-o", "json").stdout)["serverVersion"]
+    assert version["minor"] == "22"
+    sims.kubectl(kubeconfig, "run", "target", "--image=busybox", "--", "sleep", "3600")
+    debug = sims.kubectl(kubeconfig, "debug", "target", "--image=busybox", "--", "true", check=False)
+    assert debug.returncode == 1
+    assert "ephemeral containers are disabled for this cluster" in debug.stderr
+    saved = state.StateDir(sims.state_dir("lc-gates")).read_config()
+    assert (saved.feature_gates, saved.time_scale) == ({"EphemeralContainers": False}, 0.1)
