@@ -13,7 +13,7 @@ import pydantic
 
 from kdbgtest.scenario import model, semantics, structure
 from kdbgtest.scenario.issues import ScenarioIssue, context_of
-from kdbgtest.scenario.positions import Loc, Mark, Positions
+from kdbgtest.scenario.positions import Positions
 
 Result = tuple[model.Scenario | None, list[ScenarioIssue]]
 
@@ -24,29 +24,26 @@ def validate(data: Any, positions: Positions, path: Path) -> Result:
         mark = positions.value(())
         message = f"a scenario file must be a mapping with 'name' and 'steps', got {structure.got(data)}"
         return None, [ScenarioIssue(path, mark.line, mark.col, message)]
-    issue = _issue_maker(path, data)
     try:
         scenario = model.Scenario.model_validate(data, by_alias=True, by_name=False)
     except pydantic.ValidationError as exc:
         found = structure.translate(exc.errors(), data, positions)
-        issues = [issue(f.loc, f.mark, f.message) for f in found]
-        issues += [issue(f.loc, f.mark, f.message) for f in semantics.check_parts(data, positions, path)]
-        return None, _unique(issues)
-    issues = [issue(f.loc, f.mark, f.message) for f in semantics.check(scenario, data, positions, path)]
-    return scenario, _unique(issues)
+        found += semantics.check_parts(data, positions, path)
+        return None, _issues(found, path, data)
+    return scenario, _issues(semantics.check(scenario, data, positions, path), path, data)
 
 
-def _issue_maker(path: Path, data: Any) -> Any:
-    def make(loc: Loc, mark: Mark, message: str) -> ScenarioIssue:
-        context = context_of(loc, data)
-        if context is not None and not message.startswith("must have"):
-            message = f"{context}: {message}"
-        elif context is not None:
-            message = f"{context} {message}"
-        return ScenarioIssue(path, mark.line, mark.col, message)
-
-    return make
+def _issues(found: list[structure.Found], path: Path, data: Any) -> list[ScenarioIssue]:
+    """Sorted, de-duplicated issues, each message prefixed with its step: `step 3 'attach-debug': ...`."""
+    issues = {_issue(f, path, data) for f in found}
+    return sorted(issues)
 
 
-def _unique(issues: list[ScenarioIssue]) -> list[ScenarioIssue]:
-    return sorted(dict.fromkeys(issues))
+def _issue(found: structure.Found, path: Path, data: Any) -> ScenarioIssue:
+    context = context_of(found.loc, data)
+    message = found.message
+    if context is not None:
+        # "step 2 'x' must have exactly one of ..." reads as one sentence; everything else gets a colon.
+        joiner = " " if message.startswith("must have exactly one of") else ": "
+        message = f"{context}{joiner}{message}"
+    return ScenarioIssue(path, found.mark.line, found.mark.col, message)
