@@ -29,7 +29,7 @@ from kdbgtest.base import tools, waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout, ToolMissing
 from kdbgtest.sim import kubeconfig, state, tls
 from kdbgtest.sim.config import DEFAULT_STATE_ROOT, SimConfig
-from kdbgtest.sim.node import cleanup
+from kdbgtest.sim.node import cleanup, images
 
 START_TIMEOUT = 30.0  # seconds for the daemon to answer /readyz
 STOP_TIMEOUT = 30.0  # seconds for the daemon to stop its nodes after SIGTERM, before SIGKILL
@@ -274,7 +274,7 @@ def check_name(name: str) -> None:
 
 
 def preflight() -> None:
-    """The sim needs root (runc containers, mounts) and runc and busybox installed."""
+    """The sim needs root (containers, mounts), runc and busybox, and a well-formed KDBGTEST_SIM_IMAGES."""
     missing = []
     for tool in ("runc", "busybox"):
         try:
@@ -285,6 +285,7 @@ def preflight() -> None:
         raise ToolMissing(f"the sim needs {' and '.join(missing)}: apt-get install runc busybox-static")
     if os.geteuid() != 0:
         raise ClusterError("the sim needs root (it runs containers with runc and mounts); run it as root")
+    images.mappings_from_env(os.environ.get(images.ENV_VAR))  # a malformed mapping fails here, in one line
 
 
 def unavailable_reason() -> str | None:

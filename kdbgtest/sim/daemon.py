@@ -88,7 +88,7 @@ async def _start_nodes(
     config: SimConfig, store: apiserver_store.Store, runtime: runc.Runc, nodes: dict[str, NodeRuntime]
 ) -> None:
     """Create and start every node agent; `nodes` holds each one created so far (to stop them on failure)."""
-    image_store = images.ImageStore(state.IMAGE_CACHE)
+    image_store = images.ImageStore(images.DEFAULT_CACHE)  # shared by every cluster
 
     async def start(name: str) -> None:
         node = await agent.create_node(name, store, config, images=image_store, runc=runtime)

@@ -26,7 +26,6 @@ from typing import Any
 from kdbgtest.sim.config import SimConfig
 
 DAEMON_MODULE = "kdbgtest.sim.daemon"
-IMAGE_CACHE = Path("/var/tmp/kdbgtest-sim/images")  # shared by every cluster
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,16 @@ def test_the_main_kdbgtest_command_dispatches_to_sim(tmp_path: Path) -> None:
         argv, timeout=60, check=False, env={"PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     )
     assert (done.returncode, done.stdout.splitlines()[0]) == (1, "sim cluster 'nosuch': stopped")
+
+
+def test_a_malformed_image_mapping_is_refused_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if cluster.unavailable_reason() is not None:
+        pytest.skip(f"the earlier checks fail first here: {cluster.unavailable_reason()}")
+    monkeypatch.setenv("KDBGTEST_SIM_IMAGES", "no-equals-sign")
+    assert cli.main(["up", "--name", "imgs", "--state-dir", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    expected = "KDBGTEST_SIM_IMAGES: entry 'no-equals-sign' is not of the form ref=directory; fix it"
+    assert err == f"kdbgtest sim up: error: {expected}\n"
+    assert not (tmp_path / "s").exists()

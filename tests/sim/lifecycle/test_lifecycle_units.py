@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kdbgtest.base import waiting
 from kdbgtest.base.errors import ClusterError
 from kdbgtest.sim import kubeconfig, state, tls
 from kdbgtest.sim.config import SimConfig
@@ -109,7 +110,8 @@ def test_daemon_pid_is_none_for_a_dead_a_foreign_or_a_reused_pid(tmp_path: Path)
     )
     try:
         paths.write_pid(fake.pid)
-        assert paths.daemon_pid() == fake.pid
+        # (polled: once, under heavy load, the child's /proc entry was not yet readable right after Popen)
+        waiting.wait_for(lambda: (paths.daemon_pid() == fake.pid, paths.daemon_pid()), timeout=5, what="pid")
         pid, started = paths.pidfile.read_text().split()
         paths.pidfile.write_text(f"{pid} {int(started) - 1}\n")  # same pid, another start time: reused
         assert paths.daemon_pid() is None
