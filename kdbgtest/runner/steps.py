@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from kdbgtest.base.errors import KdbgtestError, ScenarioError, StepTimeout
 from kdbgtest.debug import driver as debug_driver
 from kdbgtest.fixtures import catalog
 from kdbgtest.runner import checks, cleanup, kube, resolve, waits
-from kdbgtest.scenario import model
+from kdbgtest.scenario import model, variables
 
 Obj = dict[str, Any]
 
@@ -64,8 +64,14 @@ class Outcome:
 # apply and wait
 
 
-def render_apply(action: model.ApplyAction, base_dir: Path) -> tuple[list[Obj], model.WaitAction | None]:
-    """Manifests of an apply action and the state to wait for afterwards (a fixture's default, or none)."""
+def render_apply(
+    action: model.ApplyAction, base_dir: Path, values: Mapping[str, str]
+) -> tuple[list[Obj], model.WaitAction | None]:
+    """Manifests of an apply action and the state to wait for afterwards (a fixture's default, or none).
+
+    Fixture parameters (defaults included, e.g. `node: ${node}`) and manifest files get variables substituted;
+    the action itself was substituted before.
+    """
     wait: model.WaitAction | None = action.wait or None
     if action.fixture is not None:
         fixture = catalog.FIXTURES.get(action.fixture)
@@ -74,7 +80,7 @@ def render_apply(action: model.ApplyAction, base_dir: Path) -> tuple[list[Obj], 
                 f"unknown fixture {action.fixture!r}; known: {', '.join(sorted(catalog.FIXTURES))}"
             )
         try:
-            params = fixture.params(action.params)
+            params = variables.substitute(fixture.params(action.params), values)
         except KeyError as exc:
             raise ScenarioError(f"fixture {action.fixture!r} has no parameter(s) {exc.args[0]}") from None
         if action.wait is None:
@@ -84,7 +90,7 @@ def render_apply(action: model.ApplyAction, base_dir: Path) -> tuple[list[Obj], 
         items = action.manifest if isinstance(action.manifest, list) else [action.manifest]
         return list(items), wait
     if action.file is not None:
-        return _read_manifests(base_dir / action.file), wait
+        return variables.substitute(_read_manifests(base_dir / action.file), values), wait
     raise ScenarioError("an apply needs one of `fixture`, `manifest` or `file`")
 
 
@@ -98,7 +104,7 @@ def _read_manifests(path: Path) -> list[Obj]:
 
 def apply(action: model.ApplyAction, ctx: Context, timeout: float) -> Outcome:
     """Apply the manifests in the run's namespace (stdin), then wait for the declared state."""
-    manifests, wait = render_apply(action, ctx.base_dir)
+    manifests, wait = render_apply(action, ctx.base_dir, ctx.variables)
     done = ctx.client.apply(manifests, namespace=ctx.namespace, timeout=timeout)
     outcome = Outcome(argv=done.argv, output_tail=checks.tail(done.output, 5))
     if wait is not None:

@@ -409,3 +409,22 @@ def test_a_step_choosing_an_unavailable_driver_fails_clearly(run_scenario: Runne
     )
     assert result.verdict == "failed"
     assert result.message.endswith("step 1 'via-api': driver 'api' is not available; use --driver kubectl")
+
+
+def test_fixture_defaults_get_variables_substituted(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
+    result, _ = run_scenario(
+        """
+        name: demo
+        fixtures:
+          - fixture: node-issue
+        steps:
+          - name: planted
+            assert: {object: pod/node-issue, checks: [{path: spec.nodeName, equals: "${node}"}]}
+        """
+    )
+    assert result.verdict == "passed", result.message
+    applied = next(r["stdin"] for r in fake_kubectl.records() if "apply" in r["argv"])
+    pod = yaml.safe_load(applied)
+    assert pod["spec"]["nodeName"] == "kdbg-worker"
+    assert "/host/var/log/kdbgtest-runaway-r1/fill.log" in pod["spec"]["initContainers"][0]["command"][2]
+    assert "${" not in applied
