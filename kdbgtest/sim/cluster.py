@@ -34,6 +34,7 @@ from kdbgtest.sim.node import cleanup, images
 START_TIMEOUT = 30.0  # seconds for the daemon to answer /readyz
 STOP_TIMEOUT = 30.0  # seconds for the daemon to stop its nodes after SIGTERM, before SIGKILL
 KILL_TIMEOUT = 5.0
+LOCK_TIMEOUT = 60.0  # seconds to wait while another `up` claims a cluster in the same parent directory
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
 
@@ -98,19 +99,29 @@ class SimCluster:
         """Start the cluster and return its kubeconfig once the API server answers."""
         check_name(self.config.name)
         preflight()
-        self._refuse_running_or_clean_stale()
+        with state.exclusive(self.paths.root.parent, timeout=LOCK_TIMEOUT):  # one `up` at a time claims it
+            self._refuse_running_or_clean_stale()
+            try:
+                self._launch()
+            except BaseException as exc:
+                self._abort(exc)
+                raise
         try:
-            ready = self._launch_and_wait()
+            ready = self._wait_ready()
             path = Path(ready.kubeconfig)
             if self.kubeconfig_path is not None:
                 path = self._export(path, self.kubeconfig_path)
         except BaseException as exc:
-            try:
-                self.down()
-            except KdbgtestError as cleanup_error:
-                exc.add_note(f"cleaning up after the failed start also failed: {cleanup_error}")
+            self._abort(exc)
             raise
         return path
+
+    def _abort(self, exc: BaseException) -> None:
+        """Undo a failed or interrupted start, noting on `exc` if even that fails."""
+        try:
+            self.down()
+        except KdbgtestError as cleanup_error:
+            exc.add_note(f"cleaning up after the failed start also failed: {cleanup_error}")
 
     def _refuse_running_or_clean_stale(self) -> None:
         pid = self.paths.daemon_pid()
@@ -124,7 +135,8 @@ class SimCluster:
         if self.paths.exists():
             self.cleaned = self._remove_everything() or [f"stale state in {self.paths.root}"]
 
-    def _launch_and_wait(self) -> state.Ready:
+    def _launch(self) -> None:
+        """Write the config and start the daemon in its own session, logging to the state dir."""
         self.paths.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.paths.write_config(self.config)
         with self.paths.log.open("ab") as log_file:
@@ -137,6 +149,8 @@ class SimCluster:
                 env=_daemon_env(),
             )
         self.paths.write_pid(self._proc.pid)
+
+    def _wait_ready(self) -> state.Ready:
         try:
             ready: state.Ready = waiting.wait_for(
                 self._probe_ready,

@@ -17,12 +17,16 @@ never reused.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from kdbgtest.base import waiting
 from kdbgtest.sim.config import SimConfig
 
 DAEMON_MODULE = "kdbgtest.sim.daemon"
@@ -103,6 +107,32 @@ class StateDir:
         except OSError:
             return "(no daemon log)"
         return "\n".join(text.strip().splitlines()[-lines:]) or "(daemon log is empty)"
+
+
+@contextlib.contextmanager
+def exclusive(directory: Path, *, timeout: float) -> Iterator[None]:
+    """Hold an exclusive flock on `directory` (created if missing), waiting at most `timeout` seconds.
+
+    Serialises the check-then-start of `up`, so that two starts of one cluster cannot both see it absent.
+    Locking the directory itself leaves no lock file behind.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        waiting.wait_for(
+            lambda: (_try_lock(fd), None), timeout=timeout, what=f"the lock on {directory}", interval=0.05
+        )
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def start_time(pid: int) -> str:

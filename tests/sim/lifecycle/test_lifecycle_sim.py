@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -314,3 +315,28 @@ def test_version_and_feature_gates_from_the_command_line_reach_the_server(sims: 
     assert "ephemeral containers are disabled for this cluster" in debug.stderr
     saved = state.StateDir(sims.state_dir("lc-gates")).read_config()
     assert (saved.feature_gates, saved.time_scale) == ({"EphemeralContainers": False}, 0.1)
+
+
+def test_two_simultaneous_ups_of_one_name_start_it_once(sims: Sims) -> None:
+    state_dir = sims.state_dir("lc-race")
+    sims.started["lc-race"] = state_dir
+    argv = [
+        sys.executable,
+        "-m",
+        "kdbgtest.sim.cli",
+        "up",
+        "--name",
+        "lc-race",
+        "--state-dir",
+        str(state_dir),
+    ]
+    env = {**os.environ, **sims.env}
+    racers = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(2)]  # fmt: skip
+    results = sorted((proc.wait(timeout=90), proc.communicate()) for proc in racers)
+    (won, (won_out, _)), (lost, (_, lost_err)) = results
+    assert (won, lost) == (0, 1)
+    assert won_out == f"{state_dir / 'kubeconfig'}\n"
+    assert "sim cluster 'lc-race' is already running" in lost_err
+    assert len(daemon_processes(state_dir)) == 1
+    sims.kubectl(Path(won_out.strip()), "get", "nodes")

@@ -18,6 +18,8 @@ from kdbgtest.base.errors import ClusterError
 from kdbgtest.sim import kubeconfig, state, tls
 from kdbgtest.sim.config import SimConfig
 
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+
 
 def test_server_certificate_verifies_against_the_cluster_ca_for_127_0_0_1_and_localhost(
     tmp_path: Path,
@@ -133,3 +135,20 @@ def test_config_round_trips_through_the_state_dir(tmp_path: Path) -> None:
     paths = state.StateDir(tmp_path)
     paths.write_config(config)
     assert paths.read_config() == config
+
+
+def test_exclusive_lock_blocks_a_second_holder_until_released(tmp_path: Path) -> None:
+    with state.exclusive(tmp_path, timeout=1):
+        code = "import sys; from pathlib import Path; from kdbgtest.sim import state\n" + (
+            "with state.exclusive(Path(sys.argv[1]), timeout=0.3): print('got it')"
+        )
+        blocked = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=ENV
+        )
+        assert blocked.returncode == 1
+        assert f"timed out after 0.3s waiting for the lock on {tmp_path}" in blocked.stderr
+    free = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=ENV
+    )
+    assert (free.returncode, free.stdout) == (0, "got it\n")
+    assert list(tmp_path.iterdir()) == []  # no lock file left behind
