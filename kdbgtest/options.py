@@ -80,6 +80,20 @@ OPTIONS: tuple[Option, ...] = (
         type=Path,
         metavar="PATH",
     ),
+    Option("kind", "kind binary (default: kind on PATH)", type=Path, metavar="PATH"),
+    Option(
+        "kind_config",
+        "kind cluster config, e.g. clusters/kind-1.37.yaml (implies --cluster kind with auto)",
+        type=Path,
+        metavar="FILE",
+    ),
+    Option("kind_name", "kind cluster name (default: the config's name, else kdbgtest)", metavar="NAME"),
+    Option(
+        "keep_cluster",
+        "leave the kind cluster kdbgtest created running (the next run reuses it by name)",
+        default=False,
+        action="store_true",
+    ),
     Option(
         "driver", "how debug steps are performed by default", default="kubectl", choices=("kubectl", "api")
     ),
@@ -177,4 +191,8 @@ def cluster_request(values: Mapping[str, Any]) -> select.ClusterRequest:
         kubeconfig=values.get("kubeconfig"),
         context=values.get("context"),
         kubectl=values.get("kubectl"),
+        kind_binary=values.get("kind"),
+        kind_config=values.get("kind_config"),
+        kind_name=values.get("kind_name"),
+        keep_cluster=bool(values.get("keep_cluster")),
     )

@@ -29,6 +29,10 @@ class ClusterRequest:
     kubeconfig: Path | None = None
     context: str | None = None
     kubectl: Path | None = None
+    kind_binary: Path | None = None  # --kind PATH (default: kind on PATH)
+    kind_config: Path | None = None  # --kind-config clusters/X.yaml (also makes `auto` choose kind)
+    kind_name: str | None = None  # --kind-name (default: the config's name, else "kdbgtest")
+    keep_cluster: bool = False  # --keep-cluster: leave a kind cluster kdbgtest created running
 
 
 Factory = Callable[[ClusterRequest], base.ClusterProvider]
@@ -80,6 +84,8 @@ def choose(request: ClusterRequest) -> str:
         return request.kind
     if request.kubeconfig is not None or request.context is not None:
         return "kubeconfig"
+    if request.kind_config is not None:
+        return "kind"
     kind = _entry("kind")
     if kind is not None and kind.usable():
         return "kind"
