@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Harness, busybox, collect, container_status, until
 
 from kdbgtest.sim.contracts import LogsUnavailable
+from kdbgtest.sim.node import cleanup
 
 pytestmark = pytest.mark.sim
 
@@ -57,9 +59,7 @@ def _waiting(h: Harness, pod: str, name: str) -> dict[str, Any]:
 
 def test_crash_loop_backs_off_with_growing_delays_and_keeps_previous_logs(run_node: Any) -> None:
     async def scenario(h: Harness) -> None:
-        h.state.create_pod(
-            "crash", {"containers": [busybox("app", "sh", "-c", "echo boom $$; exit 1")]}
-        )
+        h.state.create_pod("crash", {"containers": [busybox("app", "sh", "-c", "echo boom $$; exit 1")]})
         st = await until(
             lambda: (s := container_status(h.state.pod("crash"), "app")).get("restartCount", 0) >= 3
             and s["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff" and s,
@@ -103,6 +103,7 @@ def test_restart_never_fails_the_pod_and_logs_say_why(run_node: Any) -> None:
             h.node.logs("default", "once", "app", previous=True)
         with pytest.raises(LogsUnavailable, match='container "nope" in pod "once" is not available'):
             h.node.logs("default", "once", "nope")
+
         def sandbox_ready() -> str:
             conditions = {c["type"]: c for c in (h.state.pod("once") or {})["status"]["conditions"]}
             return str(conditions["PodReadyToStartContainers"]["status"])
@@ -162,3 +163,40 @@ def test_a_container_that_exits_at_once_completes(run_node: Any) -> None:
         assert await collect(h.node.logs("default", "quick", "app")) == b"done\n"
 
     run_node(scenario)
+
+
+def test_twenty_pods_leave_nothing_behind(run_node: Any, tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod("warmup", {"containers": [busybox("app", "sleep", "3600")]})
+        await until(lambda: container_status(h.state.pod("warmup"), "app").get("ready"), "warm-up pod ready")
+        h.state.delete_pod("warmup", grace=0)
+        await until(lambda: not h.state.pods, "warm-up pod removed")
+        baseline = set(cleanup.leaks(state_dir))  # the node: its container, cgroup, bundle, mounts, runc view
+        kinds = [
+            [busybox("app", "sleep", "3600")],
+            [busybox("app", "sh", "-c", "exit 1")],
+            [busybox("app", "true")],
+            [
+                busybox("app", "sleep", "3600"),
+                busybox("side", "sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"),
+            ],
+        ]
+        start = time.monotonic()
+        for i in range(20):
+            h.state.create_pod(f"p{i}", {"containers": kinds[i % 4], "terminationGracePeriodSeconds": 1})
+        for i in range(0, 20, 4):
+            await until(lambda i=i: container_status(h.state.pod(f"p{i}"), "app").get("ready"), f"p{i} ready")
+            h.state.add_ephemeral(f"p{i}", {**busybox("dbg", "sleep", "3600"), "targetContainerName": "app"})
+        await until(lambda: all(container_status(h.state.pod(f"p{i}"), "dbg").get("state", {}).get("running")
+                                for i in range(0, 20, 4)), "debug containers running")  # fmt: skip
+        print(f"\n20 pods started in {time.monotonic() - start:.2f}s")
+        assert set(cleanup.leaks(state_dir)) > baseline  # the pods are real: they show up as leaks now
+        for i in range(20):
+            h.state.delete_pod(f"p{i}", grace=1)
+        await until(lambda: not h.state.pods, "every pod removed", timeout=30)
+        assert set(cleanup.leaks(state_dir)) == baseline
+
+    run_node(scenario, time_scale=0.05)
+    assert cleanup.leaks(state_dir) == []
