@@ -16,6 +16,7 @@ TARGET_NAMESPACE = "target-namespace"
 NODE_DEBUG = "node-debug"
 PROFILES = "profiles"
 SYSADMIN_PROFILE = "sysadmin-profile"
+TOOLBOX_IMAGE = "toolbox-image"  # the kdbgtest/debug-toolbox:1 image can run on the nodes
 
 
 @dataclass(frozen=True)

@@ -328,6 +328,7 @@ Capability = Literal[
     "node-debug",  # node debugging pods with host namespaces and /host
     "profiles",  # kubectl debug --profile (general, baseline, restricted, netadmin)
     "sysadmin-profile",  # --profile=sysadmin (kubectl >= 1.30)
+    "toolbox-image",  # the kdbgtest/debug-toolbox:1 image (images/debug) can run on the nodes
 ]
 
 

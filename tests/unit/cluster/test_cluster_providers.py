@@ -85,16 +85,17 @@ def test_unreachable_cluster_is_one_sentence(tmp_path: Path, fake_kubectl: FakeK
     assert message.endswith(f"exited with 1: {refused.strip()}; check --kubeconfig and --context")
 
 
-def test_selection() -> None:
+def test_selection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")  # no kind, no docker: kind is not usable
     given = select.ClusterRequest(kubeconfig=Path("/k"))
     assert select.choose(given) == "kubeconfig"
     assert select.choose(select.ClusterRequest(context="prod")) == "kubeconfig"
-    assert select.choose(select.ClusterRequest()) == "sim"  # no kind provider installed here
+    assert select.choose(select.ClusterRequest()) == "sim"
     assert isinstance(select.provider(given), kubeconfig.KubeconfigProvider)
     with pytest.raises(
-        ClusterError, match="cluster provider 'kind' is not available in this installation; use one"
+        ClusterError, match="cluster provider 'nope' is not available in this installation; use one"
     ):
-        select.provider(select.ClusterRequest(kind="kind"))
+        select.provider(select.ClusterRequest(kind="nope"))
 
 
 def test_registered_provider_wins_auto_when_usable(monkeypatch: pytest.MonkeyPatch) -> None:
