@@ -1,0 +1,177 @@
+"""The runner end to end on the offline cluster: real kubectl, real pods, real artifacts and real cleanup.
+
+The cluster is described by the real kubeconfig provider (the same probes as for any existing cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kdbgtest.base import process, tools
+from kdbgtest.cluster import base, kubeconfig
+from kdbgtest.runner import engine, events
+from kdbgtest.scenario import loader
+from kdbgtest.sim import testing
+
+pytestmark = pytest.mark.sim
+pytest_plugins = ["pytester"]
+
+
+class Recorder:
+    """Keeps every event the runner emits."""
+
+    def __init__(self) -> None:
+        self.events: list[events.Event] = []
+
+    def handle(self, event: events.Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[base.ClusterInfo]:
+    with testing.sim_cluster(tmp_path_factory, name=f"run-{uuid.uuid4().hex[:6]}", nodes=2) as handle:
+        yield kubeconfig.KubeconfigProvider(handle.kubeconfig).acquire()
+
+
+def kubectl(cluster: base.ClusterInfo, *args: str, check: bool = True) -> process.Completed:
+    argv = [str(tools.pinned_kubectl()), f"--kubeconfig={cluster.kubeconfig}", *args]
+    return process.run(argv, timeout=60, check=check)
+
+
+def run(
+    cluster: base.ClusterInfo, tmp_path: Path, text: str, **options: object
+) -> tuple[events.ScenarioFinished, Recorder]:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(textwrap.dedent(text).lstrip())
+    recorder = Recorder()
+    settings = engine.RunOptions(artifacts=tmp_path / "art", **options)  # type: ignore[arg-type]
+    return engine.run_one(loader.load_file(path), cluster, settings, [recorder]), recorder
+
+
+def test_failure_collects_real_artifacts_and_removes_the_namespace(
+    cluster: base.ClusterInfo, tmp_path: Path
+) -> None:
+    result, recorder = run(
+        cluster,
+        tmp_path,
+        """
+        name: artifacts
+        fixtures:
+          - fixture: sleeper
+        steps:
+          - name: debugger-prints
+            debug:
+              mode: ephemeral
+              pod: app
+              image: "busybox:1.36"
+              container: dbg
+              command: [sh, -c, "echo from-debugger"]
+          - name: debugger-done
+            wait: {pod: app, for: container-terminated, container: dbg, timeout: 30}
+          - name: exec-fails
+            exec: {pod: app, command: [sh, -c, "echo about to fail; exit 3"]}
+        """,
+    )
+    assert (result.verdict, result.failed_step) == ("failed", "exec-fails"), result.message
+    assert "exit code 3, expected 0" in result.message and "about to fail" in result.message
+    out = result.artifacts
+    assert out is not None
+    assert "Name:" in (out / "app.describe.txt").read_text()
+    assert "ephemeralContainers" in (out / "app.yaml").read_text()
+    statuses = json.loads((out / "app.ephemeral-statuses.json").read_text())
+    assert [s["name"] for s in statuses] == ["dbg"] and "terminated" in statuses[0]["state"]
+    assert (out / "app.dbg.log").read_text() == "from-debugger\n"
+    assert (
+        (out / "app.app.previous.log").read_text().startswith("\n# kubectl logs app -c app --previous exited")
+    )
+    assert "Scheduled" in (out / "events.txt").read_text() or "Started" in (out / "events.txt").read_text()
+    namespace = recorder.of(events.ScenarioStarted)[0].namespace
+    assert recorder.of(events.CleanupFinished)[0].removed == [f"namespace {namespace}"]
+    gone = kubectl(cluster, "get", "namespace", namespace, check=False)
+    assert gone.returncode == 1 and "NotFound" in gone.stderr
+
+
+def test_node_debugger_pod_in_another_namespace_is_removed(cluster: base.ClusterInfo, tmp_path: Path) -> None:
+    result, recorder = run(
+        cluster,
+        tmp_path,
+        """
+        name: node-pods
+        steps:
+          - name: node-debug-in-default
+            kubectl:
+              args: [debug, "node/${node}", --image=busybox:1.36, -n, default, --, "true"]
+            expect:
+              stdout: {regex: 'Creating debugging pod (?P<leftover>node-debugger-\\S+) with'}
+        """,
+    )
+    assert result.verdict == "passed", result.message
+    (cleanup,) = recorder.of(events.CleanupFinished)
+    assert cleanup.problems == []
+    assert cleanup.removed[0].startswith("pod default/node-debugger-")
+    selector = "app.kubernetes.io/managed-by=kubectl-debug"
+    left = kubectl(cluster, "get", "pods", "-n", "default", "-l", selector, "-o", "name")
+    assert left.stdout.strip() == ""
+
+
+def test_keep_leaves_everything_and_the_printed_commands_remove_it(
+    cluster: base.ClusterInfo, tmp_path: Path
+) -> None:
+    result, recorder = run(
+        cluster,
+        tmp_path,
+        """
+        name: kept
+        fixtures:
+          - fixture: sleeper
+        steps:
+          - name: running
+            assert: {object: pod/app, checks: [{path: status.phase, equals: Running}]}
+        """,
+        keep=True,
+    )
+    assert result.verdict == "passed", result.message
+    namespace = recorder.of(events.ScenarioStarted)[0].namespace
+    assert kubectl(cluster, "get", "pod", "app", "-n", namespace, "-o", "name").stdout.strip() == "pod/app"
+    (cleanup,) = recorder.of(events.CleanupFinished)
+    commands = [line.strip() for line in cleanup.hint.splitlines()[1:]]
+    assert len(commands) == 1
+    process.run(shlex.split(commands[0]), timeout=60)
+    done = kubectl(cluster, "wait", "--for=delete", f"namespace/{namespace}", "--timeout=60s", check=False)
+    assert done.returncode == 0 or "NotFound" in done.stderr
+
+
+def test_pytest_plugin_runs_a_scenario_on_a_session_sim(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kdbgtest.sim.config import DEFAULT_STATE_ROOT
+
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", str(repo))
+    source = repo / "scenarios" / "node" / "host-namespaces.yaml"
+    (pytester.path / "scenarios").mkdir()
+    (pytester.path / "scenarios" / source.name).write_text(source.read_text())
+    before = set(DEFAULT_STATE_ROOT.iterdir()) if DEFAULT_STATE_ROOT.exists() else set()
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "kdbgtest.pytest_plugin.plugin",
+        "--kdbgtest-cluster=sim",
+        f"--kdbgtest-artifacts={pytester.path}/a",
+    )
+    result.assert_outcomes(passed=1)
+    after = set(DEFAULT_STATE_ROOT.iterdir()) if DEFAULT_STATE_ROOT.exists() else set()
+    assert after <= before, f"the session's sim cluster was not removed: {after - before}"
