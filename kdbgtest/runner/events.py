@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Verdict = Literal["passed", "failed", "error", "skipped"]
 
@@ -51,6 +51,8 @@ class StepFinished:
     argv: list[str] | None = None  # the command run, if any
     transcript: Path | None = None  # raw transcript of an interactive session
     output_tail: str = ""  # last lines of what the command printed (escape sequences stripped)
+    # A debug step's resulting API objects (kdbgtest.runner.observe): its container and pod settings.
+    observed: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from kdbgtest.base.errors import KdbgtestError, StepTimeout
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import driver as debug_driver
 from kdbgtest.debug import kubectl_driver
-from kdbgtest.runner import artifacts, cleanup, events, kube, namespace, resolve, selection, steps
+from kdbgtest.runner import artifacts, cleanup, events, kube, namespace, observe, resolve, selection, steps
 from kdbgtest.scenario import loader, model
 
 FIXTURE_APPLY_TIMEOUT = 60.0
@@ -184,16 +184,21 @@ class ScenarioRun:
         started: float,
         outcome: steps.Outcome,
     ) -> None:
+        duration = time.monotonic() - started
+        observed = None
+        if isinstance(step, model.DebugStep) and verdict != "error":  # not while Ctrl-C is handled
+            observed = observe.debug_facts(self.client, self.namespace, outcome.captures)
         finished = events.StepFinished(
             scenario=self.scenario.name,
             step=step.name,
             index=self.index,
             verdict=verdict,
-            duration=time.monotonic() - started,
+            duration=duration,
             message=message,
             argv=outcome.argv,
             transcript=outcome.transcript,
             output_tail=outcome.output_tail,
+            observed=observed,
         )
         self.step_results.append(finished)
         self.emit(finished)
