@@ -1,0 +1,87 @@
+"""Legacy discovery documents (`/api`, `/apis`, `/api/v1`) and `/version`."""
+
+from __future__ import annotations
+
+from kdbgtest.sim.apiserver import objects
+from kdbgtest.sim.config import SimConfig
+from kdbgtest.sim.contracts import Obj
+
+_ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+_STATUS_VERBS = ["get", "patch", "update"]
+
+
+def _resource(
+    name: str, kind: str, namespaced: bool, verbs: list[str], short: list[str] | None = None
+) -> Obj:
+    singular = "" if "/" in name else name.rstrip("s")
+    res: Obj = {
+        "name": name,
+        "singularName": singular,
+        "namespaced": namespaced,
+        "kind": kind,
+        "verbs": verbs,
+    }
+    if short:
+        res["shortNames"] = short
+    if name == "pods":
+        res["categories"] = ["all"]
+    return res
+
+
+def api_versions() -> Obj:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "172.18.0.2:6443"}],
+    }
+
+
+def api_groups() -> Obj:
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
+
+
+def core_v1(config: SimConfig) -> Obj:
+    resources = [
+        _resource("events", "Event", True, _ALL_VERBS, ["ev"]),
+        _resource(
+            "namespaces",
+            "Namespace",
+            False,
+            ["create", "delete", "get", "list", "patch", "update", "watch"],
+            ["ns"],
+        ),
+        _resource("namespaces/status", "Namespace", False, _STATUS_VERBS),
+        _resource("nodes", "Node", False, _ALL_VERBS, ["no"]),
+        _resource("nodes/status", "Node", False, _STATUS_VERBS),
+        _resource("pods", "Pod", True, _ALL_VERBS, ["po"]),
+        _resource("pods/attach", "PodAttachOptions", True, ["create", "get"]),
+        _resource("pods/exec", "PodExecOptions", True, ["create", "get"]),
+        _resource("pods/log", "Pod", True, ["get"]),
+        _resource("pods/status", "Pod", True, _STATUS_VERBS),
+    ]
+    if config.feature("EphemeralContainers"):
+        resources.append(_resource("pods/ephemeralcontainers", "Pod", True, _STATUS_VERBS))
+    return {
+        "kind": "APIResourceList",
+        "groupVersion": "v1",
+        "resources": sorted(resources, key=lambda r: str(r["name"])),
+    }
+
+
+def version(config: SimConfig) -> Obj:
+    minor = str(config.minor)
+    return {
+        "major": "1",
+        "minor": minor,
+        "emulationMajor": "1",
+        "emulationMinor": minor,
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": str(config.minor - 1),
+        "gitVersion": f"v{config.kubernetes_version}.0",
+        "gitCommit": "kdbgtest-sim",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": f"linux/{objects.arch()}",
+    }
