@@ -44,6 +44,16 @@ def create(client: kube.Kubectl, name: str, scenario: str, run_id: str) -> None:
         raise ClusterError(f"cannot create namespace {name}: {exc}") from None
 
 
+def is_ours(client: kube.Kubectl, name: str, run_id: str) -> bool:
+    """Whether namespace `name` exists and carries this run's label (so this run created it)."""
+    try:
+        found = client.get(f"namespace/{name}")
+    except KdbgtestError:
+        return False
+    labels_found = ((found or {}).get("metadata") or {}).get("labels") or {}
+    return bool(labels_found.get(RUN_ID_LABEL) == labels(name, run_id)[RUN_ID_LABEL])
+
+
 def delete(client: kube.Kubectl, name: str, *, timeout: float) -> str | None:
     """Delete the namespace and wait until it is gone; return a problem description, or None if it went."""
     try:

@@ -213,6 +213,7 @@ class ScenarioRun:
     def _wrap_up(self) -> bool:
         """Artifacts on failure, then cleanup, with the first Ctrl-C deferred; True if one was deferred."""
         with cleanup.shielded() as deferred:
+            self._adopt_namespace()
             if self.verdict != "passed" and self.tracker.namespace:
                 artifacts.collect(self.client, self.out, self.tracker.namespace, self.tracker.pods)
             self._close_drivers()
@@ -232,6 +233,13 @@ class ScenarioRun:
             if report.problems:
                 self._fail("error", "cleanup failed: " + "; ".join(report.problems), None)
         return bool(deferred)
+
+    def _adopt_namespace(self) -> None:
+        """A namespace created just before an interruption, but not yet recorded, is still ours to remove."""
+        if self.tracker.namespace is not None:
+            return
+        if namespace.is_ours(self.client, self.namespace, self.settings.run_id):
+            self.tracker.namespace = self.namespace
 
     def _driver(self, name: str) -> debug_driver.Driver:
         """The driver called `name`, made once per run (a step may pick another than the run's default)."""

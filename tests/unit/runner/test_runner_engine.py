@@ -428,3 +428,33 @@ def test_fixture_defaults_get_variables_substituted(run_scenario: Runner, fake_k
     assert pod["spec"]["nodeName"] == "kdbg-worker"
     assert "/host/var/log/kdbgtest-runaway-r1/fill.log" in pod["spec"]["initContainers"][0]["command"][2]
     assert "${" not in applied
+
+
+def test_ctrl_c_while_creating_the_namespace_still_removes_it(
+    run_scenario: Runner, fake_kubectl: FakeKubectl
+) -> None:
+    # kubectl has created the namespace (the API call went through) when Ctrl-C arrives.
+    fake_kubectl.configure(rules=[{"match": ["create"], "sigint_parent": True, "delay": 5, "exit": 1}])
+    (fake_kubectl.state / "state.json").write_text(
+        '{"objects": {"|Namespace|kdbg-demo-r1": {"kind": "Namespace", "metadata": {"name": "kdbg-demo-r1",'
+        ' "labels": {"kdbgtest.io/run-id": "r1"}}, "status": {"phase": "Active"}}}}'
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(PASSING)
+    assert ["delete", "namespace", NS, "--ignore-not-found", "--wait=false"] in fake_kubectl.commands()
+    assert f"|Namespace|{NS}" not in fake_kubectl.objects()
+
+
+def test_someone_elses_namespace_with_our_name_is_never_deleted(
+    run_scenario: Runner, fake_kubectl: FakeKubectl
+) -> None:
+    exists = f'Error from server (AlreadyExists): namespaces "{NS}" already exists\n'
+    fake_kubectl.configure(rules=[{"match": ["create"], "exit": 1, "stderr": exists}])
+    (fake_kubectl.state / "state.json").write_text(
+        '{"objects": {"|Namespace|kdbg-demo-r1": {"kind": "Namespace", "metadata": {"name": "kdbg-demo-r1",'
+        ' "labels": {"kdbgtest.io/run-id": "other"}}, "status": {"phase": "Active"}}}}'
+    )
+    result, _ = run_scenario(PASSING)
+    assert result.verdict == "error"
+    assert not any("delete" in c for c in fake_kubectl.commands())
+    assert f"|Namespace|{NS}" in fake_kubectl.objects()
