@@ -8,7 +8,8 @@ State lives in the directory named by $FAKE_KUBECTL_DIR:
     "events": [<Event>],                      what `get events` lists (filtered by field selector)
     "sticky_namespaces": true,                a deleted namespace stays Terminating forever
     "rules": [{"match": ["word", ...], "exit": 1, "stdout": "", "stderr": "", "sigint_parent": false,
-               "delay": 0}]                   first rule whose words all appear in argv answers instead
+               "delay": 0, "continue": false}]  first rule whose words all appear in argv answers instead
+                                              (with "continue", it then does what it normally does)
   }
 Supported: create/apply -f -, get (KIND/NAME, KIND, -o json|yaml|wide, --ignore-not-found, -l,
 --field-selector, -A, --raw), delete, describe, logs [--previous], version, debug (ephemeral and node/NAME,
@@ -317,6 +318,8 @@ def main() -> None:
             if rule.get("sigint_parent"):
                 os.kill(os.getppid(), signal.SIGINT)
             threading.Event().wait(rule.get("delay", 0))
+            if rule.get("continue"):
+                break  # then behave as usual
             sys.stdout.write(rule.get("stdout", ""))
             sys.stderr.write(rule.get("stderr", ""))
             sys.exit(rule.get("exit", 0))

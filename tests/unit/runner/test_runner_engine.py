@@ -458,3 +458,15 @@ def test_someone_elses_namespace_with_our_name_is_never_deleted(
     assert result.verdict == "error"
     assert not any("delete" in c for c in fake_kubectl.commands())
     assert f"|Namespace|{NS}" in fake_kubectl.objects()
+
+
+def test_ctrl_c_during_cleanup_is_deferred_until_cleanup_is_done(
+    run_scenario: Runner, fake_kubectl: FakeKubectl
+) -> None:
+    rule = {"match": ["delete", "namespace"], "sigint_parent": True, "delay": 0.5, "continue": True}
+    fake_kubectl.configure(rules=[rule])
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(PASSING)
+    assert f"|Namespace|{NS}" not in fake_kubectl.objects()
+    # the namespace delete finished, and its wait ran to the end, before the interrupt was passed on
+    assert fake_kubectl.commands()[-1] == ["get", f"namespace/{NS}", "-o", "json", "--ignore-not-found"]
