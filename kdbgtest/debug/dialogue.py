@@ -15,11 +15,33 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from kdbgtest.base.errors import StepFailed, StepTimeout
 from kdbgtest.debug.driver import Dialogue
-from kdbgtest.debug.session import Session
 from kdbgtest.scenario import model
+
+
+class Terminal(Protocol):
+    """What a dialogue plays against: `kdbgtest.debug.session.Session` (kubectl in a pseudo-terminal) or
+    `kdbgtest.debug.api_stream.StreamTerminal` (an attach/exec WebSocket of the API driver)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def tail(self, lines: int = ...) -> str: ...
+
+    def wait_for_hint(self, timeout: float) -> bool: ...
+
+    def send_line(self, line: str) -> None: ...
+
+    def send_control(self, char: str) -> None: ...
+
+    def expect_text(self, literal: str, timeout: float) -> str: ...
+
+    def expect_regex(self, pattern: str, timeout: float) -> dict[str, str]: ...
+
+    def expect_end(self, timeout: float) -> int: ...
 
 
 @dataclass
@@ -31,7 +53,7 @@ class Outcome:
 
 
 def run(
-    session: Session, items: Dialogue | None, outcome: Outcome, *, deadline: float, wait_for_hint: bool
+    session: Terminal, items: Dialogue | None, outcome: Outcome, *, deadline: float, wait_for_hint: bool
 ) -> None:
     """Play `items` against `session` before the monotonic `deadline`, recording into `outcome` as it goes
     (so captures made before a failure are kept); raise StepTimeout/StepFailed."""
@@ -41,7 +63,7 @@ def run(
         _play(session, item, deadline, outcome)
 
 
-def _play(session: Session, item: model.DialogueItem, deadline: float, outcome: Outcome) -> None:
+def _play(session: Terminal, item: model.DialogueItem, deadline: float, outcome: Outcome) -> None:
     if isinstance(item, model.SendLine):
         session.send_line(item.send)
     elif isinstance(item, model.SendControl):

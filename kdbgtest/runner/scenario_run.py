@@ -12,7 +12,7 @@ from pathlib import Path
 from kdbgtest.base.errors import KdbgtestError, StepTimeout
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import driver as debug_driver
-from kdbgtest.debug import kubectl_driver
+from kdbgtest.debug import api_driver, kubectl_driver
 from kdbgtest.runner import artifacts, cleanup, events, kube, namespace, observe, resolve, selection, steps
 from kdbgtest.scenario import loader, model
 
@@ -33,9 +33,12 @@ class Settings:
 
 def default_driver(client: kube.Kubectl, out: Path, name: str) -> debug_driver.Driver:
     """The driver named by `--driver`, writing transcripts into `out`."""
+    kubectl = kubectl_driver.KubectlDriver(client.path, client.kubeconfig, client.context, out)
     if name == "kubectl":
-        return kubectl_driver.KubectlDriver(client.path, client.kubeconfig, client.context, out)
-    raise KdbgtestError(f"driver {name!r} is not available; use --driver kubectl")
+        return kubectl
+    if name == "api":  # the kubernetes client; its plain `kubectl` steps still run kubectl
+        return api_driver.ApiDriver(client.kubeconfig, client.context, out, kubectl_driver=kubectl)
+    raise KdbgtestError(f"driver {name!r} is not available; use --driver kubectl or --driver api")
 
 
 def step_kind(step: model.StepBase) -> str:

@@ -1,0 +1,269 @@
+"""Attach and exec streams of the API driver: a dialogue terminal over the client's WebSocket; a collector.
+
+The kubernetes client's `WSClient` (subprotocol v5.channel.k8s.io, else v4) carries channels 0 stdin,
+1 stdout, 2 stderr, 3 status (a metav1.Status when the command ends) and 4 resize. It is opened in binary mode
+and decoded incrementally, so a UTF-8 character split across frames stays whole.
+
+`StreamTerminal` offers what `kdbgtest.debug.dialogue` plays against (the same methods as the pexpect
+`Session`): a cleaned text buffer consumed by expectations in order, a raw transcript file, and a deadline on
+every wait. It reproduces what kubectl's side of a terminal shows: the lines kubectl prints before attaching,
+the container's output, and (via `trailer`) what kubectl prints when the stream ends. Without a TTY, kubectl
+runs in a cooked pseudo-terminal that echoes typed lines; the terminal echoes them the same way.
+
+Honest limits: Ctrl-C/Ctrl-Z/Ctrl-\\ without a TTY would signal kubectl itself, which has no equivalent here
+(refused as a scenario error); Ctrl-D without a TTY closes stdin only on the v5 protocol.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
+from kdbgtest.debug import ansi
+
+STDIN, STDOUT, STDERR, STATUS, RESIZE = 0, 1, 2, 3, 4
+RESIZE_80x24 = b'{"Width":80,"Height":24}'  # what kubectl sends from a 24x80 pseudo-terminal
+TAIL_LINES = 20
+_SETTLE = 0.05  # like session.py: a regex match at the very end waits this long for the rest of the line
+T = TypeVar("T")
+
+
+def exit_status(raw: bytes) -> tuple[int, str]:
+    """(exit code, error message) from the status channel as kubectl reads it: Success is (0, ""),
+    NonZeroExitCode is (N, "command terminated with exit code N"), any other failure (1, "error: MESSAGE").
+    A stream that ended without a status counts as success (kubectl's attach does the same)."""
+    if not raw.strip():
+        return 0, ""
+    status = json.loads(raw.decode("utf-8", "replace"))
+    if status.get("status") == "Success":
+        return 0, ""
+    if status.get("reason") == "NonZeroExitCode":
+        causes = (status.get("details") or {}).get("causes") or []
+        code = next((int(c["message"]) for c in causes if c.get("reason") == "ExitCode"), 1)
+        return code, f"command terminated with exit code {code}"
+    return 1, f"error: {status.get('message', 'the stream ended with a failure status')}"
+
+
+class Channels:
+    """Incremental reading of one WebSocket: decoded stdout/stderr chunks, the raw status, and EOF."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.status = b""
+        self._decoders = {ch: codecs.getincrementaldecoder("utf-8")("replace") for ch in (STDOUT, STDERR)}
+
+    @property
+    def open(self) -> bool:
+        return bool(self.ws.is_open())
+
+    def read(self, timeout: float) -> tuple[str, str]:
+        """Wait up to `timeout` for frames; return the (stdout, stderr) text they carried."""
+        self.ws.update(timeout=max(timeout, 0.0))
+        self.status += self.ws.read_channel(STATUS) or b""
+        out, err = (self.ws.read_channel(ch) or b"" for ch in (STDOUT, STDERR))
+        final = not self.open
+        return self._decoders[STDOUT].decode(out, final), self._decoders[STDERR].decode(err, final)
+
+
+def collect(ws: Any, timeout: float, what: str) -> tuple[str, str, bytes]:
+    """Read a non-interactive stream to its end: (stdout, stderr, raw status). Raises StepTimeout."""
+    channels = Channels(ws)
+    deadline = time.monotonic() + timeout
+    out: list[str] = []
+    err: list[str] = []
+    try:
+        while channels.open:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                seen = "".join(out)[-2000:]
+                raise StepTimeout(
+                    f"timed out after {timeout:g}s waiting for {what} to end; output so far: {seen!r}"
+                )
+            chunk_out, chunk_err = channels.read(min(remaining, 1.0))
+            out.append(chunk_out)
+            err.append(chunk_err)
+    finally:
+        ws.close()
+    return "".join(out), "".join(err), channels.status
+
+
+class StreamTerminal:
+    """An attach/exec WebSocket as a dialogue terminal (see the module docstring)."""
+
+    def __init__(
+        self,
+        ws: Any,
+        *,
+        name: str,
+        transcript: Path,
+        tty: bool,
+        preface: str = "",
+        press_enter: bool = False,
+        trailer: Callable[[int, str], str] | None = None,
+    ) -> None:
+        self.name = name
+        self.transcript = transcript
+        self._channels = Channels(ws)
+        self._tty = tty
+        self._trailer = trailer
+        self._cleaner = ansi.Cleaner()
+        self._text = ""
+        self._cursor = 0
+        self._eof = False
+        self._exit_code: int | None = None
+        self._stopped = False
+        transcript.parent.mkdir(parents=True, exist_ok=True)
+        self._log = transcript.open("w", encoding="utf-8", newline="")
+        self._append(preface)
+        if tty:
+            ws.write_channel(RESIZE, RESIZE_80x24)
+        self._hint_pressed = press_enter
+        if press_enter:  # kubectl's session presses Enter once after the prompt hint (session.py)
+            ws.write_channel(STDIN, b"\r")
+
+    # -- what was seen --------------------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._exit_code
+
+    @property
+    def ended_by_itself(self) -> bool:
+        return not self._stopped
+
+    def tail(self, lines: int = TAIL_LINES) -> str:
+        return "\n".join(self._text.splitlines()[-lines:])
+
+    # -- expectations (same semantics as session.Session) --------------------------------------------------
+
+    def expect_text(self, literal: str, timeout: float) -> str:
+        def find() -> tuple[int, str] | None:
+            at = self._text.find(literal, self._cursor)
+            return None if at < 0 else (at + len(literal), "")
+
+        start = self._cursor
+        self._wait(find, f"the text {literal!r}", timeout)
+        return self._text[start : self._cursor]
+
+    def expect_regex(self, pattern: str | re.Pattern[str], timeout: float) -> dict[str, str]:
+        regex = re.compile(pattern, re.MULTILINE) if isinstance(pattern, str) else pattern
+
+        def find() -> tuple[int, re.Match[str]] | None:
+            match = regex.search(self._text, self._cursor)
+            return None if match is None else (match.end(), match)
+
+        match = self._wait(find, f"the regex {regex.pattern!r}", timeout, settle=True)
+        return {k: v for k, v in match.groupdict().items() if v is not None}
+
+    def expect_end(self, timeout: float) -> int:
+        self._wait(lambda: (len(self._text), True) if self._eof else None, "the session to end", timeout)
+        assert self._exit_code is not None  # set together with _eof
+        return self._exit_code
+
+    def wait_for_hint(self, timeout: float) -> bool:
+        """The driver printed the hint and pressed Enter when it attached: nothing to wait for."""
+        return self._hint_pressed
+
+    # -- input ----------------------------------------------------------------------------------------------
+
+    def send_line(self, line: str) -> None:
+        self._require_open(f"type {line!r}")
+        if self._tty:
+            self._channels.ws.write_channel(STDIN, (line + "\r").encode())
+        else:  # kubectl's cooked terminal: echoed locally, sent with a newline
+            self._append(line + "\r\n")
+            self._channels.ws.write_channel(STDIN, (line + "\n").encode())
+
+    def send_control(self, char: str) -> None:
+        self._require_open(f"press Ctrl-{char.upper()}")
+        if self._tty:
+            self._channels.ws.write_channel(STDIN, bytes([ord(char.upper()) & 0x1F]))
+        elif char == "d":
+            self._channels.ws.close_channel(STDIN)
+        else:
+            raise ScenarioError(
+                f"Ctrl-{char.upper()} in a session without a TTY signals kubectl itself; the API driver "
+                "cannot do that: use tty: true or driver: kubectl"
+            )
+
+    # -- ending ---------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the stream (kdbgtest stops the session if it still runs) and the transcript. Idempotent."""
+        if self._log.closed:
+            return
+        if not self._eof:
+            self._stopped = True
+        self._channels.ws.close()
+        self._log.close()
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _wait(
+        self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float, *, settle: bool = False
+    ) -> T:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = find()
+            at_end = found is not None and found[0] == len(self._text)
+            if at_end and settle and not self._eof and time.monotonic() < deadline:
+                size = len(self._text)
+                self._read(_SETTLE)
+                if len(self._text) != size:
+                    continue
+            if found is not None:
+                self._cursor, value = found
+                return value
+            if self._eof:
+                code = self._exit_code
+                raise StepFailed(
+                    f"{self.name} ended with exit code {code} while waiting for {what}{self._seen()}"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}{self._seen()}")
+            self._read(remaining)
+
+    def _read(self, timeout: float) -> None:
+        out, err = self._channels.read(min(timeout, 1.0))
+        self._append(out + err)
+        if not self._channels.open and not self._eof:
+            code, message = exit_status(self._channels.status)
+            end = (message + "\r\n") if message else ""
+            if self._trailer is not None:
+                end += self._trailer(code, message)
+            self._append(end)
+            self._append_clean(self._cleaner.flush())
+            self._exit_code, self._eof = code, True
+
+    def _append(self, raw: str) -> None:
+        if raw:
+            self._log.write(raw)
+            self._log.flush()
+            self._append_clean(self._cleaner.feed(raw))
+
+    def _append_clean(self, clean: str) -> None:
+        self._text += clean
+
+    def _require_open(self, action: str) -> None:
+        if self._eof:
+            raise StepFailed(
+                f"cannot {action}: {self.name} already ended with exit code {self._exit_code}{self._seen()}"
+            )
+
+    def _seen(self) -> str:
+        lines = self._text.splitlines()[-TAIL_LINES:]
+        if not lines:
+            return "; it printed nothing"
+        body = "\n".join("  | " + line for line in lines)
+        return f"; the last {len(lines)} lines seen:\n{body}"
