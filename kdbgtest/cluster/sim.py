@@ -3,7 +3,8 @@
 Versions and nodes are read back through kubectl like any cluster; capabilities follow from the sim's
 configuration: `ephemeral-containers` iff the EphemeralContainers feature gate is on, `target-namespace` and
 `node-debug` because the sim implements both (shared PID namespaces, host namespaces of the sim node), and the
-profile capabilities from the kubectl client version.
+profile capabilities from the kubectl client version, and `toolbox-image` when the host has every tool of
+the debug toolbox (`kdbgtest.sim.node.toolbox.missing()` names the others).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base, kubeconfig
 from kdbgtest.sim import cluster as sim_cluster
 from kdbgtest.sim.config import SimConfig
+from kdbgtest.sim.node import toolbox
 
 
 def default_config() -> SimConfig:
@@ -51,6 +53,8 @@ class SimProvider:
         }
         if self.config.feature("EphemeralContainers"):
             capabilities.add(base.EPHEMERAL_CONTAINERS)
+        if not toolbox.missing():  # the sim builds kdbgtest/debug-toolbox from the host's tools
+            capabilities.add(base.TOOLBOX_IMAGE)
         return base.ClusterInfo(
             kind="sim",
             name=self.config.name,

@@ -1,11 +1,11 @@
 """The offline cluster's stand-in for `kdbgtest/debug-toolbox` (the image built from images/debug/Dockerfile).
 
 The real image holds the tools people reach for when debugging. The sim has no registry, so it builds the
-image from what the host has: the busybox root filesystem (for `sh` and the basics) plus each tool's host
-binary and the shared libraries `ldd` lists. A tool the host lacks (or that is not an ELF binary, such as
-the Python script httpstat) is absent from the image: not even busybox's applet of that name stays, so a check
-for it fails as it should. Which tools are missing is logged, written to /etc/kdbgtest-toolbox-missing in
-the image, and returned by `missing()`, so a provider can say the toolbox is incomplete.
+image from what the host has: the busybox root filesystem (for the basics), the host's `sh`, and each tool's
+host binary with the shared libraries `ldd` lists. A tool the host lacks (or has only as a script, like
+httpstat) is absent from the image: not even busybox's applet of that name stays, so a check for it fails as
+it should. Which tools are missing is logged, written to /etc/kdbgtest-toolbox-missing in the image, and
+returned by `missing()`, so a provider can say the toolbox is incomplete.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 REPOSITORY = "docker.io/kdbgtest/debug-toolbox"
 # The tools of images/debug/Dockerfile, by the command that runs each one.
 TOOLS = (
-    "curl", "wget", "jq", "tcpdump", "strace", "ip", "dig", "nmap", "htop", "vim", "mysql", "redis-cli",
-    "grpcurl", "httpstat",
+    "bash", "curl", "wget", "jq", "tcpdump", "strace", "ip", "dig", "nmap", "htop", "vim", "mysql",
+    "redis-cli", "grpcurl", "httpstat",
 )  # fmt: skip
 MISSING_FILE = "etc/kdbgtest-toolbox-missing"
 _LIBRARY = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x[0-9a-f]+\)")
@@ -63,19 +63,31 @@ def _copy(source: Path, root: Path, target: Path) -> None:
     shutil.copy2(source, destination)  # follows symlinks: the library's real content under its listed name
 
 
+def _install(binary: Path, root: Path, target: Path) -> None:
+    _copy(binary, root, target)
+    for library in libraries(binary):
+        if library.exists():
+            _copy(library, root, library)
+
+
 def populate(root: Path, tools: dict[str, Path | None]) -> None:
-    """busybox, then every host tool with its libraries; a missing tool has no file at all."""
+    """busybox, the host's sh, then every host tool with its libraries; a missing tool has no file at all.
+
+    busybox's sh would run its own applet of a tool's name (wget, ip) even without the symlink, so /bin/sh
+    is the host's shell.
+    """
     images.populate_busybox(root)
+    shell = _host_binary("sh")
+    if shell is not None:
+        (root / "bin" / "sh").unlink()
+        _install(shell, root, Path("/bin/sh"))
     for tool, binary in tools.items():
         applet = root / "bin" / tool
         if applet.is_symlink():
             applet.unlink()  # busybox's wget or ip is not the real tool
         if binary is None:
             continue
-        _copy(binary, root, Path("/usr/bin") / tool)
-        for library in libraries(binary):
-            if library.exists():
-                _copy(library, root, library)
+        _install(binary, root, Path("/usr/bin") / tool)
     absent = [tool for tool, binary in tools.items() if binary is None]
     (root / MISSING_FILE).write_text("".join(f"{tool}\n" for tool in absent))
 
@@ -87,6 +99,7 @@ def build(store: images.ImageStore, ref: images.Reference) -> images.Image:
     if absent:
         log.warning("the sim's debug-toolbox image lacks %s (not installed on this host)", ", ".join(absent))
     sha = hashlib.sha256(tools.require("busybox").read_bytes())
+    sha.update(str(_host_binary("sh")).encode())
     for tool, binary in sorted(found.items()):
         sha.update(f"{tool}={binary}:{binary.stat().st_mtime_ns if binary else ''}".encode())
     digest = images._digest(b"debug-toolbox", sha.digest())

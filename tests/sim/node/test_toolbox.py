@@ -15,7 +15,7 @@ from kdbgtest.sim.node import images, toolbox
 
 pytestmark = pytest.mark.sim
 
-VERSION_FLAGS = {"strace": "-V", "ip": "-V", "dig": "-v", "nmap": "--version", "tcpdump": "--version"}
+VERSION_FLAGS = {"strace": "-V", "ip": "-V", "dig": "-v"}  # the others take --version
 
 
 @pytest.fixture(scope="module")
