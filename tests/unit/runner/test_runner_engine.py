@@ -7,6 +7,7 @@ fake (tests/data/fake_kubectl.py keeps a tiny object store and records every arg
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -398,17 +399,34 @@ def test_a_kdbgtest_bug_still_cleans_up_then_propagates(
     assert recorder.of(events.CleanupFinished)[0].removed == [f"namespace {NS}"]
 
 
-def test_a_step_choosing_an_unavailable_driver_fails_clearly(run_scenario: Runner) -> None:
-    result, _ = run_scenario(
-        """
+def test_a_step_may_choose_its_own_driver(
+    fake_kubectl: FakeKubectl, cluster: ClusterInfo, tmp_path: Path
+) -> None:
+    from kdbgtest.base.errors import KdbgtestError
+    from kdbgtest.debug import kubectl_driver
+
+    asked: list[str] = []
+
+    def factory(client: Any, out: Path, name: str) -> Any:
+        asked.append(name)
+        if name != "kubectl":
+            raise KdbgtestError(f"no {name} driver in this test")
+        return kubectl_driver.KubectlDriver(client.path, client.kubeconfig, client.context, out)
+
+    text = """
         name: demo
         steps:
+          - name: default-driver
+            kubectl: {args: [get, pods]}
           - name: via-api
             debug: {mode: ephemeral, pod: app, image: "busybox:1.36", driver: api}
         """
-    )
+    loaded = write_scenario(tmp_path, text)
+    options = engine.RunOptions(run_id="r1", artifacts=tmp_path / "a", kubectl=fake_kubectl.path)
+    result = engine.run_one(loaded, cluster, options, [Recorder()], driver_factory=factory)
+    assert asked == ["kubectl", "api"]
     assert result.verdict == "failed"
-    assert result.message.endswith("step 1 'via-api': driver 'api' is not available; use --driver kubectl")
+    assert result.message.endswith("step 2 'via-api': no api driver in this test")
 
 
 def test_fixture_defaults_get_variables_substituted(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
