@@ -5,6 +5,8 @@ System packages the offline cluster needs (runc, busybox-static, gcc, iproute2) 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "types", "tests"]
@@ -37,3 +39,57 @@ def scenarios(session: nox.Session) -> None:
     """The scenario suite on the default cluster: kind when usable, else the offline cluster."""
     session.install("-e", ".[dev]")
     session.run("kdbgtest", "run", "scenarios/", *session.posargs)
+
+
+# -- kind: one e2e session per clusters/ file, the debug images, the version matrix --------------------------
+
+CLUSTERS = sorted((Path(__file__).parent / "clusters").glob("kind-*.yaml"))
+IMAGES = {  # tag -> docker build arguments (run from the repository root)
+    "kdbgtest/debug-toolbox:1": ["images/debug"],
+    "kdbgtest/distroless-app:1": ["-f", "images/distroless-app/Dockerfile", "."],
+}
+
+
+def build_images(session: nox.Session) -> None:
+    """docker build the debug toolbox and the distroless app (the kind provider loads them into its nodes)."""
+    for tag, args in IMAGES.items():
+        session.run("docker", "build", "-t", tag, *args, external=True)
+
+
+def e2e_session(config: Path) -> None:
+    """Register `e2e-1.N`: the scenario suite on a throwaway kind cluster made from `config`."""
+    version = config.stem.removeprefix("kind-")
+
+    def run(session: nox.Session) -> None:
+        session.install("-e", ".[dev]")
+        build_images(session)
+        reports = Path("kdbgtest-reports") / version
+        session.run(
+            "kdbgtest", "run", "scenarios/", "--cluster", "kind", "--kind-config", f"clusters/{config.name}",
+            "--junit", str(reports / "junit.xml"), "--json", str(reports / "report.json"),
+            "--artifacts", str(reports / "artifacts"), *session.posargs,
+        )  # fmt: skip
+
+    run.__doc__ = f"The scenario suite on kind with Kubernetes {version} ({config.name})."
+    nox.session(name=f"e2e-{version}")(run)
+
+
+for _config in CLUSTERS:
+    e2e_session(_config)
+
+
+@nox.session
+def toolbox(session: nox.Session) -> None:
+    """Build the debug images and load them into kind clusters (names as arguments; default: kdbgtest)."""
+    build_images(session)
+    for name in session.posargs or ["kdbgtest"]:
+        session.run("kind", "load", "docker-image", *IMAGES, "--name", name, external=True)
+
+
+@nox.session
+def matrix(session: nox.Session) -> None:
+    """The suite on every clusters/ file, with the version-matrix report (Markdown, JSON, HTML)."""
+    session.install("-e", ".[dev]")
+    build_images(session)
+    clusters = [f"clusters/{path.name}" for path in CLUSTERS]
+    session.run("kdbgtest", "matrix", "--clusters", *clusters, *session.posargs)
