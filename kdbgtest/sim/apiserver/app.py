@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hmac
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from kdbgtest.sim.apiserver import discovery, handlers, logs, openapi, rest, status, streams
 from kdbgtest.sim.apiserver import pod_handlers as ph
@@ -130,8 +131,14 @@ def build_app(
     app[rest.TOKEN] = token
     _routes(app)
 
-    async def close_watches(_: web.Application) -> None:
-        store.close_watches()
+    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+    app[rest.SOCKETS] = sockets
 
-    app.on_shutdown.append(close_watches)
+    async def close_streams(_: web.Application) -> None:
+        """Let the server stop at once: end watches and exec/attach sessions (1001 going away)."""
+        store.close_watches()
+        for ws in list(sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+    app.on_shutdown.append(close_streams)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import secrets
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -172,6 +173,16 @@ def object_reference(involved: Obj) -> Obj:
     return {k: v for k, v in ref.items() if v}
 
 
+_last_nanos = 0
+
+
+def _unique_nanos() -> int:
+    """Event names end in the creation time in hex nanoseconds (so lists come out in time order)."""
+    global _last_nanos
+    _last_nanos = max(time.time_ns(), _last_nanos + 1)
+    return _last_nanos
+
+
 def event(ref: Obj, reason: str, message: str, type_: str, component: str, host: str) -> Obj:
     """A core/v1 Event about `ref`, as the kubelet or scheduler records it."""
     stamp = now()
@@ -182,7 +193,7 @@ def event(ref: Obj, reason: str, message: str, type_: str, component: str, host:
     obj: Obj = {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": f"{ref.get('name', 'unknown')}.{secrets.token_hex(8)}"},
+        "metadata": {"name": f"{ref.get('name', 'unknown')}.{_unique_nanos():x}"},
         "involvedObject": ref,
         "reason": reason,
         "message": message,

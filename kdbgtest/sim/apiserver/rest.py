@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ STORE = web.AppKey("store", Store)
 CONFIG = web.AppKey("config", SimConfig)
 NODES = web.AppKey("nodes", Mapping[str, NodeRuntime])
 TOKEN = web.AppKey("token", str)
+SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])  # open exec/attach sessions
 
 KINDS = {"pods": "Pod", "nodes": "Node", "namespaces": "Namespace", "events": "Event"}
 PROTOBUF = "application/vnd.kubernetes.protobuf"

@@ -21,6 +21,7 @@ V5 = "v5.channel.k8s.io"
 V4 = "v4.channel.k8s.io"
 PROTOCOLS = (V5, V4)
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
+CLOSE_WAIT = 1.0  # seconds to wait for the client's close frame (the Python client never sends one)
 SPDY_REFUSED = (
     "this API server (the kdbgtest offline cluster) streams exec and attach over WebSockets only "
     "(v5.channel.k8s.io); unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false"
@@ -78,8 +79,9 @@ async def _serve(request: web.Request, action: str) -> web.StreamResponse:
     pod, container = _check(request, action)
     if not _is_websocket(request):
         raise status.bad_request(SPDY_REFUSED)
-    ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, max_msg_size=0)
+    ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, max_msg_size=0, timeout=CLOSE_WAIT)
     await ws.prepare(request)
+    request.app[rest.SOCKETS].add(ws)
     try:
         stream = await _open(request, action, pod, container)
     except StreamError as err:

@@ -52,14 +52,22 @@ class ApiServer:
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"https://127.0.0.1:{port}"
 
+    def stop_http(self) -> None:
+        """Shut the HTTP server down (idempotent); the fake nodes keep running."""
+        if self.runner is not None:
+            self.run(self.runner.cleanup())
+            self.runner = None
+
     def stop(self) -> None:
-        async def _stop() -> None:
+        if not self.thread.is_alive():
+            return
+        self.stop_http()
+
+        async def _stop_nodes() -> None:
             for node in self.nodes.values():
                 await node.stop()
-            if self.runner is not None:
-                await self.runner.cleanup()
 
-        self.run(_stop())
+        self.run(_stop_nodes())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
 

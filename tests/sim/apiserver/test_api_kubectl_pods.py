@@ -134,3 +134,23 @@ def test_label_and_field_selectors(api: ApiServer, tmp_path: Path) -> None:
     assert "field label not supported: spec.bogus" in bad.stderr
     api.kubectl("delete", "pod", "sel-a", "sel-b", "--grace-period=0", "--force")
     assert json.loads(api.kubectl("get", "pods", "-l", "app=sel-a", "-o", "json").stdout)["items"] == []
+
+
+def test_exec_relays_piped_stdin_until_eof(api: ApiServer, tmp_path: Path) -> None:
+    api.kubectl("apply", "-f", str(_pod_yaml(tmp_path, "cat", "sleep 3600")))
+    _running(api, "cat")
+    # kubectl sends the v5 CLOSE frame for stdin at EOF; `cat` only ends if that reaches the process.
+    done = api.kubectl(
+        "exec", "-i", "cat", "--", "sh", "-c", "cat; echo eof-seen", stdin="line one\nline two\n"
+    )
+    assert done.stdout == "line one\nline two\neof-seen\n"
+
+
+def test_logs_follow_streams_until_the_container_ends(api: ApiServer, tmp_path: Path) -> None:
+    api.kubectl(
+        "apply", "-f", str(_pod_yaml(tmp_path, "ticker", "sleep 1; for i in 1 2 3; do echo tick $i; done"))
+    )
+    _running(api, "ticker")
+    followed = api.kubectl("logs", "-f", "ticker", timeout=20)
+    assert followed.stdout == "tick 1\ntick 2\ntick 3\n"
+    assert api.kubectl("logs", "ticker", "--tail=1").stdout == "tick 3\n"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +13,8 @@ from api_harness import ApiServer
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
+
+from kdbgtest.sim.config import SimConfig
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +111,34 @@ def test_exec_stream_stdin_close_and_exit_code(core: Any) -> None:
         assert resp.returncode == 7
     finally:
         _close(resp)
+
+
+def test_status_subresource_changes_only_status(core: Any) -> None:
+    core.create_namespaced_pod("default", _pod("py-status", {}))
+    patched = core.patch_namespaced_pod_status(
+        "py-status", "default", {"status": {"message": "set by test"}, "spec": {"activeDeadlineSeconds": 5}}
+    )
+    assert patched.status.message == "set by test"
+    assert patched.spec.active_deadline_seconds is None  # spec changes are dropped on pods/status
+    assert patched.metadata.generation == 1
+
+
+def test_shutdown_ends_open_exec_sessions(test_tls: Any, tmp_path: Any) -> None:
+    server = ApiServer(SimConfig(name="short"), test_tls, tmp_path).start()
+    api_client = config.new_client_from_config(config_file=str(server.kubeconfig))
+    try:
+        core = client.CoreV1Api(api_client)
+        core.create_namespaced_pod("default", _pod("long", {}))
+        _wait_running(core, "long")
+        resp = _exec(core, "long", ["sleep", "600"], stdin=False)
+        reader = threading.Thread(target=resp.run_forever, kwargs={"timeout": 20})
+        reader.start()  # a client that keeps reading, as kubectl does, answers the close handshake
+        started = time.monotonic()
+        server.stop_http()  # the API server goes away while `sleep 600` still runs on the node
+        reader.join(timeout=20)
+        assert time.monotonic() - started < 5  # not aiohttp's 60 s shutdown timeout
+        assert not resp.is_open()
+        _close(resp)
+    finally:
+        api_client.close()
+        server.stop()
