@@ -1,0 +1,141 @@
+"""`kdbgtest matrix`: run the same scenarios on several clusters and report what changed between versions.
+
+    kdbgtest matrix scenarios/ --clusters sim:1.33 sim:1.34 clusters/kind-1.37.yaml --out report/
+    kdbgtest matrix --clusters sim:1.34 sim:1.34:EphemeralContainers=false -- scenarios/ephemeral
+    kdbgtest matrix --results job-a/results.json job-b/results.json --out report/   # compare earlier runs
+
+Cluster entries (see kdbgtest/matrix/spec.py): `sim[:1.N[:Gate=true|false,...]]`, a `kind: SimCluster`
+YAML file, or a kind config (`clusters/*.yaml`). Scenario paths go before `--clusters` or after `--`.
+Columns are ordered by Kubernetes version; each cluster's results and artifacts are kept in `OUT/<column>/`.
+Written to OUT: matrix.md (for $GITHUB_STEP_SUMMARY), matrix.json (kdbgtest-matrix/1), matrix.html, and
+differences/*.diff. Exit code: 1 if any scenario regressed between neighbouring versions; else 2 if a
+cluster could not be used (or a usage error); else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kdbgtest import options
+from kdbgtest.base.errors import KdbgtestError
+from kdbgtest.matrix import model, render_md, report, run, spec
+from kdbgtest.report import console
+from kdbgtest.runner import selection
+from kdbgtest.scenario import loader
+
+DEFAULT_OUT = Path("kdbgtest-matrix")
+DEFAULT_PATHS = [Path("scenarios")]
+# Run options shared with `kdbgtest run` (declared once in kdbgtest.options).
+SHARED_OPTIONS = ("kubectl", "kind", "driver", "timeout_scale", "keyword", "tag", "verbose")
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `matrix` (sets `func`); the main `kdbgtest` command calls this."""
+    parser = subparsers.add_parser(
+        "matrix",
+        help="run the scenarios on several clusters and report what changed between versions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)"
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--clusters",
+        nargs="+",
+        metavar="ENTRY",
+        help="sim[:1.N[:Gate=false]], SimCluster or kind config files",
+    )
+    source.add_argument(
+        "--results",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="compare existing `kdbgtest run --json` results",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"report directory (default {DEFAULT_OUT})",
+    )
+    for option in options.OPTIONS:
+        if option.name in SHARED_OPTIONS:
+            flags = [option.short, option.flag] if option.short else [option.flag]
+            parser.add_argument(*flags, dest=option.name, **option.kwargs())
+    parser.set_defaults(func=run_matrix)
+
+
+def run_matrix(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if args.results:
+        columns = report.columns_from_results(list(args.results), out)
+    else:
+        columns = _run_clusters(args, out)
+    matrix, diffs = report.build(columns, out)
+    written = report.write(matrix, diffs, out)
+    print(render_md.headline(matrix).replace("**", ""))
+    for path in written:
+        print(f"  {path}")
+    return matrix.exit_code
+
+
+def _run_clusters(args: argparse.Namespace, out: Path) -> list[model.Column]:
+    specs = spec.parse_all(list(args.clusters))
+    scenarios = _load(list(args.paths) or DEFAULT_PATHS)
+    values = vars(args)
+    run_options = options.run_options(values)
+    if not any(selection.selected(s.scenario, run_options.keyword, run_options.tags) for s in scenarios):
+        raise spec.MatrixError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
+    request = options.cluster_request(values)
+    columns = []
+    for number, item in enumerate(specs, start=1):
+        print(f"== {item.label} ({number}/{len(specs)}, from {item.source})", flush=True)
+        reporter = console.ConsoleReporter(verbose=bool(args.verbose))
+        try:
+            column = run.run_column(item, scenarios, out, run_options, request, [reporter])
+        finally:
+            reporter.close()
+        if column.error:
+            print(f"kdbgtest matrix: {item.label}: {column.error}", file=sys.stderr)
+        columns.append(column)
+    return columns
+
+
+def _load(paths: list[Path]) -> list[loader.LoadedScenario]:
+    result = loader.load_paths(paths)
+    for issue in result.issues:
+        print(issue, file=sys.stderr)
+    if result.issues:
+        raise spec.MatrixError(
+            f"{len(result.issues)} issue(s) in scenario files; fix them (see `kdbgtest validate`)"
+        )
+    return list(result.scenarios)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kdbgtest.matrix.cli ...` (the same as `kdbgtest matrix ...`)."""
+    parser = argparse.ArgumentParser(prog="kdbgtest")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] != ["matrix"]:
+        args_list.insert(0, "matrix")
+    args = parser.parse_args(args_list)
+    try:
+        code: int = args.func(args)
+    except KdbgtestError as exc:
+        message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"kdbgtest: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kdbgtest: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

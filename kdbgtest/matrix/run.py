@@ -1,0 +1,80 @@
+"""Run the same scenarios on each cluster of a matrix, one cluster after another.
+
+For each column: start its cluster (the sim or kind provider), run every scenario through the engine with a
+JSON reporter writing `<out>/<column>/results.json` and artifacts in `<out>/<column>/artifacts/`, and
+release the cluster, always. A cluster that cannot be started (or stopped) is recorded in its column and
+the matrix goes on with the next one; Ctrl-C releases the current cluster and stops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+
+from kdbgtest.base.errors import KdbgtestError
+from kdbgtest.cluster import base, select
+from kdbgtest.matrix import model
+from kdbgtest.matrix.spec import ClusterSpec
+from kdbgtest.report import json_report
+from kdbgtest.runner import engine, events
+from kdbgtest.scenario import loader
+
+RESULTS = "results.json"
+ARTIFACTS = "artifacts"
+
+
+def provider_for(spec: ClusterSpec, request: select.ClusterRequest) -> base.ClusterProvider:
+    """The provider of one column: a sim of its own, or kind with the column's config."""
+    if spec.sim is not None:
+        from kdbgtest.cluster import sim  # the sim package is large: load it only when a sim is wanted
+        from kdbgtest.sim.config import SimConfig
+
+        config = SimConfig(
+            name=f"kdbgmx-{secrets.token_hex(3)}",
+            nodes=spec.sim.nodes,
+            kubernetes_version=spec.sim.kubernetes_version,
+            feature_gates=dict(spec.sim.feature_gates),
+            time_scale=spec.sim.time_scale,
+        )
+        return sim.SimProvider(config, kubectl=request.kubectl)
+    return select.provider(dataclasses.replace(request, kind="kind", kind_config=spec.kind_config))
+
+
+def run_column(
+    spec: ClusterSpec,
+    scenarios: Sequence[loader.LoadedScenario],
+    out: Path,
+    options: engine.RunOptions,
+    request: select.ClusterRequest,
+    reporters: Sequence[events.Reporter] = (),
+) -> model.Column:
+    """Run `scenarios` on the cluster of `spec`; the column names its results document (relative to `out`)."""
+    directory = out / spec.slug
+    results = directory / RESULTS
+    results.unlink(missing_ok=True)  # never report an earlier matrix's results as this one's
+    column = model.Column(id=spec.slug, label=spec.label, provider=spec.provider, source=spec.source)
+    options = dataclasses.replace(
+        options, artifacts=(directory / ARTIFACTS).absolute(), run_id=engine.new_run_id()
+    )
+    writer = json_report.reporter(results)
+    try:
+        provider = provider_for(spec, request)
+        cluster = provider.acquire()
+    except KdbgtestError as exc:
+        return dataclasses.replace(column, error=_one_line(exc))
+    error = ""
+    try:
+        engine.run_scenarios(scenarios, cluster, options, [*reporters, writer])
+    finally:
+        writer.close()
+        try:
+            provider.release()
+        except KdbgtestError as exc:
+            error = f"the results are complete, but releasing the cluster failed: {_one_line(exc)}"
+    return dataclasses.replace(column, results=f"{spec.slug}/{RESULTS}", error=error)
+
+
+def _one_line(exc: KdbgtestError) -> str:
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())

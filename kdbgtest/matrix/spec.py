@@ -1,0 +1,190 @@
+"""Which clusters a matrix runs on: `--clusters ENTRY ...`, each entry one column of the report.
+
+An entry is one of:
+
+- `sim`, `sim:1.34` or `sim:1.34:EphemeralContainers=false,Gate=true`: the offline cluster reporting that
+  Kubernetes version, with those feature gates (the sim knows `EphemeralContainers`; default for the version).
+- a YAML file of the offline cluster (e.g. `clusters/sim/no-ephemeral.yaml`):
+
+      kind: SimCluster
+      name: sim-1.34-no-ephemeral     # optional: the column's label
+      kubernetesVersion: "1.34"       # optional (default: the sim's default version)
+      featureGates: {EphemeralContainers: false}
+      nodes: 2                        # optional
+      timeScale: 0.1                  # optional: faster CrashLoopBackOff (0 < F <= 1)
+
+- a kind cluster config (`kind: Cluster`, e.g. `clusters/kind-1.37.yaml`): run with the kind provider.
+
+Columns are ordered by Kubernetes version (ties keep the command line's order; a version only known once
+the cluster runs sorts last), so neighbouring columns are consecutive versions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kdbgtest.base.errors import KdbgtestError
+from kdbgtest.cluster import kindconfig
+
+DEFAULT_SIM_VERSION = "1.34"  # kdbgtest.sim.config.DEFAULT_VERSION (not imported: the sim package is large)
+SIM_KEYS = {"kind", "name", "kubernetesVersion", "featureGates", "nodes", "timeScale"}
+_VERSION = re.compile(r"^v?1\.(\d+)(?:\.(\d+))?$")
+_GATE = re.compile(r"^[A-Z][A-Za-z0-9]+$")
+
+
+class MatrixError(KdbgtestError):
+    """A matrix that cannot be run as given (bad `--clusters` entry, unreadable results)."""
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    kubernetes_version: str = DEFAULT_SIM_VERSION
+    feature_gates: dict[str, bool] = field(default_factory=dict)
+    nodes: int = 2
+    time_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """One column: where to run, and how it is called in the report."""
+
+    source: str  # as given on the command line
+    label: str  # "sim 1.34 EphemeralContainers=false"
+    provider: str  # "sim" | "kind"
+    version: str | None  # "1.34" or "1.37.0" when known before the cluster runs
+    sim: SimSettings | None = None
+    kind_config: Path | None = None
+    slug: str = ""  # directory under --out, unique in the matrix (set by `parse_all`)
+
+    @property
+    def order(self) -> tuple[int, int, int]:
+        """Sort key: (1, minor, patch); unknown versions last."""
+        match = _VERSION.match(self.version or "")
+        if match is None:
+            return (2, 0, 0)
+        return (1, int(match[1]), int(match[2] or 0))
+
+
+def parse_all(entries: list[str]) -> list[ClusterSpec]:
+    """Every entry parsed, ordered by version, with unique directory names."""
+    if not entries:
+        raise MatrixError("--clusters needs at least one entry (e.g. sim:1.33 sim:1.34 or clusters/*.yaml)")
+    specs = sorted((parse(entry) for entry in entries), key=lambda s: s.order)
+    taken: set[str] = set()
+    result = []
+    for spec in specs:
+        slug, number = _slug(spec.label), 2
+        while slug in taken:
+            slug, number = f"{_slug(spec.label)}-{number}", number + 1
+        taken.add(slug)
+        result.append(dataclasses.replace(spec, slug=slug))
+    return result
+
+
+def parse(entry: str) -> ClusterSpec:
+    """One `--clusters` entry (see the module docstring)."""
+    if entry == "sim" or entry.startswith("sim:"):
+        return _sim_shorthand(entry)
+    path = Path(entry)
+    if path.suffix not in (".yaml", ".yml"):
+        raise MatrixError(
+            f"--clusters entry {entry!r} is neither sim[:1.N[:Gate=true|false,...]] nor a .yaml cluster file"
+        )
+    data = _read(path)
+    if data.get("kind") == "SimCluster":
+        return _sim_file(path, data)
+    if data.get("kind") == "Cluster":
+        return _kind_file(path)
+    raise MatrixError(
+        f"{path}: `kind:` must be SimCluster (the offline cluster) or Cluster (a kind config); scenario "
+        "paths go before --clusters or after --"
+    )
+
+
+def _sim_shorthand(entry: str) -> ClusterSpec:
+    _, _, rest = entry.partition(":")
+    version, _, gates_text = rest.partition(":")
+    settings = SimSettings(
+        kubernetes_version=_version(version, entry) if version else DEFAULT_SIM_VERSION,
+        feature_gates=_gates_text(gates_text, entry),
+    )
+    return _sim_spec(entry, settings, None)
+
+
+def _sim_file(path: Path, data: dict[str, Any]) -> ClusterSpec:
+    unknown = sorted(set(data) - SIM_KEYS)
+    if unknown:
+        known = ", ".join(sorted(SIM_KEYS))
+        raise MatrixError(f"{path}: unknown key {unknown[0]!r}; a SimCluster has {known}")
+    gates = data.get("featureGates") or {}
+    items = gates.items() if isinstance(gates, dict) else [("", None)]
+    valid = all(_GATE.match(str(k)) and isinstance(v, bool) for k, v in items)
+    if not valid:
+        raise MatrixError(f"{path}: featureGates must map gate names to true or false")
+    nodes, scale = data.get("nodes", 2), data.get("timeScale", 1.0)
+    if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 1:
+        raise MatrixError(f"{path}: nodes must be a whole number of at least 1, got {nodes!r}")
+    if not isinstance(scale, int | float) or isinstance(scale, bool) or not 0 < scale <= 1:
+        raise MatrixError(f"{path}: timeScale must be a number in (0, 1], got {scale!r}")
+    version = data.get("kubernetesVersion")
+    settings = SimSettings(
+        kubernetes_version=_version(str(version), str(path)) if version is not None else DEFAULT_SIM_VERSION,
+        feature_gates={str(k): v for k, v in gates.items()},
+        nodes=nodes,
+        time_scale=float(scale),
+    )
+    name = data.get("name")
+    return _sim_spec(str(path), settings, str(name) if name else None)
+
+
+def _sim_spec(source: str, settings: SimSettings, label: str | None) -> ClusterSpec:
+    gates = " ".join(f"{k}={str(v).lower()}" for k, v in sorted(settings.feature_gates.items()))
+    derived = f"sim {settings.kubernetes_version}" + (f" {gates}" if gates else "")
+    return ClusterSpec(source, label or derived, "sim", settings.kubernetes_version, sim=settings)
+
+
+def _kind_file(path: Path) -> ClusterSpec:
+    config = kindconfig.load(path)  # a ClusterError naming the first problem kind would refuse
+    version = config.kubernetes_version
+    gates = " ".join(f"{k}={str(v).lower()}" for k, v in sorted(config.feature_gates.items()))
+    label = f"kind {version}" if version else f"kind {path.stem}"
+    return ClusterSpec(str(path), label + (f" {gates}" if gates else ""), "kind", version, kind_config=path)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MatrixError(f"cannot read cluster file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise MatrixError(f"cluster file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise MatrixError(f"cluster file {path} must be a mapping with `kind: SimCluster` or `kind: Cluster`")
+    return data
+
+
+def _version(text: str, where: str) -> str:
+    match = _VERSION.match(text.strip())
+    if match is None or match[2] is not None:
+        raise MatrixError(f"{where}: expected a Kubernetes minor version like 1.34, got {text!r}")
+    return f"1.{int(match[1])}"
+
+
+def _gates_text(text: str, where: str) -> dict[str, bool]:
+    gates: dict[str, bool] = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not _GATE.match(key) or value.lower() not in ("true", "false"):
+            raise MatrixError(f"{where}: expected feature gates as Name=true|false[,...], got {item!r}")
+        gates[key] = value.lower() == "true"
+    return gates
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", label.lower()).strip("-") or "cluster"

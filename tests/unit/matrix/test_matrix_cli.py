@@ -1,0 +1,94 @@
+"""`kdbgtest matrix` as a command: parsing, comparing earlier results, errors before any cluster starts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+from matrix_runs import Scenario, Step, write_run
+
+from kdbgtest.matrix import cli
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kdbgtest")
+    cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def test_add_parser_registers_matrix_with_the_shared_run_options() -> None:
+    args = _parser().parse_args(
+        ["matrix", "--clusters", "sim:1.33", "sim:1.34", "-k", "ephemeral", "--tag", "smoke", "--", "scen/"]
+    )
+    assert args.clusters == ["sim:1.33", "sim:1.34"] and args.paths == [Path("scen/")]
+    assert (args.keyword, args.tag, args.out, args.func) == (
+        "ephemeral",
+        ["smoke"],
+        cli.DEFAULT_OUT,
+        cli.run_matrix,
+    )
+    assert args.timeout_scale == 1.0 and args.kubectl is None
+
+
+def test_clusters_or_results_but_not_both(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        _parser().parse_args(["matrix", "--clusters", "sim", "--results", "a.json"])
+    assert caught.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_results_of_earlier_runs_are_compared_in_version_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    newer = write_run(runs, "job-b", [Scenario("s", "failed", [Step("x", "failed")])], server_version="1.35")
+    older = write_run(runs, "job-a", [Scenario("s", steps=[Step("x")])], server_version="1.34")
+    out = tmp_path / "report"
+    code = cli.main(
+        ["--results", str(runs / str(newer.results)), str(runs / str(older.results)), "--out", str(out)]
+    )
+    assert code == 1, "a regression"
+    printed = capsys.readouterr().out
+    assert "1 scenario(s) on 2 cluster(s): 1 regression(s)" in printed
+    document = json.loads((out / "matrix.json").read_text())
+    assert [c["label"] for c in document["columns"]] == ["sim 1.34", "sim 1.35"]
+    assert [c["results"] for c in document["columns"]] == [
+        "../runs/job-a/results.json",
+        "../runs/job-b/results.json",
+    ]
+    assert (out / "matrix.md").is_file() and (out / "matrix.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--clusters", "sim:1.x"],
+            "kdbgtest: error: sim:1.x: expected a Kubernetes minor version like 1.34",
+        ),
+        (
+            ["--clusters", "sim", "-k", "no-such-scenario", "--", "SCEN"],
+            "kdbgtest: error: no scenario is selected",
+        ),
+        (["--clusters", "sim", "--", "BROKEN"], "kdbgtest: error: 1 issue(s) in scenario files"),
+        (["--results", "NOTRUN"], "is not a kdbgtest-run/1 document of a started run"),
+    ],
+)
+def test_errors_are_one_line_and_come_before_any_cluster_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    scenario = tmp_path / "ok.yaml"
+    scenario.write_text("name: ok\nsteps:\n  - name: s\n    kubectl: {args: [version]}\n")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\nstepz: []\n")
+    not_run = tmp_path / "notrun.json"
+    not_run.write_text(json.dumps({"format": "kdbgtest-run/1", "run": None}))
+    values = {"SCEN": str(scenario), "BROKEN": str(broken), "NOTRUN": str(not_run)}
+    code = cli.main(["--out", str(tmp_path / "out")] + [values.get(a, a) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert err.strip().splitlines()[-1].startswith("kdbgtest: error: ")
+    assert not (tmp_path / "out").exists(), "nothing ran, nothing was written"
