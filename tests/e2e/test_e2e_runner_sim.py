@@ -165,13 +165,23 @@ def test_pytest_plugin_runs_a_scenario_on_a_session_sim(
     source = repo / "scenarios" / "node" / "host-namespaces.yaml"
     (pytester.path / "scenarios").mkdir()
     (pytester.path / "scenarios" / source.name).write_text(source.read_text())
-    before = set(DEFAULT_STATE_ROOT.iterdir()) if DEFAULT_STATE_ROOT.exists() else set()
+    pytester.makeconftest(
+        """
+        import pytest
+        from kdbgtest.pytest_plugin import session
+
+        @pytest.hookimpl(tryfirst=True)  # before the plugin releases the cluster
+        def pytest_unconfigure(config):
+            cluster = session.state(config).cluster
+            with open("cluster-name.txt", "w") as out:
+                out.write(cluster.name if cluster else "")
+        """
+    )
+    plugin = ["-p", "kdbgtest.pytest_plugin.plugin"]
     result = pytester.runpytest_subprocess(
-        "-p",
-        "kdbgtest.pytest_plugin.plugin",
-        "--kdbgtest-cluster=sim",
-        f"--kdbgtest-artifacts={pytester.path}/a",
+        *plugin, "--kdbgtest-cluster=sim", f"--kdbgtest-artifacts={pytester.path}/a"
     )
     result.assert_outcomes(passed=1)
-    after = set(DEFAULT_STATE_ROOT.iterdir()) if DEFAULT_STATE_ROOT.exists() else set()
-    assert after <= before, f"the session's sim cluster was not removed: {after - before}"
+    name = (pytester.path / "cluster-name.txt").read_text()
+    assert name.startswith("kdbgtest-")
+    assert not (DEFAULT_STATE_ROOT / name).exists(), f"the session's sim cluster {name} was not removed"
