@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from kdbgtest.sim.apiserver import fieldcheck, handlers, pods, rest, status
+from kdbgtest.sim.apiserver.store import DryRun
 from kdbgtest.sim.contracts import Obj
 
 
@@ -58,7 +59,10 @@ async def delete_pod(request: web.Request) -> web.Response:
     grace = rest.int_param(request, "gracePeriodSeconds")
     if grace is None and options.get("gracePeriodSeconds") is not None:
         grace = int(options["gracePeriodSeconds"])
-    deleted = pods.delete(rest.store(request), _ns(request), _name(request), grace)
+    store = rest.store(request)
+    if "All" in (options.get("dryRun") or []):  # kubectl sends dryRun inside DeleteOptions
+        store = DryRun(rest.store(request))
+    deleted = pods.delete(store, _ns(request), _name(request), grace)
     return rest.respond(deleted)
 
 

@@ -143,16 +143,6 @@ def _check_name(new: Obj, name: str) -> None:
         )
 
 
-def patched(store: Store, namespace: str, name: str, body: bytes, content_type: str) -> tuple[Obj, Obj]:
-    """(current pod, the pod with the patch applied) or the patch's error as a Status."""
-    old = store.get("pods", namespace, name)
-    try:
-        new = patch.apply_patch(copy.deepcopy(old), body, content_type)
-    except patch.PatchError as err:
-        raise patch_error(err) from err
-    return old, new
-
-
 def patch_error(err: patch.PatchError) -> status.ApiError:
     code = int(getattr(err, "code", 400) or 400)
     reason = {422: "Invalid", 415: "UnsupportedMediaType", 409: "Conflict"}.get(code, "BadRequest")

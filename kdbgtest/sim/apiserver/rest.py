@@ -11,7 +11,7 @@ import yaml
 from aiohttp import web
 
 from kdbgtest.sim.apiserver import fieldcheck, protobuf, status, tables
-from kdbgtest.sim.apiserver.store import Store
+from kdbgtest.sim.apiserver.store import DryRun, Store
 from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.contracts import NodeRuntime, Obj
 
@@ -26,7 +26,11 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 
 def store(request: web.Request) -> Store:
-    return request.app[STORE]
+    """The store, or a dry-run view of it for writes with `?dryRun=All`."""
+    real = request.app[STORE]
+    if request.method != "GET" and request.query.get("dryRun") == "All":
+        return DryRun(real)
+    return real
 
 
 def respond(body: Any, code: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:

@@ -227,6 +227,34 @@ class Store:
         self.remove("namespaces", "", namespace)
 
 
+class DryRun(Store):
+    """`?dryRun=All`: the same checks and answers, nothing stored, no watch events, no events recorded."""
+
+    def __init__(self, real: Store) -> None:  # shares the real store's state, read-only
+        self.__dict__.update(real.__dict__)
+
+    def create(self, resource: str, obj: Obj) -> Obj:
+        if _key(obj) in self._objects[resource]:
+            raise status.already_exists(resource, _key(obj)[1])
+        return copy.deepcopy(obj)
+
+    def update(self, resource: str, obj: Obj) -> Obj:
+        current = self.get(resource, *_key(obj))
+        sent = obj["metadata"].get("resourceVersion")
+        if sent and sent != current["metadata"]["resourceVersion"]:
+            raise status.stale_update(resource, _key(obj)[1])
+        return copy.deepcopy(obj)
+
+    def remove(self, resource: str, namespace: str, name: str) -> Obj:
+        return self.get(resource, namespace, name)
+
+    def emit_event(self, ref: Obj, reason: str, message: str, type_: str, component: str, host: str) -> None:
+        return
+
+    def finish_namespace(self, namespace: str) -> None:
+        return
+
+
 def _call_soon(callback: Callable[[PodChange], None], change: PodChange) -> None:
     try:
         loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ import pexpect
 from api_harness import ApiServer
 
 from kdbgtest.base import tools
+from kdbgtest.base.waiting import wait_for
 from kdbgtest.sim.apiserver import store as store_mod
 
 
@@ -132,3 +133,21 @@ def test_watch_from_compacted_resource_version_is_gone(api: ApiServer) -> None:
     )
     assert '"type":"ERROR"' in result.stdout and '"code":410' in result.stdout
     assert "too old resource version: 2" in result.stdout
+
+
+def test_interrupted_exec_detaches_from_the_process(api: ApiServer, tmp_path: Path) -> None:
+    _apply(api, tmp_path, "intr")
+    api.kubectl("wait", "--for=condition=Ready", "pod/intr", "--timeout=20s")
+    child = _spawn(api, tmp_path, "exec", "intr", "--", "sh", "-c", "echo started; sleep 600")
+    try:
+        child.expect("started")
+        child.sendintr()  # Ctrl-C: kubectl exits and drops the WebSocket
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+
+    def sleeper_alive() -> bool:
+        procs = [p for node in api.nodes.values() for p in node.execs if "sleep 600" in " ".join(p.command)]
+        return any(p.process is not None and p.process.returncode is None for p in procs)
+
+    wait_for(lambda: (not api.call(sleeper_alive), None), timeout=10, what="the exec process to be stopped")

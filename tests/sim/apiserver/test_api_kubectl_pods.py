@@ -154,3 +154,16 @@ def test_logs_follow_streams_until_the_container_ends(api: ApiServer, tmp_path: 
     followed = api.kubectl("logs", "-f", "ticker", timeout=20)
     assert followed.stdout == "tick 1\ntick 2\ntick 3\n"
     assert api.kubectl("logs", "ticker", "--tail=1").stdout == "tick 3\n"
+
+
+def test_server_dry_run_checks_but_stores_nothing(api: ApiServer, tmp_path: Path) -> None:
+    dry = api.kubectl(
+        "run", "dry", "--image=busybox", "--dry-run=server", "-o", "jsonpath={.spec.restartPolicy}"
+    )
+    assert dry.stdout == "Always"  # defaulted by the server
+    assert api.kubectl("get", "pod", "dry", check=False).returncode == 1
+    api.kubectl("apply", "-f", str(_pod_yaml(tmp_path, "kept", "sleep 3600")))
+    assert api.kubectl("delete", "pod", "kept", "--dry-run=server").stdout.strip() == (
+        'pod "kept" deleted from default namespace (server dry run)'
+    )
+    assert api.kubectl("get", "pod", "kept", "-o", "name").stdout.strip() == "pod/kept"
