@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import logging
 import os
 import signal
 import socket
 import ssl
 import sys
-from collections.abc import Mapping
+import threading
+import traceback
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
 
 from aiohttp import web
@@ -32,6 +36,8 @@ log = logging.getLogger("kdbgtest.sim.daemon")
 
 NODE_STOP_TIMEOUT = 20.0  # seconds each node gets to stop its containers and sandbox
 HTTP_SHUTDOWN_TIMEOUT = 1.0  # seconds open connections (watches, attach) get on shutdown
+STEP_TIMEOUT = 3.0  # seconds for each later shutdown step
+SHUTDOWN_DEADLINE = 27.0  # after SIGTERM the process exits by then, whatever hangs (SimCluster waits 30 s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = paths.read_config()
         asyncio.run(serve(config, paths))
+    except asyncio.CancelledError:
+        log.info("start interrupted by a signal; stopped")
+        return 1
     except Exception:
         log.exception("sim daemon failed")
         return 1
@@ -55,9 +64,22 @@ def main(argv: list[str] | None = None) -> int:
 async def serve(config: SimConfig, paths: state.StateDir) -> None:
     """Run the cluster until SIGTERM/SIGINT, then stop every node and the server."""
     stop = asyncio.Event()
+    serving = asyncio.Event()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+
+    def on_signal() -> None:
+        if stop.is_set():
+            return
+        stop.set()
+        _exit_after(SHUTDOWN_DEADLINE)
+        if not serving.is_set():
+            main_task.cancel()  # interrupt a start in progress; `finally` below still stops what started
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
+    loop.add_signal_handler(signal.SIGUSR1, _dump_stacks)
     log.info("generating credentials")
     creds = tls.generate(config.name, config.host)
     tls.write(creds, paths.tls)
@@ -73,15 +95,16 @@ async def serve(config: SimConfig, paths: state.StateDir) -> None:
         sock = _listen(config.host, config.port)
         await web.SockSite(runner, sock, ssl_context=_server_tls(paths)).start()
         _publish(config, paths, creds, sock.getsockname()[1])
+        serving.set()
         await stop.wait()
         log.info("stopping")
     finally:
         paths.ready.unlink(missing_ok=True)
         store.close_watches()
         await _stop_nodes(nodes)
-        await runtime.close()
+        await _bounded(runtime.close(), STEP_TIMEOUT, "releasing the nodes' runc views")
         if runner is not None:
-            await runner.cleanup()
+            await _bounded(runner.cleanup(), STEP_TIMEOUT, "closing the API server")
 
 
 async def _start_nodes(
@@ -96,7 +119,9 @@ async def _start_nodes(
         await node.start()
         log.info("node %s started", name)
 
-    await asyncio.gather(*(start(name) for name in config.node_names))
+    async with asyncio.TaskGroup() as group:  # one node failing to start cancels the others' starts
+        for name in config.node_names:
+            group.create_task(start(name))
 
 
 async def _stop_nodes(nodes: Mapping[str, NodeRuntime]) -> None:
@@ -107,9 +132,43 @@ async def _stop_nodes(nodes: Mapping[str, NodeRuntime]) -> None:
             await asyncio.wait_for(node.stop(), NODE_STOP_TIMEOUT)
             log.info("node %s stopped", node.name)
         except Exception:
-            log.exception("node %s did not stop cleanly", node.name)
+            log.exception("node %s did not stop cleanly; the tasks at this point follow", node.name)
+            _dump_stacks()
 
     await asyncio.gather(*(stop(node) for node in nodes.values()))
+
+
+async def _bounded(step: Awaitable[None], timeout: float, what: str) -> None:
+    """Await a shutdown step within `timeout` seconds; log, but do not raise, a failure or an overrun."""
+    try:
+        await asyncio.wait_for(step, timeout)
+    except Exception:
+        log.exception("%s failed or took longer than %gs", what, timeout)
+
+
+def _exit_after(seconds: float) -> None:
+    """Watchdog: if shutdown has not finished within `seconds`, exit anyway (`sim down` removes the rest)."""
+
+    def give_up() -> None:
+        log.error("shutdown did not finish within %gs; exiting (sim down removes what is left)", seconds)
+        _dump_stacks()
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+
+
+def _dump_stacks() -> None:
+    """Log every asyncio task's and thread's stack (on SIGUSR1, and before the watchdog gives up)."""
+    with contextlib.suppress(RuntimeError):  # no running loop: called from the watchdog thread
+        for task in asyncio.all_tasks():
+            out = io.StringIO()
+            task.print_stack(file=out)
+            log.info("task %s:\n%s", task.get_name(), out.getvalue())
+    for ident, frame in sys._current_frames().items():
+        log.info("thread %s:\n%s", ident, "".join(traceback.format_stack(frame)))
 
 
 def _listen(host: str, port: int) -> socket.socket:
