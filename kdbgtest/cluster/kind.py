@@ -15,7 +15,8 @@ images into its nodes, hand its kubeconfig to the runner, and delete it on relea
   containerd with host namespaces available), the profile ones from the kubectl version, and `toolbox-image`
   once `kdbgtest/debug-toolbox:1` was loaded into the nodes.
 - The test suite runs this provider with a stand-in kind (tests/kind_standin/kind, backed by the offline
-  cluster). `kind version` tells them apart, and the cluster's name in every report says so.
+  cluster). `kind version` tells them apart: the stand-in needs no container engine, and the cluster's name
+  in every report says it was the stand-in (kind stays "kind": pytest-kind's code path is kind's).
 """
 
 from __future__ import annotations
@@ -94,9 +95,9 @@ class KindProvider:
     def acquire(self) -> base.ClusterInfo:
         kind = tools.require("kind", self.settings.kind)
         kubectl = tools.require("kubectl", self.settings.kubectl)
-        if self.settings.engine is not None:
-            require_engine(self.settings.engine)
         self.kind_version = _kind_version(kind)
+        if self.settings.engine is not None and STANDIN_MARK not in self.kind_version:
+            require_engine(self.settings.engine)  # the test stand-in brings its own nodes
         cluster = KindCluster(self.name, kind_path=kind, kubectl_path=kubectl)
         cluster.kubeconfig_path = cluster.kubeconfig_path.absolute()
         self._cluster = cluster

@@ -6,6 +6,7 @@ that says it is the stand-in, so no report can pass it off as a real kind cluste
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
@@ -130,4 +131,22 @@ def test_old_cluster_gets_its_feature_gate_a_skew_warning_and_unloadable_images_
         ]
     finally:
         provider.release()
+    assert standin_clusters() == []
+
+
+def test_kdbgtest_run_with_cluster_kind_reports_the_stand_in(standin_env: Path, tmp_path: Path) -> None:
+    report = tmp_path / "run.json"
+    argv = [
+        sys.executable, "-c", "import sys; from kdbgtest import cli; sys.exit(cli.main())",
+        "run", str(SCENARIOS["copy"]), "--cluster", "kind", "--kind", str(STANDIN),
+        "--kind-config", str(ROOT / "clusters" / "kind-1.36.yaml"), "--json", str(report),
+        "--artifacts", str(tmp_path / "artifacts"),
+    ]  # fmt: skip
+    done = process.run(argv, timeout=240, env={"PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 0, done.output
+    run = json.loads(report.read_text())
+    assert run["run"]["cluster_kind"] == "kind"
+    assert run["run"]["cluster_name"] == "kdbgtest-1-36 (stand-in kind on the offline cluster)"
+    assert run["run"]["server_version"] == "1.36"
+    assert run["summary"]["passed"] == 1
     assert standin_clusters() == []
