@@ -7,13 +7,16 @@ Order of events for an interactive step:
    kubectl ends instead (e.g. the container already terminated and kubectl printed its logs), the dialogue
    goes on and its first `expect` reports what was printed.
 2. The items, in order. Each `expect`/`end` waits at most its own `timeout`, and never past the step's
-   deadline. Regex named groups are collected as captures.
+   deadline. Regex named groups are collected as captures, and later items of the same dialogue may use them
+   as `${name}` (the runner substitutes every variable known before the step; the rest is filled in here).
 3. Without items the driver waits for the program to end (bounded by the step's time).
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -65,15 +68,16 @@ def run(
 
 def _play(session: Terminal, item: model.DialogueItem, deadline: float, outcome: Outcome) -> None:
     if isinstance(item, model.SendLine):
-        session.send_line(item.send)
+        session.send_line(_fill(item.send, outcome.captures, regex=False))
     elif isinstance(item, model.SendControl):
         session.send_control(item.control)
     elif isinstance(item, model.ExpectText):
         timeout = min(item.timeout, _remaining(deadline, describe(item)))
         if item.expect is not None:
-            session.expect_text(item.expect, timeout)
+            session.expect_text(_fill(item.expect, outcome.captures, regex=False), timeout)
         elif item.regex is not None:
-            outcome.captures.update(session.expect_regex(item.regex, timeout))
+            pattern = _fill(item.regex, outcome.captures, regex=True)
+            outcome.captures.update(session.expect_regex(pattern, timeout))
     else:
         timeout = min(item.timeout, _remaining(deadline, describe(item)))
         outcome.exit_code = session.expect_end(timeout)
@@ -82,6 +86,13 @@ def _play(session: Terminal, item: model.DialogueItem, deadline: float, outcome:
                 f"{session.name} ended with exit code {outcome.exit_code}, expected {item.exit_code}; "
                 f"the last lines seen:\n{session.tail()}"
             )
+
+
+def _fill(text: str, captures: Mapping[str, str], *, regex: bool) -> str:
+    """`text` with `${name}` replaced for names captured earlier in this dialogue (escaped in a regex)."""
+    for name, value in captures.items():
+        text = text.replace("${" + name + "}", re.escape(value) if regex else value)
+    return text
 
 
 def describe(item: model.DialogueItem) -> str:

@@ -220,3 +220,19 @@ def test_interactive_kubectl_attach_waits_for_the_hint(fake: kubectl_driver.Kube
     items = dialogue({"send": "echo reattached"}, {"regex": "^reattached$"}, {"send": "exit"}, {"end": True})
     result = fake.kubectl(action, namespace="ns", session=items, timeout=20, step_slug="e")
     assert result.exit_code == 0 and result.output.endswith("/ # echo reattached\nreattached\n/ # exit\n")
+
+
+def test_a_capture_is_usable_later_in_the_same_dialogue(fake: kubectl_driver.KubectlDriver) -> None:
+    """`${host}` captured by item 2 is typed by item 3 and awaited (escaped as a regex) by item 4."""
+    action = model.DebugAction(mode="ephemeral", pod="app", image="busybox", interactive=True)
+    items = dialogue(
+        {"send": "hostname"},
+        {"regex": r"^(?P<host>app-[\w-]+)$"},
+        {"send": "echo seen ${host}.ok"},
+        {"regex": r"^seen ${host}\.ok$"},
+        {"send": "exit"},
+        {"end": True, "exit_code": 0},
+    )
+    result = fake.debug(action, namespace="ns", session=items, timeout=20, step_slug="e")
+    assert "\nseen app-7d9f8b-x2k4q.ok\n" in result.output
+    assert "${host}" not in result.output
