@@ -200,3 +200,56 @@ def test_twenty_pods_leave_nothing_behind(run_node: Any, tmp_path: Path) -> None
 
     run_node(scenario, time_scale=0.05)
     assert cleanup.leaks(state_dir) == []
+
+
+def test_init_containers_run_in_order_before_the_app(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        vol = [{"name": "work", "mountPath": "/work"}]
+        h.state.create_pod("ordered", {
+            "volumes": [{"name": "work", "emptyDir": {}}],
+            "initContainers": [
+                busybox("one", "sh", "-c", "sleep 0.2; echo one >> /work/order", volumeMounts=vol),
+                busybox("two", "sh", "-c", "echo two >> /work/order", volumeMounts=vol),
+            ],
+            "containers": [busybox("app", "sh", "-c", "cat /work/order; exec sleep 3600", volumeMounts=vol)],
+        })  # fmt: skip
+        await until(
+            lambda: container_status(h.state.pod("ordered"), "one").get("state", {}).get("running"), "one"
+        )
+        pod = h.state.pod("ordered") or {}
+        assert pod["status"]["phase"] == "Pending"
+        assert container_status(pod, "app")["state"] == {"waiting": {"reason": "PodInitializing"}}
+        init = next(c for c in pod["status"]["conditions"] if c["type"] == "Initialized")
+        assert init["message"] == "containers with incomplete status: [one two]"
+        await until(lambda: container_status(h.state.pod("ordered"), "app").get("ready"), "app ready")
+        assert (h.state.pod("ordered") or {})["status"]["phase"] == "Running"
+        for name in ("one", "two"):
+            term = container_status(h.state.pod("ordered"), name)["state"]["terminated"]
+            assert (term["exitCode"], term["reason"]) == (0, "Completed")
+        out = b""
+        async for chunk in h.node.logs("default", "ordered", "app", follow=True, timestamps=True):
+            out += chunk
+            if b"two" in out:
+                break
+        lines = out.decode().splitlines()
+        assert [line.split(" ", 1)[1] for line in lines] == ["one", "two"]
+        assert all(line[:4].isdigit() and line.split(" ")[0].endswith("Z") for line in lines)
+
+    run_node(scenario)
+
+
+def test_follow_streams_until_the_container_exits(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        script = "for i in 1 2 3; do echo line $i; sleep 0.2; done"
+        h.state.create_pod(
+            "talk", {"restartPolicy": "Never", "containers": [busybox("app", "sh", "-c", script)]}
+        )
+        await until(
+            lambda: container_status(h.state.pod("talk"), "app").get("state", {}).get("running"), "run"
+        )
+        start = time.monotonic()
+        out = await collect(h.node.logs("default", "talk", "app", follow=True))
+        assert out == b"line 1\nline 2\nline 3\n" and time.monotonic() - start > 0.3
+        assert await collect(h.node.logs("default", "talk", "app", tail_lines=1)) == b"line 3\n"
+
+    run_node(scenario)
