@@ -51,6 +51,7 @@ def kdbgtest_commands() -> set[str]:
 def commands(script: str) -> list[list[str]]:
     """Each simple command of a `run:` script as words (sudo and VAR=value prefixes dropped)."""
     found = []
+    script = re.sub(r"\$\{\{[^}]*\}\}", "GITHUB_EXPRESSION", script)  # e.g. ${{ matrix.cluster }}
     for line in script.splitlines():
         for part in re.split(r"&&|\|\||;|\|", line):
             words = shlex.split(part, comments=True)
@@ -91,8 +92,7 @@ def test_every_run_line_calls_commands_that_exist(path: Path) -> None:
         for words in commands(step.get("run", "")):
             program = words[0]
             if program.endswith("kdbgtest"):
-                if words[1] != "matrix":  # written separately; checked in test_matrix_command_exists
-                    assert words[1] in kdbgtest, words
+                assert words[1] in kdbgtest | {"matrix"}, words  # matrix: test_matrix_command_exists
             elif program == "./dev":
                 assert words[1] in dev, words
             elif program.startswith(("./", ".venv/")):
@@ -100,8 +100,40 @@ def test_every_run_line_calls_commands_that_exist(path: Path) -> None:
             else:
                 assert program in EXTERNAL, words
             for word in words[1:]:
-                if REPO_PATH.match(word) and not re.search(r"[*:]|\$\{\{", word):  # not tags, globs
+                if REPO_PATH.match(word) and not re.search(r"[*:]", word):  # not image tags, not globs
                     assert (ROOT / word).exists(), (word, words)
+
+
+def kdbgtest_argv(words: list[str]) -> list[str] | None:
+    """The `kdbgtest` arguments of a command (`./dev scenarios X` runs `kdbgtest run scenarios/ X`)."""
+    if words[0].endswith("kdbgtest"):
+        return words[1:]
+    if words[:2] == ["./dev", "scenarios"]:
+        return ["run", "scenarios/", *words[2:]]
+    return None
+
+
+def matrix_parser() -> argparse.ArgumentParser:
+    """`kdbgtest matrix`'s own parser (kdbgtest.matrix.cli), registered in the main CLI or not."""
+    from kdbgtest.matrix import cli as matrix_cli
+
+    parser = argparse.ArgumentParser(prog="kdbgtest")
+    matrix_cli.add_parser(parser.add_subparsers(dest="command"))
+    return parser
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_kdbgtest_accepts_every_option_the_workflows_pass(path: Path) -> None:
+    parser = cli.build_parser()
+    for step in steps(path):
+        for words in commands(step.get("run", "")):
+            argv = kdbgtest_argv(words)
+            if argv is None:
+                continue
+            try:
+                matrix_parser().parse_args(argv) if argv[0] == "matrix" else parser.parse_args(argv)
+            except SystemExit:
+                pytest.fail(f"kdbgtest rejects the arguments of `{shlex.join(words)}` in {path.name}")
 
 
 def test_matrix_command_exists() -> None:
