@@ -340,3 +340,25 @@ def test_two_simultaneous_ups_of_one_name_start_it_once(sims: Sims) -> None:
     assert "sim cluster 'lc-race' is already running" in lost_err
     assert len(daemon_processes(state_dir)) == 1
     sims.kubectl(Path(won_out.strip()), "get", "nodes")
+
+
+def test_down_kills_a_daemon_that_does_not_stop_and_still_removes_everything(
+    sims: Sims, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = SimConfig(name="lc-stuck", state_dir=sims.state_dir("lc-stuck"))
+    sims.started["lc-stuck"] = config.state_path
+    sim = cluster.SimCluster(config)
+    kubeconfig = sim.up()
+    try:
+        marker = str(60000 + uuid.uuid4().int % 10000)
+        run_pod(sims, kubeconfig, marker)
+        cgroup = cgroup_parent(config.state_path)
+        ready = state.StateDir(config.state_path).read_ready()
+        assert ready is not None
+        os.kill(ready.pid, signal.SIGSTOP)  # a hung daemon: SIGTERM stays pending, only SIGKILL works
+        monkeypatch.setattr(cluster, "STOP_TIMEOUT", 1.0)
+    finally:
+        left = sim.down()
+    assert any(f"({name})" in line for line in left for name in ("sleep", "busybox")), left
+    assert_nothing_left(config.state_path, cgroup)
+    assert processes_running("sleep", marker) == []
