@@ -126,6 +126,7 @@ class Runc:
     async def run(self, cfg: ContainerConfig, bundle: Path, *, pid_parent: int | None = None) -> Process:
         """Create and start a container in `bundle` (created; removed by `delete`); return once it runs.
 
+        Call `delete` for every container, even one that exited: it removes the bundle and its mounts.
         StartError (kind "run") carries containerd's message when the process cannot start.
         """
         if (self.root / cfg.id / "state.json").exists():  # runc's check, made before touching anything
@@ -230,8 +231,8 @@ class Runc:
         return result
 
     async def list_ids(self) -> list[str]:
-        """Ids of every container in this root (running or not yet deleted)."""
-        return sorted(p.parent.name for p in self.root.glob("*/state.json"))
+        """Ids of every container not yet deleted: in runc's state, or exited with its bundle still there."""
+        return sorted({p.parent.name for p in self.root.glob("*/state.json")} | set(self._bundles))
 
     async def close_view(self, pid_parent: int) -> None:
         """After a node's init has died: delete what is left of its containers and release its view."""

@@ -16,6 +16,7 @@ import os
 import signal
 import struct
 import termios
+import tty
 from collections.abc import AsyncIterator
 
 EOF_CHAR = b"\x04"  # VEOF in a canonical-mode terminal: what a person types to end stdin
@@ -157,8 +158,10 @@ async def _ready(fd: int, *, writable: bool) -> None:
 
 
 def open_pty(width: int, height: int) -> tuple[int, int]:
-    """A (master, slave) pair; the master is non-blocking and the window size set."""
+    """A (master, slave) pair: the slave raw (runc relays the container's own pty, which does the echo and
+    newline translation), the master non-blocking, the window size set."""
     master, slave = os.openpty()
+    tty.setraw(slave)
     os.set_blocking(master, False)
     fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
     return master, slave
