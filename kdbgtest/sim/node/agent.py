@@ -18,9 +18,9 @@ from typing import Any
 from kdbgtest.sim import contracts
 from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.contracts import ClusterState, PodChange
-from kdbgtest.sim.node import backoff, images, nodestatus, pulling, runc, sandbox, serve, status, streams
-from kdbgtest.sim.node.instance import Instance
-from kdbgtest.sim.node.pods import NodeContext, PodSandbox, PodWorker, SandboxFailed, StartFailed
+from kdbgtest.sim.node import backoff, images, nodestatus, pulling, runc, sandbox, serve, status
+from kdbgtest.sim.node.podbase import ExecFailed, NodeContext, PodSandbox, SandboxFailed, StartFailed
+from kdbgtest.sim.node.pods import PodWorker
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -42,6 +42,21 @@ class RuncRuntime:
 
     async def remove(self, container_id: str) -> None:
         await self.runc.delete(container_id)
+
+    async def exec(
+        self, cfg: runc.ContainerConfig, argv: list[str], *, tty: bool = False, stdin: bool = False
+    ) -> runc.Process:
+        """`argv` in the container, as its process runs (user, env, cwd, capabilities)."""
+        try:
+            return await self.runc.exec(
+                cfg.id, argv, tty=tty, stdin=stdin, env=cfg.env, cwd=cfg.cwd, uid=cfg.uid, gid=cfg.gid,
+                capabilities=cfg.capabilities, additional_gids=cfg.additional_gids,
+            )  # fmt: skip
+        except runc.StartError as exc:
+            exec_id = secrets.token_hex(32)
+            raise ExecFailed(
+                f'failed to exec in container: failed to start exec "{exec_id}": {exc.message}'
+            ) from exc
 
 
 class Node:
@@ -171,24 +186,7 @@ class Node:
         self, namespace: str, pod: str, container: str, command: list[str], *, stdin: bool, tty: bool
     ) -> contracts.ContainerStream:
         worker = self._stream_worker(namespace, pod)
-
-        async def start(inst: Instance, argv: list[str], with_stdin: bool, with_tty: bool) -> streams.Process:
-            cid = inst.container_id.removeprefix("containerd://")
-            cfg = worker.configs[cid]
-            try:
-                return await self.runc.exec(
-                    cid, argv, tty=with_tty, stdin=with_stdin, env=cfg.env, cwd=cfg.cwd, uid=cfg.uid,
-                    gid=cfg.gid, capabilities=cfg.capabilities, additional_gids=cfg.additional_gids,
-                )  # fmt: skip
-            except runc.StartError as exc:
-                exec_id = secrets.token_hex(32)
-                raise serve.ExecStartError(
-                    f'failed to exec in container: failed to start exec "{exec_id}": {exc.message}'
-                ) from exc
-
-        return await serve.exec_in(
-            worker, container, command, stdin=stdin, tty=tty, start=start, minor=self.config.minor
-        )
+        return await serve.exec_in(worker, container, command, stdin=stdin, tty=tty, minor=self.config.minor)
 
     def logs(
         self,

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from kdbgtest.sim.contracts import LogsUnavailable, StreamError
 from kdbgtest.sim.node import logs, streams
 from kdbgtest.sim.node.instance import Instance
+from kdbgtest.sim.node.podbase import ExecFailed
 from kdbgtest.sim.node.pods import PodWorker
 
 Obj = dict[str, Any]
-Exec = Callable[[Instance, list[str], bool, bool], Awaitable[streams.Process]]
-
-
-class ExecStartError(Exception):
-    """The runtime could not start the exec'd process; the message is containerd's (`failed to exec ...`)."""
 
 
 def _record_status(worker: PodWorker, container: str) -> Obj | None:
@@ -87,14 +83,15 @@ def running_instance(worker: PodWorker, container: str) -> Instance | None:
 
 
 async def exec_in(
-    worker: PodWorker, container: str, command: list[str], *, stdin: bool, tty: bool, start: Exec, minor: int
+    worker: PodWorker, container: str, command: list[str], *, stdin: bool, tty: bool, minor: int
 ) -> streams.ExecStream:
     inst = running_instance(worker, container)
     if inst is None:
         raise upgrade_error(f'container not found ("{container}")', minor)
+    cfg = worker.configs[inst.container_id.removeprefix("containerd://")]
     try:
-        process = await start(inst, command, stdin, tty)
-    except ExecStartError as exc:
+        process = await worker.ctx.runtime.exec(cfg, command, tty=tty, stdin=stdin)
+    except ExecFailed as exc:
         raise StreamError(
             streams.internal_error(f"error executing command in container: {exc}", minor)
         ) from exc

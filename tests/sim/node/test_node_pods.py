@@ -253,3 +253,44 @@ def test_follow_streams_until_the_container_exits(run_node: Any) -> None:
         assert await collect(h.node.logs("default", "talk", "app", tail_lines=1)) == b"line 3\n"
 
     run_node(scenario)
+
+
+def test_readiness_and_liveness_probes(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        probe = {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 1, "failureThreshold": 1}
+        app = busybox(
+            "app", "sh", "-c", "sleep 0.5; touch /tmp/healthy; exec sleep 3600", readinessProbe=probe
+        )
+        h.state.create_pod("ready", {"containers": [app]})
+        await until(
+            lambda: container_status(h.state.pod("ready"), "app").get("state", {}).get("running"), "run"
+        )
+        assert container_status(h.state.pod("ready"), "app")["ready"] is False
+        await until(
+            lambda: container_status(h.state.pod("ready"), "app")["ready"], "ready after the probe passes"
+        )
+        assert "Unhealthy" in h.state.reasons("ready")
+        unhealthy = next(e for e in h.state.events if e.reason == "Unhealthy")
+        assert (
+            unhealthy.message
+            == "Readiness probe failed: cat: can't open '/tmp/healthy': No such file or directory"
+        )
+
+        live = {"exec": {"command": ["cat", "/tmp/alive"]}, "periodSeconds": 1, "failureThreshold": 2}
+        h.state.create_pod(
+            "dying",
+            {
+                "terminationGracePeriodSeconds": 1,
+                "containers": [busybox("app", "sleep", "3600", livenessProbe=live)],
+            },
+        )
+        await until(
+            lambda: container_status(h.state.pod("dying"), "app").get("restartCount", 0) >= 1, "restart"
+        )
+        assert "Container app failed liveness probe, will be restarted" in [
+            e.message for e in h.state.events if e.pod == "dying" and e.reason == "Killing"
+        ]
+        last = container_status(h.state.pod("dying"), "app")["lastState"]["terminated"]
+        assert (last["exitCode"], last["reason"]) == (137, "Error")
+
+    run_node(scenario, time_scale=0.1)

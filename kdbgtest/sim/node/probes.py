@@ -1,0 +1,166 @@
+"""Container probes (startup, readiness, liveness) as the kubelet's prober runs them.
+
+exec probes run in the container (`runc exec`); tcpSocket and httpGet probes run in the pod's network
+namespace with the node's busybox (`nc`, `wget`). Periods and delays are Kubernetes seconds, shortened by
+`time_scale` like every other kubelet delay of the sim. Results and events use the kubelet's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kdbgtest.base import tools
+
+Obj = dict[str, Any]
+Runner = Callable[[list[str], float], Awaitable[tuple[int, str]]]  # (argv, timeout) -> (exit code, output)
+
+
+@dataclass(frozen=True)
+class Timing:
+    initial_delay: float
+    period: float
+    timeout: float
+    success_threshold: int
+    failure_threshold: int
+
+    @classmethod
+    def of(cls, probe: Obj) -> Timing:
+        return cls(
+            float(probe.get("initialDelaySeconds", 0)),
+            float(probe.get("periodSeconds", 10)),
+            float(probe.get("timeoutSeconds", 1)),
+            int(probe.get("successThreshold", 1)),
+            int(probe.get("failureThreshold", 3)),
+        )
+
+
+async def check(
+    probe: Obj, pod_ip: str, netns: str | None, in_container: Runner, timeout: float
+) -> tuple[bool, str]:
+    """Run a probe once: (success, the failure message the kubelet would print)."""
+    if "exec" in probe:
+        code, output = await in_container(list(probe["exec"].get("command") or []), timeout)
+        return code == 0, output.strip()
+    if "tcpSocket" in probe:
+        port = probe["tcpSocket"]["port"]
+        host = probe["tcpSocket"].get("host") or pod_ip
+        code, _ = await in_netns(
+            netns, ["nc", "-z", "-w", str(max(1, int(timeout))), host, str(port)], timeout
+        )
+        return code == 0, f"dial tcp {host}:{port}: connect: connection refused"
+    if "httpGet" in probe:
+        return await _http(probe["httpGet"], pod_ip, netns, timeout)
+    return True, ""  # grpc probes are not simulated: treated as passing
+
+
+async def _http(get: Obj, pod_ip: str, netns: str | None, timeout: float) -> tuple[bool, str]:
+    host = get.get("host") or pod_ip
+    url = f"{get.get('scheme', 'HTTP').lower()}://{host}:{get['port']}{get.get('path', '/')}"
+    argv = ["wget", "-q", "-O", "/dev/null", "-T", str(max(1, int(timeout))), url]
+    code, output = await in_netns(netns, argv, timeout)
+    if code == 0:
+        return True, ""
+    if "server returned error" in output:
+        status = output.rsplit(" ", 2)[-2] if output.count(" ") >= 2 else "?"
+        return False, f"HTTP probe failed with statuscode: {status}"
+    return False, f'Get "{url}": dial tcp {host}:{get["port"]}: connect: connection refused'
+
+
+async def in_netns(netns: str | None, argv: list[str], timeout: float) -> tuple[int, str]:
+    """busybox `argv` in network namespace `netns` (the host's if None); (exit code, output)."""
+    busybox = str(tools.require("busybox"))
+    prefix = [str(tools.require("nsenter")), f"--net={netns}", "--"] if netns else []
+    proc = await asyncio.create_subprocess_exec(
+        *prefix, busybox, *argv,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout + 1)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        return 1, "timeout"
+    return proc.returncode or 0, out.decode(errors="replace")
+
+
+class Prober:
+    """The probes of one container instance; calls back when readiness/started change or liveness fails."""
+
+    def __init__(
+        self,
+        container: Obj,
+        scale: float,
+        run: Callable[[Obj, float], Awaitable[tuple[bool, str]]],
+        event: Callable[[str, str, str], None],
+    ) -> None:
+        self.container = container
+        self.scale = scale
+        self.run = run
+        self.event = event
+        self.started = "startupProbe" not in container
+        self.ready = "readinessProbe" not in container and self.started
+        self.changed: Callable[[], None] = lambda: None
+
+    async def startup(self) -> bool:
+        """Until the startup probe succeeds (True) or fails for good (False: restart the container)."""
+        probe = self.container.get("startupProbe")
+        if probe is None:
+            return True
+        ok = await self._until(probe, "Startup", want=True)
+        if ok:
+            self.started = True
+            self.ready = "readinessProbe" not in self.container
+            self.changed()
+        return ok
+
+    async def readiness(self) -> None:
+        probe = self.container.get("readinessProbe")
+        if probe is None:
+            return
+        timing = Timing.of(probe)
+        await asyncio.sleep(timing.initial_delay * self.scale)
+        successes = failures = 0
+        while True:
+            ok, message = await self.run(probe, timing.timeout)
+            successes, failures = (successes + 1, 0) if ok else (0, failures + 1)
+            if not ok:
+                self.event("Warning", "Unhealthy", f"Readiness probe failed: {message}")
+            ready = self.ready
+            if successes >= timing.success_threshold:
+                ready = True
+            elif failures >= timing.failure_threshold:
+                ready = False
+            if ready != self.ready:
+                self.ready = ready
+                self.changed()
+            await asyncio.sleep(timing.period * self.scale)
+
+    async def liveness(self) -> str:
+        """Returns the probe kind ("liveness") once it has failed `failureThreshold` times in a row."""
+        probe = self.container.get("livenessProbe")
+        if probe is None:
+            await asyncio.Event().wait()  # never fails
+        assert probe is not None
+        await self._until(probe, "Liveness", want=False)
+        return "liveness"
+
+    async def _until(self, probe: Obj, kind: str, *, want: bool) -> bool:
+        """Probe until success (want=True: True) or `failureThreshold` consecutive failures (False)."""
+        timing = Timing.of(probe)
+        await asyncio.sleep(timing.initial_delay * self.scale)
+        failures = 0
+        while True:
+            ok, message = await self.run(probe, timing.timeout)
+            if ok and want:
+                return True
+            failures = 0 if ok else failures + 1
+            if not ok:
+                self.event("Warning", "Unhealthy", f"{kind} probe failed: {message}")
+            if failures >= timing.failure_threshold:
+                return False
+            await asyncio.sleep(timing.period * self.scale)
