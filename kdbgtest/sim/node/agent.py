@@ -188,7 +188,7 @@ class Node:
         worker = self._stream_worker(namespace, pod)
         return await serve.exec_in(worker, container, command, stdin=stdin, tty=tty, minor=self.config.minor)
 
-    def logs(
+    async def logs(
         self,
         namespace: str,
         pod: str,
@@ -199,9 +199,11 @@ class Node:
         tail_lines: int | None = None,
         timestamps: bool = False,
     ) -> AsyncIterator[bytes]:
+        """The kubelet's log stream; LogsUnavailable is raised by the first read, before any data."""
         worker = self._worker(namespace, pod)
-        return serve.logs_of(worker, container, previous=previous, follow=follow, tail_lines=tail_lines,
-                             timestamps=timestamps)  # fmt: skip
+        async for chunk in serve.logs_of(worker, container, previous=previous, follow=follow,
+                                         tail_lines=tail_lines, timestamps=timestamps):  # fmt: skip
+            yield chunk
 
     def _stream_worker(self, namespace: str, pod: str) -> PodWorker:
         try:

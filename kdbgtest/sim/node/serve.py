@@ -48,7 +48,7 @@ def log_instance_id(worker: PodWorker, container: str, previous: bool) -> str:
     )
 
 
-def logs_of(
+async def logs_of(
     worker: PodWorker,
     container: str,
     *,
@@ -57,7 +57,10 @@ def logs_of(
     tail_lines: int | None,
     timestamps: bool,
 ) -> AsyncIterator[bytes]:
-    """Validate now (raising LogsUnavailable), then stream the chosen instance's log file."""
+    """The chosen instance's log file; LogsUnavailable (on the first chunk, before any data) if there is none.
+
+    The status is read when the stream is first read, as the kubelet does when the request arrives.
+    """
     cid = log_instance_id(worker, container, previous)
     inst = worker.by_id.get(cid)
     path = inst.log_path if inst is not None else Path("/nonexistent")
@@ -65,8 +68,9 @@ def logs_of(
     def finished() -> bool:
         return inst is None or not inst.running
 
-    return logs.serve(path, follow=follow and not previous, tail_lines=tail_lines, timestamps=timestamps,
-                      finished=finished)  # fmt: skip
+    async for chunk in logs.serve(path, follow=follow and not previous, tail_lines=tail_lines,
+                                  timestamps=timestamps, finished=finished):  # fmt: skip
+        yield chunk
 
 
 def upgrade_error(text: str, minor: int) -> StreamError:

@@ -100,9 +100,9 @@ def test_restart_never_fails_the_pod_and_logs_say_why(run_node: Any) -> None:
         with pytest.raises(
             LogsUnavailable, match='previous terminated container "app" in pod "once" not found'
         ):
-            h.node.logs("default", "once", "app", previous=True)
+            await collect(h.node.logs("default", "once", "app", previous=True))
         with pytest.raises(LogsUnavailable, match='container "nope" in pod "once" is not available'):
-            h.node.logs("default", "once", "nope")
+            await collect(h.node.logs("default", "once", "nope"))
 
         def sandbox_ready() -> str:
             conditions = {c["type"]: c for c in (h.state.pod("once") or {})["status"]["conditions"]}
@@ -124,7 +124,7 @@ def test_unknown_image_is_err_image_pull_then_image_pull_back_off(run_node: Any)
                            _waiting(h, "img", "app"), "ImagePullBackOff")  # fmt: skip
         assert back["message"] == f'Back-off pulling image "{image}"'
         with pytest.raises(LogsUnavailable, match="is waiting to start: trying and failing to pull image"):
-            h.node.logs("default", "img", "app")
+            await collect(h.node.logs("default", "img", "app"))
         reasons = h.state.reasons("img")
         assert reasons[:3] == ["Pulling", "Failed", "Failed"] and "BackOff" in reasons
         assert (h.state.pod("img") or {})["status"]["phase"] == "Pending"
