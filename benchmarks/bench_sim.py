@@ -213,6 +213,7 @@ def main() -> int:
     if reason:
         print(f"cannot benchmark the sim here: {reason}", file=sys.stderr)
         return 2
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="kdbg-bench-") as tmp:
         root = Path(tmp)
         bench_up(root, args.runs)

@@ -99,6 +99,7 @@ class SimCluster:
         """Start the cluster and return its kubeconfig once the API server answers."""
         check_name(self.config.name)
         preflight()
+        self.paths.check_ours()
         with state.exclusive(self.paths.root.parent, timeout=LOCK_TIMEOUT):  # one `up` at a time claims it
             self._refuse_running_or_clean_stale()
             try:
@@ -209,6 +210,7 @@ class SimCluster:
 
         Returns what was left of a running cluster (see `down`). ClusterError if something cannot be removed.
         """
+        self.paths.check_ours()
         for export in self.paths.read_exports():
             kubeconfig.remove(Path(export["path"]), self.config.name, delete_if_empty=export["created"])
         left = cleanup.leaks(self.paths.root)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest.base import waiting
+from kdbgtest.base.errors import ClusterError
 from kdbgtest.sim.config import SimConfig
 
 DAEMON_MODULE = "kdbgtest.sim.daemon"
@@ -56,8 +57,22 @@ class StateDir:
         self.exports = root / "exports.json"
 
     def exists(self) -> bool:
-        """Whether anything of this cluster is on disk."""
-        return self.root.is_dir() and any(self.root.iterdir())
+        """Whether anything of this cluster is on disk (cluster.json is written before anything else)."""
+        return self.config.exists()
+
+    def check_ours(self) -> None:
+        """ClusterError unless `root` is absent, an empty directory, or a sim state directory.
+
+        Guards every removal: a mistyped --state-dir must never make the sim delete someone else's files.
+        """
+        if self.root.is_dir() and (self.config.exists() or not any(self.root.iterdir())):
+            return
+        if not self.root.exists() and not self.root.is_symlink():
+            return
+        raise ClusterError(
+            f"{self.root} exists and is not a sim state directory (it has no {self.config.name}); "
+            "pass another --state-dir"
+        )
 
     def write_config(self, config: SimConfig) -> None:
         write_json(self.config, config_to_json(config))

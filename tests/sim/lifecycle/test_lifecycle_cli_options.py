@@ -101,3 +101,19 @@ def test_a_malformed_image_mapping_is_refused_before_anything_starts(
     expected = "KDBGTEST_SIM_IMAGES: entry 'no-equals-sign' is not of the form ref=directory; fix it"
     assert err == f"kdbgtest sim up: error: {expected}\n"
     assert not (tmp_path / "s").exists()
+
+
+def test_a_directory_that_is_not_a_sim_state_dir_is_never_used_or_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    expected = f"{precious} exists and is not a sim state directory (it has no cluster.json); "
+    expected += "pass another --state-dir"
+    assert cli.main(["down", "--name", "x", "--state-dir", str(precious)]) == 1
+    assert capsys.readouterr().err == f"kdbgtest sim down: error: {expected}\n"
+    if cluster.unavailable_reason() is None:
+        assert cli.main(["up", "--name", "x", "--state-dir", str(precious)]) == 1
+        assert capsys.readouterr().err == f"kdbgtest sim up: error: {expected}\n"
+    assert [p.name for p in precious.iterdir()] == ["thesis.tex"]
