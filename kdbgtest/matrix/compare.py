@@ -211,7 +211,9 @@ def _context(run: Run, scenario: record.ScenarioRecord) -> normalise.Context:
 
 
 def _output(done: events.StepFinished, ctx: normalise.Context) -> list[str]:
-    return normalise.lines(done.output_tail, ctx)
+    """The whole session when there is a transcript (a tail's window moves with the prompt lines in it)."""
+    text = record.read_transcript_tail(done.transcript) if done.transcript is not None else ""
+    return normalise.lines(text or done.output_tail, ctx)
 
 
 def _observed(done: events.StepFinished, ctx: normalise.Context) -> list[str]:

@@ -12,7 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
-from kdbgtest.matrix import compare, document, model, render_html, render_md
+from kdbgtest.matrix import compare, document, model, render_html, render_md, spec
 from kdbgtest.matrix.spec import MatrixError
 
 MARKDOWN, JSON, HTML = "matrix.md", "matrix.json", "matrix.html"
@@ -49,14 +49,9 @@ def columns_from_results(paths: list[Path], out: Path) -> list[model.Column]:
     """Columns for existing run documents, ordered by the Kubernetes version each records."""
     found = [(_header(path), path) for path in paths]
     found.sort(key=lambda item: _version_key(str(item[0].get("server_version", ""))))
-    columns, taken = [], set()
-    for header, path in found:
-        label = f"{header.get('cluster_kind', '?')} {header.get('server_version', '?')}"
-        slug = base = re.sub(r"[^a-z0-9.]+", "-", label.lower()).strip("-")
-        number = 2
-        while slug in taken:
-            slug, number = f"{base}-{number}", number + 1
-        taken.add(slug)
+    labels = [f"{header.get('cluster_kind', '?')} {header.get('server_version', '?')}" for header, _ in found]
+    columns = []
+    for (header, path), (label, slug) in zip(found, spec.unique_names(labels), strict=True):
         relative = os.path.relpath(path.resolve(), out.resolve())
         provider = str(header.get("cluster_kind", "?"))
         columns.append(model.Column(slug, label, provider, str(path), results=relative))

@@ -76,14 +76,26 @@ def parse_all(entries: list[str]) -> list[ClusterSpec]:
     if not entries:
         raise MatrixError("--clusters needs at least one entry (e.g. sim:1.33 sim:1.34 or clusters/*.yaml)")
     specs = sorted((parse(entry) for entry in entries), key=lambda s: s.order)
+    names = unique_names([spec.label for spec in specs])
+    return [
+        dataclasses.replace(spec, label=label, slug=slug)
+        for spec, (label, slug) in zip(specs, names, strict=True)
+    ]
+
+
+def unique_names(labels: list[str]) -> list[tuple[str, str]]:
+    """(label, directory name) per column, both unique: a repeated label gets ` #2`, ` #3` ..."""
+    seen: dict[str, int] = {}
     taken: set[str] = set()
     result = []
-    for spec in specs:
-        slug, number = _slug(spec.label), 2
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique = label if seen[label] == 1 else f"{label} #{seen[label]}"
+        slug, number = _slug(unique), 2
         while slug in taken:
-            slug, number = f"{_slug(spec.label)}-{number}", number + 1
+            slug, number = f"{_slug(unique)}-{number}", number + 1
         taken.add(slug)
-        result.append(dataclasses.replace(spec, slug=slug))
+        result.append((unique, slug))
     return result
 
 

@@ -20,6 +20,7 @@ class Step:
     message: str = ""
     transcript: str | None = None  # file name inside the scenario's artifacts directory
     observed: dict[str, Any] | None = None
+    tail: str | None = None  # the runner's output tail, when it differs from `output` (the transcript)
 
 
 @dataclass
@@ -75,7 +76,7 @@ def _scenario_events(scenario: Scenario, artifacts: Path, run_id: str) -> list[e
             message=step.message,
             argv=["kubectl", "--kubeconfig=/var/tmp/kdbgtest-sim/x/kubeconfig", "debug", f"-n={namespace}"],
             transcript=transcript,
-            output_tail=step.output,
+            output_tail=step.output if step.tail is None else step.tail,
             observed=step.observed,
         )
         found += [events.StepStarted(name, step.name, index, step.kind, 10 + index), done]

@@ -155,6 +155,27 @@ def test_behaviour_differences_are_real_changes_only(tmp_path: Path) -> None:
     )
 
 
+def test_sessions_are_compared_by_their_whole_transcript_not_the_tail(tmp_path: Path) -> None:
+    session = "Creating debugging pod p\nline 1\n/ # \nline 2\n"
+    older = Step("shell", output=session, tail="line 1\nline 2", transcript="01-shell.transcript.txt")
+    prompts = session.replace("/ # ", "/ # \n/ # ")
+    newer = Step("shell", output=prompts, tail="line 2", transcript="01-shell.txt")
+    changed = Step("shell", output=session + "line 3\n", tail="line 2", transcript="01-shell.transcript.txt")
+    columns = [
+        write_run(tmp_path, "a", [Scenario("s", steps=[older])], server_version="1.32"),
+        write_run(tmp_path, "b", [Scenario("s", steps=[newer])], server_version="1.33"),
+        write_run(tmp_path, "c", [Scenario("s", steps=[changed])], server_version="1.34"),
+    ]
+    matrix, _ = report.build(columns, tmp_path)
+    assert [(d.before, d.after, d.summary) for d in matrix.differences] == [
+        ("b", "c", "output: (nothing) -> line 3")
+    ]
+    assert matrix.differences[0].links == {
+        "b": "b/artifacts/s-0badc0de/01-shell.txt",
+        "c": "c/artifacts/s-0badc0de/01-shell.transcript.txt",
+    }
+
+
 def test_only_neighbours_are_compared(tmp_path: Path) -> None:
     passing, failing = Scenario("s", steps=[Step("x")]), Scenario("s", "failed", [Step("x", "failed")])
     columns = [

@@ -59,10 +59,15 @@ def test_columns_are_ordered_by_version_with_unique_directories(tmp_path: Path) 
     kind.write_text(KIND_CONFIG)
     specs = spec.parse_all(["sim:1.34", "sim:1.9", str(kind), "sim:1.34", "sim:1.33"])
     assert [s.label for s in specs] == ["sim 1.9", "kind 1.22.15 EphemeralContainers=true", "sim 1.33",
-                                        "sim 1.34", "sim 1.34"]  # fmt: skip
+                                        "sim 1.34", "sim 1.34 #2"]  # fmt: skip
     assert [s.slug for s in specs] == [
         "sim-1.9", "kind-1.22.15-ephemeralcontainers-true", "sim-1.33", "sim-1.34", "sim-1.34-2"
     ]  # fmt: skip
+    assert spec.unique_names(["a b", "a-b", "a b"]) == [
+        ("a b", "a-b"),
+        ("a-b", "a-b-2"),
+        ("a b #2", "a-b-2-2"),
+    ]
 
 
 @pytest.mark.parametrize(
