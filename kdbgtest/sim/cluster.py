@@ -100,6 +100,8 @@ class SimCluster:
         check_name(self.config.name)
         preflight()
         self.paths.check_ours()
+        if self.kubeconfig_path is not None:
+            kubeconfig.check_mergeable(self.kubeconfig_path.expanduser())
         with state.exclusive(self.paths.root.parent, timeout=LOCK_TIMEOUT):  # one `up` at a time claims it
             self._refuse_running_or_clean_stale()
             try:

@@ -19,6 +19,7 @@ from kdbgtest.base.errors import ClusterError
 Config = dict[str, Any]
 
 _SECTIONS = ("clusters", "users", "contexts")
+_TOP_LEVEL = {"apiVersion", "kind", "preferences", "current-context", "extensions", *_SECTIONS}
 
 
 def entry_name(cluster: str) -> str:
@@ -64,13 +65,25 @@ def load(path: Path) -> Config:
     return data
 
 
+def check_mergeable(path: Path) -> Config:
+    """The kubeconfig at `path` (empty if missing); ClusterError if the file is not a kubeconfig."""
+    existing = load(path) if path.exists() else {}
+    unknown = sorted(set(existing) - _TOP_LEVEL)
+    if unknown or existing.get("kind", "Config") != "Config":
+        raise ClusterError(
+            f"{path} does not look like a kubeconfig (kind {existing.get('kind')!r}, keys {unknown}); "
+            "the sim merges only into kubeconfig files: pass another --kubeconfig"
+        )
+    return existing
+
+
 def merge(path: Path, config: Config) -> bool:
     """Merge the sim's entries of `config` into the kubeconfig at `path` and make its context current.
 
     Entries with the same names are replaced; everything else is kept. Returns whether `path` was created.
     """
     created = not path.exists()
-    existing = {} if created else load(path)
+    existing = {} if created else check_mergeable(path)
     merged = dict(existing) or {"apiVersion": "v1", "kind": "Config", "preferences": {}}
     for section in _SECTIONS:
         ours = {item["name"] for item in config[section]}

@@ -117,3 +117,17 @@ def test_a_directory_that_is_not_a_sim_state_dir_is_never_used_or_removed(
         assert cli.main(["up", "--name", "x", "--state-dir", str(precious)]) == 1
         assert capsys.readouterr().err == f"kdbgtest sim up: error: {expected}\n"
     assert [p.name for p in precious.iterdir()] == ["thesis.tex"]
+
+
+def test_a_kubeconfig_target_that_is_not_a_kubeconfig_is_refused_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if cluster.unavailable_reason() is not None:
+        pytest.skip(f"the earlier checks fail first here: {cluster.unavailable_reason()}")
+    values = tmp_path / "values.yaml"
+    values.write_text("replicas: 3\n")
+    argv = ["up", "--name", "kc", "--state-dir", str(tmp_path / "s"), "--kubeconfig", str(values)]
+    assert cli.main(argv) == 1
+    assert "does not look like a kubeconfig" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+    assert values.read_text() == "replicas: 3\n"

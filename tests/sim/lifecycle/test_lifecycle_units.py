@@ -152,3 +152,11 @@ def test_exclusive_lock_blocks_a_second_holder_until_released(tmp_path: Path) ->
     )
     assert (free.returncode, free.stdout) == (0, "got it\n")
     assert list(tmp_path.iterdir()) == []  # no lock file left behind
+
+
+def test_merge_refuses_a_yaml_file_that_is_not_a_kubeconfig(tmp_path: Path) -> None:
+    path = tmp_path / "values.yaml"
+    path.write_text("replicas: 3\nimage: nginx\n")
+    with pytest.raises(ClusterError, match=r"does not look like a kubeconfig .*keys \['image', 'replicas'\]"):
+        kubeconfig.merge(path, kubeconfig.build("demo", "https://127.0.0.1:1", b"CA", "t"))
+    assert path.read_text() == "replicas: 3\nimage: nginx\n"
