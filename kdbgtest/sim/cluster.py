@@ -149,6 +149,7 @@ class SimCluster:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                cwd="/",  # a daemon must not keep the caller's directory busy
                 env=_daemon_env(),
             )
         self.paths.write_pid(self._proc.pid)
