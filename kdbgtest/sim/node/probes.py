@@ -1,14 +1,15 @@
 """Container probes (startup, readiness, liveness) as the kubelet's prober runs them.
 
 exec probes run in the container (`runc exec`); tcpSocket and httpGet probes run in the pod's network
-namespace with the node's busybox (`nc`, `wget`). Periods and delays are Kubernetes seconds, shortened by
-`time_scale` like every other kubelet delay of the sim. Results and events use the kubelet's words.
+namespace (a small Python script under `nsenter --net`). Periods and delays are Kubernetes seconds, shortened
+by `time_scale` like every other kubelet delay of the sim. Results and events use the kubelet's words.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,34 @@ class Timing:
         )
 
 
+# Runs in the pod's network namespace (nsenter --net) with this Python: prints the kubelet's failure text.
+_NET_PROBE = """
+import http.client, socket, sys
+kind, host, port, path, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+dial = f"dial tcp {host}:{port}"
+try:
+    if kind == "tcp":
+        socket.create_connection((host, port), timeout=timeout).close()
+        sys.exit(0)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn.request("GET", path, headers={"User-Agent": "kube-probe/1.34", "Accept": "*/*"})
+    code = conn.getresponse().status
+    if 200 <= code < 400:
+        sys.exit(0)
+    print(f"HTTP probe failed with statuscode: {code}")
+    sys.exit(1)
+except ConnectionRefusedError:
+    reason = f"{dial}: connect: connection refused"
+except (socket.timeout, TimeoutError):
+    reason = f"{dial}: i/o timeout"
+except OSError as exc:
+    reason = f"{dial}: connect: {exc.strerror or exc}"
+url = f"http://{host}:{port}{path}"
+print(reason if kind == "tcp" else f'Get "{url}": {reason}')
+sys.exit(1)
+"""
+
+
 async def check(
     probe: Obj, pod_ip: str, netns: str | None, in_container: Runner, timeout: float
 ) -> tuple[bool, str]:
@@ -45,46 +74,30 @@ async def check(
     if "exec" in probe:
         code, output = await in_container(list(probe["exec"].get("command") or []), timeout)
         return code == 0, output.strip()
-    if "tcpSocket" in probe:
-        port = probe["tcpSocket"]["port"]
-        host = probe["tcpSocket"].get("host") or pod_ip
-        code, _ = await in_netns(
-            netns, ["nc", "-z", "-w", str(max(1, int(timeout))), host, str(port)], timeout
-        )
-        return code == 0, f"dial tcp {host}:{port}: connect: connection refused"
-    if "httpGet" in probe:
-        return await _http(probe["httpGet"], pod_ip, netns, timeout)
+    for kind, key in (("tcp", "tcpSocket"), ("http", "httpGet")):
+        if key in probe:
+            target = probe[key]
+            host = target.get("host") or pod_ip
+            argv = [kind, host, str(target["port"]), target.get("path", "/"), str(timeout)]
+            code, output = await in_netns(netns, argv, timeout)
+            return code == 0, output.strip()
     return True, ""  # grpc probes are not simulated: treated as passing
 
 
-async def _http(get: Obj, pod_ip: str, netns: str | None, timeout: float) -> tuple[bool, str]:
-    host = get.get("host") or pod_ip
-    url = f"{get.get('scheme', 'HTTP').lower()}://{host}:{get['port']}{get.get('path', '/')}"
-    argv = ["wget", "-q", "-O", "/dev/null", "-T", str(max(1, int(timeout))), url]
-    code, output = await in_netns(netns, argv, timeout)
-    if code == 0:
-        return True, ""
-    if "server returned error" in output:
-        status = output.rsplit(" ", 2)[-2] if output.count(" ") >= 2 else "?"
-        return False, f"HTTP probe failed with statuscode: {status}"
-    return False, f'Get "{url}": dial tcp {host}:{get["port"]}: connect: connection refused'
-
-
 async def in_netns(netns: str | None, argv: list[str], timeout: float) -> tuple[int, str]:
-    """busybox `argv` in network namespace `netns` (the host's if None); (exit code, output)."""
-    busybox = str(tools.require("busybox"))
+    """The network probe script with `argv` in network namespace `netns`; (exit code, output)."""
     prefix = [str(tools.require("nsenter")), f"--net={netns}", "--"] if netns else []
     proc = await asyncio.create_subprocess_exec(
-        *prefix, busybox, *argv,
+        *prefix, sys.executable, "-c", _NET_PROBE, *argv,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout + 1)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout + 5)
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
-        return 1, "timeout"
+        return 1, "probe timed out"
     return proc.returncode or 0, out.decode(errors="replace")
 
 

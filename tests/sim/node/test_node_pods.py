@@ -294,3 +294,32 @@ def test_readiness_and_liveness_probes(run_node: Any) -> None:
         assert (last["exitCode"], last["reason"]) == (137, "Error")
 
     run_node(scenario, time_scale=0.1)
+
+
+def test_http_and_tcp_probes_reach_the_pod_network(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        http = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1, "failureThreshold": 1}
+        tcp = {"tcpSocket": {"port": 8080}, "periodSeconds": 1, "failureThreshold": 1}
+        serve = "mkdir /www; echo ok > /www/index.html; sleep 0.5; exec httpd -f -p 8080 -h /www"
+        h.state.create_pod("web", {"containers": [
+            busybox("app", "sh", "-c", serve, readinessProbe=http),
+            busybox("side", "sleep", "3600", readinessProbe=tcp)]})  # fmt: skip
+        await until(lambda: container_status(h.state.pod("web"), "app").get("ready") and
+                    container_status(h.state.pod("web"), "side").get("ready"), "both ready")  # fmt: skip
+        failures = [e.message for e in h.state.events if e.reason == "Unhealthy"]
+        ip = (h.state.pod("web") or {})["status"]["podIP"]
+        refused = f'Get "http://{ip}:8080/": dial tcp {ip}:8080: connect: connection refused'
+        assert f"Readiness probe failed: {refused}" in failures
+
+    run_node(scenario, time_scale=0.2)
+
+
+def test_stopping_the_node_stops_every_container(run_node: Any, tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod("a", {"containers": [busybox("app", "sleep", "3600")]})
+        h.state.create_pod("b", {"hostPID": True, "containers": [busybox("app", "sleep", "3600")]})
+        for name in ("a", "b"):
+            await until(lambda n=name: container_status(h.state.pod(n), "app").get("ready"), f"{name} ready")
+
+    run_node(scenario)
+    assert cleanup.leaks(tmp_path / "state") == []

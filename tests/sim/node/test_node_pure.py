@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kdbgtest.sim.node import backoff, command, logs, security, status
+from kdbgtest.sim.node import backoff, command, logs, pulling, security, status, streams, volumes
 
 
 class FakeClock:
@@ -198,3 +198,49 @@ def test_log_file_round_trip(tmp_path: Path) -> None:
     stamped = asyncio.run(collect(follow=True, tail_lines=1, timestamps=True))
     assert stamped.endswith(b"Z three\n") and stamped[:4].isdigit()
     assert logs.rfc3339nano(1_700_000_000_120_000_000) == "2023-11-14T22:13:20.12Z"
+
+
+def test_secure_join_never_leaves_the_node_root(tmp_path: Path) -> None:
+    root = tmp_path / "node"
+    (root / "etc").mkdir(parents=True)
+    (root / "abs").symlink_to("/etc")  # absolute: must mean the node's /etc
+    (root / "rel").symlink_to("../../../../..")  # climbing out: clamped at the node root
+    assert volumes.secure_join(root, "/abs/passwd") == root / "etc" / "passwd"
+    assert volumes.secure_join(root, "/rel/etc") == root / "etc"
+    assert volumes.secure_join(root, "/../../etc") == root / "etc"
+    assert volumes.secure_join(root, "/") == root
+
+
+def test_host_path_types(tmp_path: Path) -> None:
+    root = tmp_path / "node"
+    root.mkdir()
+    made = volumes.host_path({"path": "/var/data", "type": "DirectoryOrCreate"}, root, "v")
+    assert made == root / "var" / "data" and made.is_dir()
+    file = volumes.host_path({"path": "/var/data/f", "type": "FileOrCreate"}, root, "v")
+    assert file.is_file()
+    with pytest.raises(
+        volumes.VolumeError, match='volume "v" : hostPath type check failed: /nope is not a directory'
+    ):
+        volumes.host_path({"path": "/nope", "type": "Directory"}, root, "v")
+    with pytest.raises(volumes.VolumeError, match="is not a file"):
+        volumes.host_path({"path": "/missing/f", "type": "FileOrCreate"}, root, "v")
+
+
+def test_exec_statuses_by_version() -> None:
+    assert streams.exit_status(3, ["sh", "-c", "exit 3"], 29)["message"] == (
+        "command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3"
+    )
+    assert streams.internal_error("boom", 29)["message"] == "Internal error occurred: boom"
+    assert (
+        streams.internal_error("boom", 34)["message"]
+        == "Internal error occurred: Internal error occurred: boom"
+    )
+
+
+def test_default_pull_policy_and_durations() -> None:
+    assert pulling.default_policy("busybox") == "Always"
+    assert pulling.default_policy("busybox:latest") == "Always"
+    assert pulling.default_policy("localhost:5000/app") == "Always"
+    assert pulling.default_policy("localhost:5000/app:1.0") == "IfNotPresent"
+    assert pulling.default_policy("busybox@sha256:" + "0" * 64) == "IfNotPresent"
+    assert [pulling.go_millis(s) for s in (0.0123, 1.2345, 62.5)] == ["12ms", "1.234s", "1m2.5s"]
