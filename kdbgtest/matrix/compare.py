@@ -5,7 +5,7 @@ Neighbours are consecutive columns (columns are in version order). Between neigh
 - a difference, when the scenario did not fail: skipped on one and run on the other; or, when it passed on
   both, per step: the command's output or the session's transcript tail (normalised, see normalise.py), or
   the API objects a debug step produced (`StepFinished.observed`: the debug container, its pod's settings).
-Runs are read back from their `kdbgtest-run/1` documents as the runner's own event objects.
+Runs are read back from their `kdbgtest-run/1` documents as the runner's own event objects (results.py).
 """
 
 from __future__ import annotations
@@ -16,48 +16,16 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from kdbgtest.matrix import model, normalise
-from kdbgtest.matrix.spec import MatrixError
-from kdbgtest.report import json_report, record
+from kdbgtest.matrix.results import Run
+from kdbgtest.report import record
 from kdbgtest.runner import events
 
 DIFF_DIR = "differences"
 _SHOWN = 100  # characters of a value in a one-line summary
-
-
-@dataclass
-class Run:
-    """A column with its results read back (`recorder` is None when the cluster did not run)."""
-
-    column: model.Column
-    recorder: record.Recorder | None
-
-
-def load(column: model.Column, out: Path) -> Run:
-    """Read a column's results document; its header fills in the server and kubectl versions."""
-    if column.results is None:
-        return Run(column, None)
-    path = Path(os.path.normpath(out / column.results))  # `out` may not exist yet: no `..` through it
-    try:
-        found = json_report.load_events(path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise MatrixError(f"cannot read the results of {column.label} from {path}: {exc}") from None
-    recorder = record.Recorder()
-    for event in found:
-        recorder.add(event)
-    started = recorder.run
-    if started is not None:
-        column = replace(
-            column,
-            server_version=started.server_version,
-            cluster_name=started.cluster_name,
-            kubectl_version=started.kubectl_version,
-        )
-    return Run(column, recorder)
 
 
 def compare(runs: list[Run], out: Path) -> tuple[model.Matrix, dict[str, str]]:

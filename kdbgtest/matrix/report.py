@@ -12,7 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
-from kdbgtest.matrix import compare, document, model, render_html, render_md, spec
+from kdbgtest.matrix import compare, document, model, render_html, render_md, results, spec
 from kdbgtest.matrix.spec import MatrixError
 
 MARKDOWN, JSON, HTML = "matrix.md", "matrix.json", "matrix.html"
@@ -20,7 +20,7 @@ MARKDOWN, JSON, HTML = "matrix.md", "matrix.json", "matrix.html"
 
 def build(columns: list[model.Column], out: Path) -> tuple[model.Matrix, dict[str, str]]:
     """The matrix of `columns` (in version order), and the diff files it links to."""
-    return compare.compare([compare.load(c, out) for c in columns], out)
+    return compare.compare([results.load(c, out) for c in columns], out)
 
 
 def write(matrix: model.Matrix, diffs: dict[str, str], out: Path) -> list[Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,23 @@ def test_errors_are_one_line_and_come_before_any_cluster_starts(
     assert message in err
     assert err.strip().splitlines()[-1].startswith("kdbgtest: error: ")
     assert not (tmp_path / "out").exists(), "nothing ran, nothing was written"
+
+
+def test_results_that_moved_since_the_run_still_link_their_transcripts(tmp_path: Path) -> None:
+    """As in CI: each job uploads its reports, and the report job downloads them somewhere else."""
+    jobs = tmp_path / "jobs"
+    session = "line 1\nline 2\n"
+    passing = Scenario("s", steps=[Step("x", output=session, tail="", transcript="01-x.transcript.txt")])
+    failing = Step("x", "failed", output=session + "boom\n", tail="", transcript="01-x.transcript.txt")
+    write_run(jobs, "a", [passing], server_version="1.34")
+    write_run(jobs, "b", [Scenario("s", "failed", [failing])], server_version="1.35")
+    moved = tmp_path / "downloaded"
+    shutil.move(jobs, moved)
+    out = tmp_path / "report"
+    code = cli.main(
+        ["--out", str(out), "--results", str(moved / "b/results.json"), str(moved / "a/results.json")]
+    )
+    assert code == 1
+    (regression,) = json.loads((out / "matrix.json").read_text())["regressions"]
+    assert regression["link"] == "../downloaded/b/artifacts/s-0badc0de/01-x.transcript.txt"
+    assert (out / regression["link"]).read_text() == session + "boom\n"
