@@ -104,3 +104,13 @@ def test_bad_entries_are_one_sentence(
 def test_no_entries() -> None:
     with pytest.raises(spec.MatrixError, match="--clusters needs at least one entry"):
         spec.parse_all([])
+
+
+def test_the_example_sim_columns_in_clusters_sim_parse() -> None:
+    examples = sorted((Path(__file__).resolve().parents[3] / "clusters" / "sim").glob("*.yaml"))
+    specs = spec.parse_all([str(p) for p in examples])
+    assert [(s.label, s.version) for s in specs] == [
+        ("sim 1.29", "1.29"),
+        ("sim 1.34 without ephemeral containers", "1.34"),
+    ]
+    assert specs[1].sim is not None and specs[1].sim.feature_gates == {"EphemeralContainers": False}
