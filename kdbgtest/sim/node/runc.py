@@ -155,7 +155,10 @@ class Runc:
         if cfg.etc_files:
             (bundle / "etc").mkdir(exist_ok=True)
             etc = spec.etc_files(cfg, bundle / "etc")
-        joined = {k: (view.translate(v) if view and v else v) for k, v in cfg.namespaces.items()}
+        try:
+            joined = {k: (view.translate(v) if view and v else v) for k, v in cfg.namespaces.items()}
+        except ValueError as exc:
+            raise StartError(run_message(f"unable to join namespaces: {exc}"), "run") from None
         translated = dataclasses.replace(cfg, namespaces=joined)
         config = spec.config(translated, rootfs, etc, f"{self.cgroup_parent}/{cfg.id}")
         (bundle / "config.json").write_text(json.dumps(config))
@@ -173,35 +176,29 @@ class Runc:
         tty: bool = False,
         stdin: bool = False,
         env: list[str] | None = None,
-        cwd: str = "/",
-        uid: int = 0,
-        gid: int = 0,
+        cwd: str | None = None,
+        uid: int | None = None,
+        gid: int | None = None,
         capabilities: list[str] | None = None,
         additional_gids: list[int] | None = None,
         console_size: tuple[int, int] = (80, 24),
     ) -> Process:
-        """Start `args` in a running container; StartError (kind "exec", containerd's message) if it can't."""
+        """Start `args` in a running container; StartError (kind "exec", containerd's message) if it can't.
+
+        As CRI exec does, the process inherits the container's env, cwd, user and capabilities; a keyword
+        given here replaces the inherited value.
+        """
         view = self._views.get(self._where.get(container_id) or -1)
-        work = self._bundles.get(container_id, self.root / ".execs") / "execs"
+        bundle = self._bundles.get(container_id)
+        work = (bundle or self.root.with_name(self.root.name + "-execs")) / "execs"
         work.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid4().hex[:12]
-        caps = spec.DEFAULT_CAPABILITIES if capabilities is None else capabilities
-        cfg = ContainerConfig(
-            id=container_id, rootfs=Path("/"), args=args, env=env or [spec.DEFAULT_ENV_PATH], cwd=cwd,
-            tty=tty, stdin=stdin, uid=uid, gid=gid, additional_gids=additional_gids or [],
-            capabilities=list(caps), console_size=console_size,
-        )  # fmt: skip
+        overrides = spec.ExecOverrides(env, cwd, uid, gid, additional_gids, capabilities)
+        process = spec.exec_process(_init_process(bundle), args, tty, console_size, overrides)
         process_file, log, pidfile = work / f"{name}.json", work / f"{name}.log", work / f"{name}.pid"
-        process_file.write_text(json.dumps(spec.process(cfg)))
-        argv = [
-            *self._global(log),
-            "exec",
-            "--process",
-            str(process_file),
-            "--pid-file",
-            str(pidfile),
-            container_id,
-        ]
+        process_file.write_text(json.dumps(process))
+        argv = [*self._global(log), "exec", "--process", str(process_file), "--pid-file", str(pidfile)]
+        argv.append(container_id)
         try:
             return await self._start(argv, view, tty=tty, stdin=stdin, size=console_size,
                                      pidfile=pidfile, log=log, kind="exec")  # fmt: skip
@@ -350,6 +347,16 @@ class Runc:
                 return ""
             raise RuntimeFailure(f"`runc {' '.join(args)}` failed: {text or proc.returncode}")
         return out.decode(errors="replace")
+
+
+def _init_process(bundle: Path | None) -> dict[str, Any] | None:
+    """The container's init process spec (from its config.json), None if unknown."""
+    if bundle is None:
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        process: dict[str, Any] = json.loads((bundle / "config.json").read_text())["process"]
+        return process
+    return None
 
 
 async def _in_view(view: _View, nsenter: str, busybox_args: list[str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,6 @@ ALL_CAPABILITIES = [  # in bit order
     "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 ]  # fmt: skip
-
 
 
 def usable_capabilities(wanted: list[str]) -> list[str]:
@@ -122,6 +122,42 @@ def process(cfg: ContainerConfig) -> dict[str, Any]:
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "noNewPrivileges": cfg.no_new_privileges,
     }
+
+
+@dataclass(frozen=True)
+class ExecOverrides:
+    """What an exec sets instead of inheriting it from the container's process (None: inherit)."""
+
+    env: list[str] | None = None
+    cwd: str | None = None
+    uid: int | None = None
+    gid: int | None = None
+    additional_gids: list[int] | None = None
+    capabilities: list[str] | None = None
+
+
+def exec_process(
+    base: dict[str, Any] | None, args: list[str], tty: bool, size: tuple[int, int], over: ExecOverrides
+) -> dict[str, Any]:
+    """The process of an exec: the container's own (`base`) with the args, terminal and overrides applied."""
+    result = copy.deepcopy(base) if base else process(ContainerConfig(id="", rootfs=Path("/"), args=[]))
+    result["args"] = args
+    result["terminal"] = tty
+    result["consoleSize"] = {"width": size[0], "height": size[1]} if tty else None
+    if over.env is not None:
+        result["env"] = (
+            over.env if any(e.startswith("PATH=") for e in over.env) else [DEFAULT_ENV_PATH, *over.env]
+        )
+    if over.cwd is not None:
+        result["cwd"] = over.cwd or "/"
+    user = result.setdefault("user", {"uid": 0, "gid": 0})
+    for key, value in (("uid", over.uid), ("gid", over.gid), ("additionalGids", over.additional_gids)):
+        if value is not None:
+            user[key] = value
+    if over.capabilities is not None:
+        caps = usable_capabilities(over.capabilities)
+        result["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
+    return result
 
 
 def _base_mounts(privileged: bool) -> list[dict[str, Any]]:

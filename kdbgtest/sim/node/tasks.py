@@ -78,7 +78,7 @@ class Process:
                     raise
                 if not data:
                     return
-                yield data
+                yield _one_cr(data)
         finally:
             self._close_master()
 
@@ -142,6 +142,14 @@ class Process:
             self._master = None
 
 
+def _one_cr(data: bytes) -> bytes:
+    """Undo a double newline translation: runc clears ONLCR on the container's console only once the process
+    runs and then translates on the relay side, so the first lines can arrive as CR CR LF (same on screen)."""
+    while b"\r\r\n" in data:
+        data = data.replace(b"\r\r\n", b"\r\n")
+    return data
+
+
 async def _ready(fd: int, *, writable: bool) -> None:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[None] = loop.create_future()
@@ -158,8 +166,8 @@ async def _ready(fd: int, *, writable: bool) -> None:
 
 
 def open_pty(width: int, height: int) -> tuple[int, int]:
-    """A (master, slave) pair: the slave raw (runc relays the container's own pty, which does the echo and
-    newline translation), the master non-blocking, the window size set."""
+    """A (master, slave) pair: the slave raw (no echo: the container's own pty echoes; runc re-enables output
+    processing on it, and does the LF -> CR LF translation there), the master non-blocking, the size set."""
     master, slave = os.openpty()
     tty.setraw(slave)
     os.set_blocking(master, False)

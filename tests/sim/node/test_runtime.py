@@ -181,3 +181,23 @@ def test_capabilities_user_and_readonly_rootfs(tmp_path_factory: pytest.TempPath
 
 def _mask(names: list[str]) -> int:
     return sum(1 << spec.ALL_CAPABILITIES.index(n) for n in names)
+
+
+def test_exec_inherits_the_containers_user_env_and_cwd_unless_overridden(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    async def scenario(rt: Rt) -> None:
+        env = ["GREETING=hello", "PATH=/bin"]
+        main = await rt.run("main", ["sleep", "600"], uid=1000, gid=1000, env=env, cwd="/tmp")
+        script = "id -u; echo $GREETING; pwd; grep CapEff /proc/self/status"
+        inherited = await rt.runc.exec("main", ["sh", "-c", script])
+        out, _ = await drain(inherited)
+        assert out.split()[:4] == ["1000", "hello", "/tmp", "CapEff:"] and int(out.split()[4], 16) == 0
+        as_root = await rt.runc.exec("main", ["sh", "-c", script], uid=0, gid=0, cwd="/", env=["GREETING=hi"])
+        out, _ = await drain(as_root)
+        assert out.split()[:3] == ["0", "hi", "/"]
+        main.kill(9)
+        await main.wait()
+        await rt.runc.delete("main")
+
+    runtime(tmp_path_factory, scenario)
