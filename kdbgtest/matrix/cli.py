@@ -28,7 +28,7 @@ from kdbgtest.scenario import loader
 DEFAULT_OUT = Path("kdbgtest-matrix")
 DEFAULT_PATHS = [Path("scenarios")]
 # Run options shared with `kdbgtest run` (declared once in kdbgtest.options).
-SHARED_OPTIONS = ("kubectl", "kind", "driver", "timeout_scale", "keyword", "tag", "verbose")
+SHARED_OPTIONS = ("kubectl", "kind", "keep_cluster", "driver", "timeout_scale", "keyword", "tag", "verbose")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,11 +72,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run_matrix(args: argparse.Namespace) -> int:
     out: Path = args.out
+    expected: dict[str, str] = {}
     if args.results:
         columns = report.columns_from_results(list(args.results), out)
     else:
-        columns = _run_clusters(args, out)
-    matrix, diffs = report.build(columns, out)
+        columns, expected = _run_clusters(args, out)
+    matrix, diffs = report.build(columns, out, expected)
     written = report.write(matrix, diffs, out)
     print(render_md.headline(matrix).replace("**", ""))
     for path in written:
@@ -84,12 +85,14 @@ def run_matrix(args: argparse.Namespace) -> int:
     return matrix.exit_code
 
 
-def _run_clusters(args: argparse.Namespace, out: Path) -> list[model.Column]:
+def _run_clusters(args: argparse.Namespace, out: Path) -> tuple[list[model.Column], dict[str, str]]:
+    """Run every column; also return the selected scenarios (name -> file), rows even where nothing ran."""
     specs = spec.parse_all(list(args.clusters))
     scenarios = _load(list(args.paths) or DEFAULT_PATHS)
     values = vars(args)
     run_options = options.run_options(values)
-    if not any(selection.selected(s.scenario, run_options.keyword, run_options.tags) for s in scenarios):
+    chosen = [s for s in scenarios if selection.selected(s.scenario, run_options.keyword, run_options.tags)]
+    if not chosen:
         raise spec.MatrixError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
     request = options.cluster_request(values)
     columns = []
@@ -103,7 +106,7 @@ def _run_clusters(args: argparse.Namespace, out: Path) -> list[model.Column]:
         if column.error:
             print(f"kdbgtest matrix: {item.label}: {column.error}", file=sys.stderr)
         columns.append(column)
-    return columns
+    return columns, {s.name: str(s.path) for s in chosen}
 
 
 def _load(paths: list[Path]) -> list[loader.LoadedScenario]:

@@ -15,7 +15,7 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,16 @@ DIFF_DIR = "differences"
 _SHOWN = 100  # characters of a value in a one-line summary
 
 
-def compare(runs: list[Run], out: Path) -> tuple[model.Matrix, dict[str, str]]:
-    """The matrix, and the diff files it links to (relative path -> text), for runs in column order."""
-    names = _scenario_names(runs)
-    rows = [_row(name, runs, out) for name in names]
+def compare(
+    runs: list[Run], out: Path, expected: Mapping[str, str] | None = None
+) -> tuple[model.Matrix, dict[str, str]]:
+    """The matrix, and the diff files it links to (relative path -> text), for runs in column order.
+
+    `expected` (scenario name -> file) are rows even where no cluster ran them; others come from the runs.
+    """
+    expected = expected or {}
+    names = list(dict.fromkeys([*expected, *_scenario_names(runs)]))
+    rows = [_row(name, runs, out, expected.get(name, "")) for name in names]
     matrix = model.Matrix(columns=[r.column for r in runs], rows=rows)
     files: dict[str, str] = {}
     for before, after in itertools.pairwise(runs):
@@ -48,9 +54,9 @@ def _scenario_names(runs: list[Run]) -> list[str]:
     return list(names)
 
 
-def _row(name: str, runs: list[Run], out: Path) -> model.Row:
+def _row(name: str, runs: list[Run], out: Path, path: str) -> model.Row:
     found = (_finished(run, name) for run in runs)
-    path = next((str(done.path) for done in found if done is not None), "")
+    path = next((str(done.path) for done in found if done is not None), path)
     return model.Row(name, path, {run.column.id: _cell(run, name, out) for run in runs})
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from kdbgtest.matrix import compare, document, model, render_html, render_md, results, spec
@@ -18,9 +19,12 @@ from kdbgtest.matrix.spec import MatrixError
 MARKDOWN, JSON, HTML = "matrix.md", "matrix.json", "matrix.html"
 
 
-def build(columns: list[model.Column], out: Path) -> tuple[model.Matrix, dict[str, str]]:
-    """The matrix of `columns` (in version order), and the diff files it links to."""
-    return compare.compare([results.load(c, out) for c in columns], out)
+def build(
+    columns: list[model.Column], out: Path, expected: Mapping[str, str] | None = None
+) -> tuple[model.Matrix, dict[str, str]]:
+    """The matrix of `columns` (in version order), and the diff files it links to; `expected` scenarios
+    (name -> file) are rows even if no cluster ran them."""
+    return compare.compare([results.load(c, out) for c in columns], out, expected)
 
 
 def write(matrix: model.Matrix, diffs: dict[str, str], out: Path) -> list[Path]:

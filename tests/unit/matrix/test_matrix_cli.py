@@ -113,3 +113,34 @@ def test_results_that_moved_since_the_run_still_link_their_transcripts(tmp_path:
     (regression,) = json.loads((out / "matrix.json").read_text())["regressions"]
     assert regression["link"] == "../downloaded/b/artifacts/s-0badc0de/01-x.transcript.txt"
     assert (out / regression["link"]).read_text() == session + "boom\n"
+
+
+def test_a_kind_column_that_cannot_start_is_reported_and_the_matrix_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "kind-1.37.yaml"
+    image = "kindest/node:v1.37.0@sha256:" + "ab" * 32
+    config.write_text(f"kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n  - role: control-plane\n"
+                      f"    image: {image}\n")  # fmt: skip
+    scenario = tmp_path / "ok.yaml"
+    scenario.write_text("name: ok\nsteps:\n  - name: s\n    kubectl: {args: [version]}\n")
+    out = tmp_path / "out"
+    argv = [
+        "--out",
+        str(out),
+        "--kind",
+        str(tmp_path / "no-kind"),
+        "--clusters",
+        str(config),
+        "--",
+        str(scenario),
+    ]
+    assert cli.main(argv) == 2, "a cluster that could not be used"
+    captured = capsys.readouterr()
+    assert f"kdbgtest matrix: kind 1.37.0: kind not found at {tmp_path / 'no-kind'}" in captured.err
+    report = json.loads((out / "matrix.json").read_text())
+    (column,) = report["columns"]
+    assert (column["provider"], column["results"]) == ("kind", None) and "kind not found" in column["error"]
+    (row,) = report["scenarios"]
+    assert (row["scenario"], row["path"]) == ("ok", str(scenario))
+    assert row["cells"][column["id"]]["verdict"] == "missing"
