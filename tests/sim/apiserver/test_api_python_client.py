@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -66,6 +67,17 @@ def test_patch_ephemeral_containers_and_duplicate_rejected(core: Any) -> None:
     assert patched.metadata.generation == 2
     read = core.read_namespaced_pod_ephemeralcontainers("py-ec", "default")
     assert read.spec.ephemeral_containers[0].target_container_name == "app"
+    clash = {"name": "app", "image": "busybox"}
+    with pytest.raises(ApiException) as invalid:
+        core.patch_namespaced_pod_ephemeralcontainers(
+            "py-ec", "default", {"spec": {"ephemeralContainers": [clash]}}
+        )
+    assert invalid.value.status == 422
+    body = json.loads(invalid.value.body)
+    assert body["reason"] == "Invalid"
+    assert (
+        body["message"] == 'Pod "py-ec" is invalid: spec.ephemeralContainers[1].name: Duplicate value: "app"'
+    )
 
 
 def _exec(core: Any, name: str, command: list[str], *, stdin: bool) -> Any:
