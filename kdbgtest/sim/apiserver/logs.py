@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -9,6 +10,8 @@ from aiohttp import web
 
 from kdbgtest.sim.apiserver import containers, rest, status
 from kdbgtest.sim.contracts import LogsUnavailable
+
+POLL = 1.0  # seconds between checks that a following client is still there
 
 
 async def _first(chunks: AsyncIterator[bytes]) -> bytes | None:
@@ -19,6 +22,21 @@ async def _first(chunks: AsyncIterator[bytes]) -> bytes | None:
         return None
     except LogsUnavailable as err:
         raise status.bad_request(str(err)) from err
+
+
+async def _relay(request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes]) -> None:
+    """Copy chunks to the client; a quiet `follow` notices within POLL seconds that the client left."""
+    while True:
+        pending = asyncio.ensure_future(anext(chunks))
+        while not (await asyncio.wait({pending}, timeout=POLL))[0]:
+            if request.transport is None or request.transport.is_closing():
+                pending.cancel()
+                return
+        try:
+            chunk = pending.result()
+        except StopAsyncIteration:
+            return
+        await response.write(chunk)
 
 
 async def log_handler(request: web.Request) -> web.StreamResponse:
@@ -49,8 +67,7 @@ async def log_handler(request: web.Request) -> web.StreamResponse:
     try:
         if first:
             await response.write(first)
-        async for chunk in chunks:
-            await response.write(chunk)
+        await _relay(request, response, chunks)
     except ConnectionResetError:
         pass  # the client stopped following
     finally:

@@ -150,4 +150,25 @@ def test_interrupted_exec_detaches_from_the_process(api: ApiServer, tmp_path: Pa
         procs = [p for node in api.nodes.values() for p in node.execs if "sleep 600" in " ".join(p.command)]
         return any(p.process is not None and p.process.returncode is None for p in procs)
 
-    wait_for(lambda: (not api.call(sleeper_alive), None), timeout=10, what="the exec process to be stopped")
+    wait_for(
+        lambda: (not (alive := api.call(sleeper_alive)), alive), timeout=10, what="the exec to be stopped"
+    )
+
+
+def test_abandoned_log_follow_is_released(api: ApiServer, tmp_path: Path) -> None:
+    _apply(api, tmp_path, "quiet")
+    api.kubectl("wait", "--for=condition=Ready", "pod/quiet", "--timeout=20s")
+
+    def followers() -> int:
+        return sum(
+            len(p.listeners) for n in api.nodes.values() for k, p in n.procs.items() if k[1] == "quiet"
+        )
+
+    child = _spawn(api, tmp_path, "logs", "-f", "quiet")
+    try:
+        wait_for(lambda: ((n := api.call(followers)) == 1, n), timeout=10, what="one follower of the log")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    wait_for(lambda: ((n := api.call(followers)) == 0, n), timeout=10, what="no follower left")
