@@ -62,9 +62,9 @@ async def _ok(_: web.Request) -> web.Response:
     return web.Response(text="ok", content_type="text/plain")
 
 
-async def _openapi_v1(_: web.Request) -> web.Response:
+async def _openapi_v1(request: web.Request) -> web.Response:
     return web.Response(
-        body=openapi.api_v1_document(),
+        body=openapi.api_v1_document(request.app[rest.CONFIG].feature("EphemeralContainers")),
         content_type="application/json",
         headers={"Cache-Control": "public, immutable"},
     )
@@ -79,7 +79,7 @@ def _routes(app: web.Application) -> None:
     add("GET", "/api", _static(lambda _: discovery.api_versions()))
     add("GET", "/apis", _static(lambda _: discovery.api_groups()))
     add("GET", "/api/v1", _static(lambda _: discovery.core_v1(config)))
-    add("GET", "/openapi/v3", _static(lambda _: openapi.index()))
+    add("GET", "/openapi/v3", _static(lambda _: openapi.index(config.feature("EphemeralContainers"))))
     add("GET", "/openapi/v3/api/v1", _openapi_v1)
     add("GET", "/api/v1/namespaces", handlers.list_namespaces)
     add("POST", "/api/v1/namespaces", handlers.create_namespace)

@@ -79,7 +79,7 @@ def _item_path(kind: str, scope: str, suffix: str, sub: str) -> Obj:
     }
 
 
-def _paths() -> Obj:
+def _paths(ephemeral: bool) -> Obj:
     paths: Obj = {}
     for plural, kind, scope in (
         ("pods", "Pod", "Namespaced"),
@@ -101,7 +101,7 @@ def _paths() -> Obj:
                 [_param("dryRun"), _param("fieldManager"), _param("fieldValidation")],
             ),
         }
-    for sub in ("status", "ephemeralcontainers"):
+    for sub in ("status", "ephemeralcontainers") if ephemeral else ("status",):
         paths[f"/api/v1/namespaces/{{namespace}}/pods/{{name}}/{sub}"] = _item_path(
             "Pod", "Namespaced", sub, sub.capitalize()
         )
@@ -109,16 +109,17 @@ def _paths() -> Obj:
 
 
 @functools.cache
-def api_v1_document() -> bytes:
+def api_v1_document(ephemeral: bool = True) -> bytes:
+    """The api/v1 document; without `ephemeral` the pods/ephemeralcontainers paths are left out (gate off)."""
     doc = {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "unversioned"},
-        "paths": _paths(),
+        "paths": _paths(ephemeral),
         "components": {"schemas": schema.components()},
     }
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def index() -> Obj:
-    digest = hashlib.sha512(api_v1_document()).hexdigest()[:128].upper()
+def index(ephemeral: bool = True) -> Obj:
+    digest = hashlib.sha512(api_v1_document(ephemeral)).hexdigest()[:128].upper()
     return {"paths": {"api/v1": {"serverRelativeURL": f"/openapi/v3/api/v1?hash={digest}"}}}

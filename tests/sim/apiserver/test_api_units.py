@@ -210,3 +210,6 @@ def test_unknown_fields_and_openapi_patch_metadata() -> None:
     spec = doc["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]
     assert spec["ephemeralContainers"]["x-kubernetes-patch-merge-key"] == "name"
     assert openapi.index()["paths"]["api/v1"]["serverRelativeURL"].startswith("/openapi/v3/api/v1?hash=")
+    gate_off = json.loads(openapi.api_v1_document(ephemeral=False))["paths"]
+    assert "/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers" not in gate_off
+    assert openapi.index(False) != openapi.index(True)  # a different document, a different hash
