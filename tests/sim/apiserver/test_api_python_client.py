@@ -154,3 +154,23 @@ def test_shutdown_ends_open_exec_sessions(test_tls: Any, tmp_path: Any) -> None:
     finally:
         api_client.close()
         server.stop()
+
+
+def test_watch_reports_selector_transitions(core: Any) -> None:
+    core.create_namespaced_pod("default", _pod("py-sel", {"team": "blue"}))
+    start = core.list_namespaced_pod("default").metadata.resource_version
+    core.patch_namespaced_pod("py-sel", "default", {"metadata": {"labels": {"team": "red"}}})
+    core.patch_namespaced_pod("py-sel", "default", {"metadata": {"labels": {"team": "blue"}}})
+    events = watch.Watch().stream(
+        core.list_namespaced_pod,
+        "default",
+        label_selector="team=blue",
+        resource_version=start,
+        timeout_seconds=2,
+    )
+    with contextlib.closing(events):
+        seen = [(e["type"], e["object"].metadata.labels["team"]) for e in events]
+    # leaving the selector reads as DELETED, entering it again as ADDED; scheduling and status updates
+    # of the matching pod are MODIFIED events around them
+    assert [e for e in seen if e[0] != "MODIFIED"] == [("DELETED", "red"), ("ADDED", "blue")]
+    assert all(team == "blue" for kind, team in seen if kind == "MODIFIED")
