@@ -54,7 +54,8 @@ def arch() -> str:
 
 
 def node(config: SimConfig, index: int, name: str) -> Obj:
-    """A kind-like Node: the first is the tainted control plane, the others plain workers."""
+    """A kind-like Node: the first is the control plane, tainted NoSchedule unless it is the only node (as kind
+    removes the taint from a single-node cluster), the others plain workers."""
     labels = {
         "beta.kubernetes.io/arch": arch(),
         "beta.kubernetes.io/os": "linux",
@@ -65,11 +66,12 @@ def node(config: SimConfig, index: int, name: str) -> Obj:
     spec: dict[str, Any] = {
         "podCIDR": f"10.244.{index}.0/24",
         "podCIDRs": [f"10.244.{index}.0/24"],
-        "providerID": f"kind://docker/{config.name}/{name}",
+        "providerID": f"kdbgtest-sim://{config.name}/{name}",
     }
     if index == 0:
         labels[CONTROL_PLANE_ROLE] = ""
-        spec["taints"] = [{"effect": "NoSchedule", "key": CONTROL_PLANE_ROLE}]
+        if config.nodes > 1:
+            spec["taints"] = [{"effect": "NoSchedule", "key": CONTROL_PLANE_ROLE}]
     obj: Obj = {
         "apiVersion": "v1",
         "kind": "Node",

@@ -143,6 +143,16 @@ def test_scheduler_honours_taints_tolerations_and_selectors() -> None:
     )
 
 
+def test_a_single_node_cluster_schedules_on_its_untainted_control_plane() -> None:
+    """kind removes the control-plane taint when the cluster has one node; so does the sim."""
+    config = SimConfig(name="k", nodes=1)
+    nodes = [objects.node(config, 0, "k-control-plane")]
+    assert "taints" not in nodes[0]["spec"]
+    assert nodes[0]["metadata"]["labels"]["node-role.kubernetes.io/control-plane"] == ""
+    pod: dict[str, Any] = {"metadata": {"name": "p"}, "spec": {}}
+    assert scheduler.schedule(pod, nodes, []).node == "k-control-plane"
+
+
 def _pod_obj(name: str, node: str = "") -> dict[str, Any]:
     pod: dict[str, Any] = {
         "apiVersion": "v1",
