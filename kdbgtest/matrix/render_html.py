@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 
 from kdbgtest.matrix import model, render_md
@@ -14,12 +15,14 @@ th { background: #f6f8fa; }
 td.passed { background: #dafbe1; } td.failed, td.error { background: #ffebe9; }
 td.skipped { background: #fff8c5; } td.missing { background: #eaeef2; }
 .reason { display: block; font-size: 12px; color: #57606a; max-width: 28em; }
+pre { background: #f6f8fa; padding: .5em; overflow-x: auto; }
 code { background: #f6f8fa; padding: 0 .25em; border-radius: 3px; }
 li { margin: .3em 0; }
 """
 
 
-def render(matrix: model.Matrix) -> str:
+def render(matrix: model.Matrix, diffs: Mapping[str, str] | None = None) -> str:
+    """The page; `diffs` (diff file -> text) are shown inline, folded, so the page stands alone."""
     body = [
         "<h1>kdbgtest matrix</h1>",
         f"<p>{_inline(render_md.headline(matrix))}</p>",
@@ -28,7 +31,7 @@ def render(matrix: model.Matrix) -> str:
         _columns(matrix),
         _changes("Regressions", "passed on one version, fails on the next", matrix.regressions, matrix),
         _changes("Fixes", "failed on one version, passes on the next", matrix.fixes, matrix),
-        _differences(matrix),
+        _differences(matrix, diffs or {}),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>kdbgtest matrix</title>\n'
@@ -90,7 +93,13 @@ def _changes(title: str, meaning: str, changes: list[model.Change], matrix: mode
     return f"<h2>{escape(title)} ({len(changes)})</h2>\n<p><em>{escape(meaning)}</em></p>\n{listed}"
 
 
-def _differences(matrix: model.Matrix) -> str:
+def _folded(diff: str | None) -> str:
+    if not diff:
+        return ""
+    return f"<details><summary>diff</summary><pre>{escape(render_md.excerpt(diff))}</pre></details>"
+
+
+def _differences(matrix: model.Matrix, diffs: Mapping[str, str]) -> str:
     items = []
     for d in matrix.differences:
         before, after = matrix.column(d.before), matrix.column(d.after)
@@ -101,6 +110,7 @@ def _differences(matrix: model.Matrix) -> str:
             f"<li><strong>{escape(d.scenario)}</strong>{escape(step)} ({escape(d.aspect)}, "
             f"{escape(before.label)} → {escape(after.label)}): <code>{escape(d.summary)}</code>"
             + (f" — {', '.join(links)}" if links else "")
+            + _folded(diffs.get(d.diff or ""))
             + "</li>"
         )
     listed = f"<ul>\n{chr(10).join(items)}\n</ul>" if items else "<p>None.</p>"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from kdbgtest.matrix import model
 
 ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭", "missing": "⬜"}
 LEGEND = "✅ passed · ❌ failed · 💥 error · ⏭ skipped · ⬜ not run"
 _REASON = 90  # characters of a reason in a grid cell
+DIFF_LINES = 40  # lines of a diff shown inline
 
 
-def render(matrix: model.Matrix) -> str:
+def render(matrix: model.Matrix, diffs: Mapping[str, str] | None = None) -> str:
+    """The report; `diffs` (diff file -> text) are shown inline, folded, since the step summary of a CI job
+    cannot follow relative links."""
     parts = [
         "# kdbgtest matrix\n",
         headline(matrix) + "\n",
@@ -17,7 +22,7 @@ def render(matrix: model.Matrix) -> str:
         _columns(matrix),
         _changes("Regressions", "passed on one version, fails on the next", matrix.regressions, matrix),
         _changes("Fixes", "failed on one version, passes on the next", matrix.fixes, matrix),
-        _differences(matrix),
+        _differences(matrix, diffs or {}),
     ]
     return "\n".join(p for p in parts if p)
 
@@ -82,7 +87,7 @@ def _changes(title: str, meaning: str, changes: list[model.Change], matrix: mode
     return "\n".join(lines) + "\n"
 
 
-def _differences(matrix: model.Matrix) -> str:
+def _differences(matrix: model.Matrix, diffs: Mapping[str, str]) -> str:
     lines = [
         f"## Behaviour differences ({len(matrix.differences)})\n",
         "_not failures: what a scenario showed differently on the next version (normalised output, API "
@@ -99,4 +104,18 @@ def _differences(matrix: model.Matrix) -> str:
             f"- **{d.scenario}**{step} ({d.aspect}, {before.label} → {after.label}): {d.summary}"
             + (f" — {', '.join(links)}" if links else "")
         )
+        if d.diff and d.diff in diffs:
+            body = _excerpt(diffs[d.diff], "  ")
+            lines.append(f"  <details><summary>diff</summary>\n\n  ```diff\n{body}\n  ```\n  </details>")
     return "\n".join(lines) + "\n"
+
+
+def excerpt(text: str) -> str:
+    """The first lines of a diff (a long one says how many more there are)."""
+    lines = text.rstrip("\n").splitlines()
+    more = [f"... {len(lines) - DIFF_LINES} more line(s) in the file"] if len(lines) > DIFF_LINES else []
+    return "\n".join(lines[:DIFF_LINES] + more)
+
+
+def _excerpt(text: str, indent: str) -> str:
+    return "\n".join(indent + line.replace("```", "`\u200b``") for line in excerpt(text).splitlines())

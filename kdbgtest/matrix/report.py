@@ -37,9 +37,9 @@ def write(matrix: model.Matrix, diffs: dict[str, str], out: Path) -> list[Path]:
         path.write_text(text, encoding="utf-8")
     written = []
     for name, text in (
-        (MARKDOWN, render_md.render(matrix)),
+        (MARKDOWN, render_md.render(matrix, diffs)),
         (JSON, document.dumps(matrix)),
-        (HTML, render_html.render(matrix)),
+        (HTML, render_html.render(matrix, diffs)),
     ):
         path = out / name
         partial = path.with_name(name + ".partial")

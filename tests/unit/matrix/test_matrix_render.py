@@ -91,6 +91,8 @@ def test_markdown_has_the_grid_the_regression_and_the_difference(tmp_path: Path)
     assert "## Regressions (1)" in text and "- **breaks**: sim 1.33 old ✅ → sim 1.34 new ❌" in text
     assert "## Behaviour differences (1)" in text
     assert "[diff](differences/001-talks-exec-output.diff)" in text
+    assert "  ```diff\n  # talks, step 1 'exec': output" in text, "the diff inline, for a CI step summary"
+    assert "\n  -error: a | b <x>\n  +error: c\n  ```\n  </details>" in text
     assert "**1 regression(s)**, 0 fix(es), 1 behaviour difference(s)" in text
 
 
@@ -105,6 +107,8 @@ def test_html_is_one_well_formed_page_whose_links_resolve(tmp_path: Path) -> Non
     assert "<style>" in text and "http" not in text
     assert "✅ passed" in page.cells and "❌ failed step 1 'attach' (debug): no prompt | <none>" in page.cells
     assert "&lt;none&gt;" in text, "reasons are escaped"
+    assert "<details><summary>diff</summary><pre># talks, step 1" in text
+    assert "\n-error: a | b &lt;x&gt;\n+error: c</pre></details>" in text
     for link in page.links:
         assert (tmp_path / link).exists(), link
     assert "differences/001-talks-exec-output.diff" in page.links
