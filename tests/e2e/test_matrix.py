@@ -23,7 +23,7 @@ from kdbgtest.matrix import document
 from kdbgtest.sim import cluster
 from kdbgtest.sim.config import DEFAULT_STATE_ROOT
 
-pytestmark = pytest.mark.sim
+pytestmark = [pytest.mark.sim, pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[2]
 OLD = "kind: SimCluster\nkubernetesVersion: '1.29'\ntimeScale: 0.1\n"
 NEW = (
