@@ -100,6 +100,7 @@ class PodBase:
         self._creating: set[asyncio.Task[Any]] = set()
         self._changed = asyncio.Event()
         self._gone = False
+        self._terminated = False  # every container was stopped because the pod is going away
         self._force_grace: int | None = None
         self._counts: dict[str, int] = {}
         self._main: asyncio.Task[None] | None = None
@@ -138,7 +139,7 @@ class PodBase:
 
     def build_status(self) -> Obj:
         pod_spec, recs = self.pod["spec"], self.records
-        phase = status.phase(self.pod, recs)
+        phase = status.phase(self.pod, recs, terminal=self._terminated)
         result: Obj = {
             "phase": phase,
             "conditions": status.conditions(self.pod, recs, phase, self.sandbox is not None),

@@ -177,6 +177,8 @@ class PodWorker(launch.Launcher):
         await asyncio.gather(*self._creating, return_exceptions=True)
         await self._kill_all(self._grace())
         await self._stop_sandbox()
+        self._terminated = True
+        self.publish()  # the terminal status, as the kubelet writes it before the pod is removed
         await asyncio.to_thread(shutil.rmtree, self.dir, True)
         if not self._gone and self._still_stored():
             self.ctx.state.finish_pod_deletion(self.namespace, self.name)

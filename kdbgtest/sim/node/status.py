@@ -66,8 +66,8 @@ class ContainerRecord:
         return status
 
 
-def phase(pod: Obj, records: dict[str, ContainerRecord]) -> str:
-    """`getPhase` for pods without sidecar containers."""
+def phase(pod: Obj, records: dict[str, ContainerRecord], *, terminal: bool = False) -> str:
+    """`getPhase` for pods without sidecar containers; `terminal`: the pod was stopped for good (deleted)."""
     spec = pod.get("spec", {})
     policy = spec.get("restartPolicy", "Always")
     pending_init = failed_init = 0
@@ -85,10 +85,10 @@ def phase(pod: Obj, records: dict[str, ContainerRecord]) -> str:
         return "Failed"
     if pending_init or failed_init:
         return "Pending"
-    return _regular_phase(spec, records, policy)
+    return _regular_phase(spec, records, policy, terminal)
 
 
-def _regular_phase(spec: Obj, records: dict[str, ContainerRecord], policy: str) -> str:
+def _regular_phase(spec: Obj, records: dict[str, ContainerRecord], policy: str, terminal: bool) -> str:
     running = waiting = stopped = succeeded = 0
     for c in spec.get("containers") or []:
         rec = records.get(c["name"])
@@ -106,6 +106,8 @@ def _regular_phase(spec: Obj, records: dict[str, ContainerRecord], policy: str) 
     if running:
         return "Running"
     if stopped:
+        if terminal:
+            return "Succeeded" if stopped == succeeded else "Failed"
         if policy == "Always":
             return "Running"
         if stopped == succeeded:

@@ -149,6 +149,8 @@ def test_deletion_sends_sigterm_then_sigkill_after_grace_and_removes_the_pod(run
         assert polite < 1.5, polite  # exited on SIGTERM, long before its 30s grace
         assert 1.9 < stubborn < 4, stubborn  # PID 1 ignores SIGTERM: SIGKILL after the 2s minimum grace
         assert "Killing" in h.state.reasons("stubborn")
+        finals = {s["name"]: s["status"]["phase"] for s in h.state.history}  # the last status written
+        assert finals == {"polite": "Succeeded", "stubborn": "Failed"}
         assert not list((h.node.sandbox.dir / "pods").iterdir())
 
     run_node(scenario)

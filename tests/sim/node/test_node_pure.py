@@ -244,3 +244,12 @@ def test_default_pull_policy_and_durations() -> None:
     assert pulling.default_policy("localhost:5000/app:1.0") == "IfNotPresent"
     assert pulling.default_policy("busybox@sha256:" + "0" * 64) == "IfNotPresent"
     assert [pulling.go_millis(s) for s in (0.0123, 1.2345, 62.5)] == ["12ms", "1.234s", "1m2.5s"]
+
+
+def test_a_deleted_pod_ends_succeeded_or_failed() -> None:
+    pod = {"spec": {"containers": [{"name": "a"}], "restartPolicy": "Always"}}
+    killed = {"a": _rec("a", state={"terminated": {"exitCode": 137}})}
+    assert status.phase(pod, killed) == "Running"
+    assert status.phase(pod, killed, terminal=True) == "Failed"
+    clean = {"a": _rec("a", state={"terminated": {"exitCode": 0}})}
+    assert status.phase(pod, clean, terminal=True) == "Succeeded"
