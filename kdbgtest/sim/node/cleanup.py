@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kdbgtest.base import process, tools, waiting
 from kdbgtest.base.errors import StepTimeout
-from kdbgtest.sim.node import mounts, procfs, runc
+from kdbgtest.sim.node import mounts, procfs, runc, views
 
 CGROUP_FS = Path("/sys/fs/cgroup")
 KILL_TIMEOUT = 10.0
@@ -116,7 +116,7 @@ def _pid_records(state_dir: Path) -> list[tuple[Path, procfs.PidRecord]]:
     records = []
     for current, _, files in os.walk(state_dir):
         for name in files:
-            if name.endswith(runc.VIEW_SUFFIX):
+            if name.endswith(views.RECORD_SUFFIX):
                 record = procfs.PidRecord.load(Path(current) / name)
                 if record is not None:
                     records.append((Path(current) / name, record))

@@ -135,6 +135,10 @@ class ImageStore:
                 self._resolved[str(ref)] = self._build(ref)
             return self._resolved[str(ref)]
 
+    def mapped_dirs(self) -> list[Path]:
+        """The root filesystem directories mapped to references (the runtime must be able to see them)."""
+        return list(self._mapped.values())
+
     def _build(self, ref: Reference) -> Image:
         mapped = self._mapped_dir(ref)
         if mapped is not None:

@@ -1,4 +1,4 @@
-"""mount(2) and umount2(2) through libc, for overlays and the shared node directory (no subprocess needed)."""
+"""mount(2) and umount2(2) through libc, for the overlays of host-level containers (no subprocess needed)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ import os
 import shutil
 from pathlib import Path
 
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_SHARED = 1 << 20
 MNT_DETACH = 0x2
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -40,12 +37,6 @@ def umount(target: Path, *, lazy: bool = False) -> None:
     result = _libc.umount2(str(target).encode(), MNT_DETACH if lazy else 0)
     if result != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.ENOENT):
         _check(result, f"umount {target}")
-
-
-def make_shared_bind(path: Path) -> None:
-    """Bind `path` onto itself, shared: later mounts below it reach mount namespaces copied from here."""
-    mount(str(path), path, None, MS_BIND | MS_REC)
-    mount("none", path, None, MS_SHARED | MS_REC)
 
 
 def writable_rootfs(image_rootfs: Path, layer: Path) -> tuple[Path, bool]:

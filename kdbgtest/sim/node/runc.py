@@ -6,11 +6,9 @@ watcher, and it works across PID namespaces, where the kernel never reparents an
 outside its namespace.
 
 Containers of a sim node (`pid_parent`: the node's init pid) live in a PID namespace nested in the node's, as
-on a kind node. runc must then run inside the node's PID namespace *and* see a /proc of that namespace (it
-records pids and checks them in /proc). So each node gets a "view": a mount namespace copied from the host
-(slave propagation) whose /proc is remounted from inside the node's PID namespace, held by a `sleep` process
-in the host's PID namespace (so nothing inside the node can find it and enter it). runc is started as
-`nsenter --mount=<view> --pid=<node> -- runc ...`. Namespace paths in a config (`/proc/PID/ns/X` with host
+on a kind node: runc runs as `nsenter --mount=<view> --pid=<node> -- runc ...`, where the view (views.py) is
+a mount namespace with the node's /proc and only the host directories runc needs (`visible`, `expose`).
+Overlays of node containers are mounted inside the view. Namespace paths in a config (`/proc/PID/ns/X`, host
 pids) are translated into the view's pids; `Process.pid` is always the host pid.
 """
 
@@ -22,15 +20,15 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from kdbgtest.base import tools
-from kdbgtest.sim.node import mounts, procfs, spec, tasks
+from kdbgtest.sim.node import mounts, procfs, spec, tasks, views
 from kdbgtest.sim.node.spec import ContainerConfig, Mount
 from kdbgtest.sim.node.tasks import Process
 
@@ -39,9 +37,7 @@ __all__ = ["ContainerConfig", "Mount", "Process", "Runc", "RuntimeFailure", "Sta
 START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 20.0
 CGROUP_MARKER = ".kdbgtest-cgroup"  # file in a runc root naming its cgroup parent (read by cleanup)
-VIEW_SUFFIX = ".pidrec"  # pid records of view holders (killed by cleanup)
 _POLL = 0.002
-_NS_PATH = re.compile(r"^/proc/(\d+)/ns/(\w+)$")
 
 
 class StartError(Exception):
@@ -72,54 +68,27 @@ def exec_message(runc_error: str) -> str:
     return f"OCI runtime exec failed: {detail}: unknown"
 
 
-class _View:
-    """The host's mounts with the node's /proc, held by a sleeping process (see module docstring)."""
-
-    def __init__(self, pid_parent: int, holder: asyncio.subprocess.Process, record: Path) -> None:
-        self.pid_parent = pid_parent
-        self.holder = holder
-        self.record = record
-        self.level = len(procfs.ns_pids(pid_parent)) - 1
-
-    def prefix(self, nsenter: str) -> list[str]:
-        return [
-            nsenter,
-            f"--mount=/proc/{self.holder.pid}/ns/mnt",
-            f"--pid=/proc/{self.pid_parent}/ns/pid",
-            "--",
-        ]
-
-    def translate(self, path: str) -> str:
-        """`/proc/HOSTPID/ns/X` -> the same namespace as the view's /proc names it."""
-        match = _NS_PATH.match(path)
-        if match is None:
-            return path
-        pids = procfs.ns_pids(int(match[1]))
-        if len(pids) <= self.level:
-            raise ValueError(f"process {match[1]} is not inside the node's PID namespace; cannot join {path}")
-        return f"/proc/{pids[self.level]}/ns/{match[2]}"
-
-    async def close(self) -> None:
-        if self.holder.returncode is None:
-            self.holder.kill()
-            await self.holder.wait()
-        self.record.unlink(missing_ok=True)
-
-
 class Runc:
     """runc with one state root. Containers run with `pid_parent` live in that node's PID namespace."""
 
-    def __init__(self, root: Path, *, binary: Path | None = None) -> None:
+    def __init__(self, root: Path, *, binary: Path | None = None, visible: Sequence[Path] = ()) -> None:
         self.root = root
         self.binary = str(binary or tools.require("runc"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.cgroup_parent = "/kdbgtest-sim/" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
         (self.root / CGROUP_MARKER).write_text(self.cgroup_parent + "\n")
         self._nsenter = str(tools.require("nsenter"))
-        self._views: dict[int, _View] = {}
+        self._views: dict[int, views.View] = {}
         self._where: dict[str, int | None] = {}  # container id -> pid_parent
         self._bundles: dict[str, Path] = {}
         self._view_lock = asyncio.Lock()
+        self._visible = [root.resolve().parent, *visible]
+
+    def expose(self, *paths: Path) -> None:
+        """Let runc see host directories in node views made from now on (bundles, image caches, volumes).
+
+        The runc root's parent directory is always visible."""
+        self._visible += paths
 
     # ---- containers -----------------------------------------------------------------------------------
 
@@ -145,7 +114,7 @@ class Runc:
             raise
 
     async def _prepare(
-        self, cfg: ContainerConfig, bundle: Path, view: _View | None
+        self, cfg: ContainerConfig, bundle: Path, view: views.View | None
     ) -> tuple[list[str], Path, Path]:
         """Write the bundle (rootfs layer, /etc files, config.json); the `runc run` argv, log and pid file."""
         rootfs = cfg.rootfs
@@ -218,7 +187,7 @@ class Runc:
         view = self._views.get(self._where.pop(container_id, None) or -1)
         if bundle is not None:
             if view is not None:
-                await _in_view(view, self._nsenter, ["umount", "-l", str(bundle / "layer" / "merged")])
+                await view.run(["umount", "-l", str(bundle / "layer" / "merged")])
             remove_bundle(bundle)
 
     async def state(self, container_id: str) -> dict[str, Any]:
@@ -258,7 +227,7 @@ class Runc:
     async def _start(
         self,
         argv: list[str],
-        view: _View | None,
+        view: views.View | None,
         *,
         tty: bool,
         stdin: bool,
@@ -299,7 +268,7 @@ class Runc:
             raise
         return Process(proc, host_pid, tty=tty, master=master)
 
-    async def _writable_rootfs(self, image_rootfs: Path, layer: Path, view: _View | None) -> Path:
+    async def _writable_rootfs(self, image_rootfs: Path, layer: Path, view: views.View | None) -> Path:
         """The image under a private writable layer; mounted inside the node's view for node containers
         (a mount made on the host would not reach the view unless made below a shared mount)."""
         if view is None:
@@ -309,19 +278,17 @@ class Runc:
             directory.mkdir(parents=True, exist_ok=True)
         options = f"lowerdir={image_rootfs},upperdir={upper},workdir={work}"
         overlay = ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)]
-        if not await _in_view(view, self._nsenter, overlay):
+        if await view.run(overlay) is not None:
             shutil.rmtree(merged)
             shutil.copytree(image_rootfs, merged, symlinks=True)
         return merged
 
-    async def _view(self, pid_parent: int) -> _View:
+    async def _view(self, pid_parent: int) -> views.View:
         async with self._view_lock:
             view = self._views.get(pid_parent)
             if view is not None and view.holder.returncode is None:
                 return view
-            view = await _make_view(
-                pid_parent, self.root.parent / f"view-{pid_parent}{VIEW_SUFFIX}", self._nsenter
-            )
+            view = await views.make(pid_parent, self.root.resolve().parent, self._visible)
             self._views[pid_parent] = view
             return view
 
@@ -359,17 +326,6 @@ def _init_process(bundle: Path | None) -> dict[str, Any] | None:
     return None
 
 
-async def _in_view(view: _View, nsenter: str, busybox_args: list[str]) -> bool:
-    """Run a busybox applet in the view's mount namespace; True if it succeeded."""
-    if view.holder.returncode is not None:
-        return False
-    busybox = str(tools.require("busybox"))
-    argv = [nsenter, f"--mount=/proc/{view.holder.pid}/ns/mnt", "--", busybox, *busybox_args]
-    devnull = asyncio.subprocess.DEVNULL
-    proc = await asyncio.create_subprocess_exec(*argv, stdin=devnull, stdout=devnull, stderr=devnull)
-    return await asyncio.wait_for(proc.wait(), COMMAND_TIMEOUT) == 0
-
-
 async def _started(proc: asyncio.subprocess.Process, pidfile: Path, log: Path, kind: str) -> int:
     """Wait for runc's pid file (written once the user process runs); StartError if runc exits first."""
     loop = asyncio.get_running_loop()
@@ -398,7 +354,7 @@ def _last_error(log: Path) -> str | None:
     return message
 
 
-async def _host_pid(nsenter_pid: int, view: _View, ns_pid: int) -> int:
+async def _host_pid(nsenter_pid: int, view: views.View, ns_pid: int) -> int:
     """Host pid of the process runc reported as `ns_pid` in the node's namespace (a descendant of nsenter).
 
     GONE if it has already exited (a process that fast cannot be signalled or joined anyway)."""
@@ -408,45 +364,10 @@ async def _host_pid(nsenter_pid: int, view: _View, ns_pid: int) -> int:
         found = procfs.descendant_with_ns_pid(nsenter_pid, view.level, ns_pid)
         if found is not None:
             return found
-        if not Path(f"/proc/{view.holder.pid}/root/proc/{ns_pid}").exists():
+        if not view.has_pid(ns_pid):
             return tasks.GONE
         await asyncio.sleep(_POLL)
     raise RuntimeFailure(f"cannot find the host pid of node pid {ns_pid} under process {nsenter_pid}")
-
-
-async def _make_view(pid_parent: int, record: Path, nsenter: str) -> _View:
-    """Start a view holder and mount the node's /proc in its mount namespace."""
-    busybox, unshare = str(tools.require("busybox")), str(tools.require("unshare"))
-    holder = await asyncio.create_subprocess_exec(
-        unshare, "--mount", "--propagation", "slave", "--", busybox, "sleep", "2147483647",
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    view = _View(pid_parent, holder, record)
-    try:
-        await _until_exec(holder.pid, busybox)
-        procfs.PidRecord.of(holder.pid).save(record)
-        mount = await asyncio.create_subprocess_exec(
-            *view.prefix(nsenter), busybox, "mount", "-t", "proc", "proc", "/proc",
-            stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        _, err = await asyncio.wait_for(mount.communicate(), COMMAND_TIMEOUT)
-        if mount.returncode != 0:
-            raise RuntimeFailure(f"cannot mount the node's /proc: {err.decode(errors='replace').strip()}")
-    except BaseException:
-        await view.close()
-        raise
-    return view
-
-
-async def _until_exec(pid: int, executable: str) -> None:
-    """Wait until `pid` has exec'd `executable` (so `unshare` has finished setting up its namespace)."""
-    for _ in range(int(5 / _POLL)):
-        with contextlib.suppress(OSError):
-            if Path(f"/proc/{pid}/exe").readlink() == Path(executable).resolve():
-                return
-        await asyncio.sleep(_POLL)
-    raise RuntimeFailure(f"the view holder {pid} did not start")
 
 
 def remove_bundle(bundle: Path) -> None:

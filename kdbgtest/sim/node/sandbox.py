@@ -65,10 +65,9 @@ class NodeSandbox:
     async def start(self) -> None:
         """Build the root directory, start the init and give the node its address."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.runc.expose(self.dir, self.images.cache_dir, *self.images.mapped_dirs())
         if not self.root.exists():
             self._build_root()
-        if not any(m == self.dir.resolve() for m in procfs.mounts_under(self.dir)):
-            mounts.make_shared_bind(self.dir)  # pod rootfs mounts must reach the node's runc view
         cfg = ContainerConfig(
             id=self.container_id, rootfs=self.root, args=["/sbin/init"], hostname=self.name,
             capabilities=list(DEFAULT_CAPABILITIES), overlay=False, etc_files=False,

@@ -160,8 +160,8 @@ def exec_process(
     return result
 
 
-def _base_mounts(privileged: bool) -> list[dict[str, Any]]:
-    sys_opts = ["nosuid", "noexec", "nodev", "rw" if privileged else "ro"]
+def _base_mounts() -> list[dict[str, Any]]:
+    sys_opts = ["nosuid", "noexec", "nodev", "ro"]
     return [
         {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
@@ -182,18 +182,20 @@ def config(cfg: ContainerConfig, rootfs: Path, etc_mounts: list[Mount], cgroups_
     for kind in NAMESPACE_KINDS:
         path = cfg.namespaces.get(kind)
         namespaces.append({"type": kind, "path": path} if path else {"type": kind})
-    mounts = _base_mounts(cfg.privileged) + [
+    mounts = _base_mounts() + [
         {"destination": m.destination, "type": m.type, "source": m.source, "options": m.options}
         for m in [*etc_mounts, *cfg.mounts]
     ]
     linux: dict[str, Any] = {
         "namespaces": namespaces,
         "cgroupsPath": cgroups_path,
-        "resources": {"devices": [{"allow": cfg.privileged, "access": "rwm"}]},
+        # Privileged too, unlike a real node, to keep the real host out of reach: no host devices (runc
+        # still allows null, zero, full, random, urandom, tty, ptmx), /sys read-only, masked and read-only
+        # /proc paths. A privileged container gets every capability the sim itself has.
+        "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+        "maskedPaths": MASKED_PATHS,
+        "readonlyPaths": READONLY_PATHS,
     }
-    if not cfg.privileged:
-        linux["maskedPaths"] = MASKED_PATHS
-        linux["readonlyPaths"] = READONLY_PATHS
     hostname = cfg.hostname or cfg.id
     return {
         "ociVersion": "1.0.2-dev",

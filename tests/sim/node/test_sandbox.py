@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,5 +130,33 @@ def test_host_path_resolves_inside_the_node_root(tmp_path_factory: pytest.TempPa
         finally:
             await node.stop()
         assert cleanup.leaks(rt.state) == []
+
+    runtime(tmp_path_factory, scenario)
+
+
+def test_no_process_in_the_node_leads_to_the_host_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    async def scenario(rt: Rt) -> None:
+        node = sandbox.NodeSandbox("kdbg-iso", rt.state, rt.runc, rt.images)
+        await node.start()
+        try:
+            sleeper = await rt.run(
+                "pod", ["sleep", "600"], pid_parent=node.pid
+            )  # a runc process stays in the node
+            host_only = Path(sys.executable).resolve()  # exists on the host, not in the sim
+            script = (
+                "n=0; for p in /proc/[0-9]*; do n=$((n+1)); "
+                f"if [ -e $p/root{host_only} ]; then echo LEAK $p $(cat $p/comm); fi; done; echo checked $n"
+            )
+            joined = {kind: node.ns_path(kind) for kind in ("pid", "network", "ipc", "uts")}
+            code, out, err = await run_to_end(
+                rt, "sysadmin", ["sh", "-c", script], namespaces=joined, privileged=True, pid_parent=node.pid
+            )
+            assert code == 0, err
+            assert "LEAK" not in out and int(out.split()[-1]) >= 5, out
+            sleeper.kill(9)
+            await sleeper.wait()
+            await rt.runc.delete("pod")
+        finally:
+            await node.stop()
 
     runtime(tmp_path_factory, scenario)

@@ -1,0 +1,172 @@
+"""Node views: where runc runs for the containers of a sim node.
+
+runc must run inside the node's PID namespace (so that containers nest in it) *and* see a /proc of that
+namespace (it records pids and checks them in /proc). A view is a mount namespace, held by a `sleep` process
+in the host's PID namespace (nothing inside the node can find it), whose root is a small directory tree:
+/usr and the /lib, /bin, /sbin links (read-only), a few /dev nodes, /sys/fs/cgroup, the node's /proc, and
+the directories runc works in (`visible`: the state directory, image caches), bound at their host paths.
+So the runc processes a hostPID pod sees in the node do not lead to the real host's root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+from pathlib import Path
+
+from kdbgtest.base import tools
+from kdbgtest.sim.node import procfs
+
+COMMAND_TIMEOUT = 20.0
+RECORD_SUFFIX = ".pidrec"  # pid records of view holders (killed by cleanup)
+SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+_NS_PATH = re.compile(r"^/proc/(\d+)/ns/(\w+)$")
+_POLL = 0.002
+
+
+class ViewError(Exception):
+    """A node view could not be set up (message: what failed, with the tool's error)."""
+
+
+class View:
+    """One node's view (see module docstring)."""
+
+    def __init__(
+        self, pid_parent: int, holder: asyncio.subprocess.Process, record: Path, skeleton: Path
+    ) -> None:
+        self.pid_parent = pid_parent
+        self.holder = holder
+        self.record = record
+        self.skeleton = skeleton
+        self.level = len(procfs.ns_pids(pid_parent)) - 1
+
+    def prefix(self, nsenter: str) -> list[str]:
+        """The argv prefix that runs a program in the view (mount namespace) and the node's PID namespace."""
+        return [
+            nsenter,
+            f"--mount=/proc/{self.holder.pid}/ns/mnt",
+            f"--pid=/proc/{self.pid_parent}/ns/pid",
+            "--",
+        ]
+
+    def translate(self, path: str) -> str:
+        """`/proc/HOSTPID/ns/X` -> the same namespace as the view's /proc names it."""
+        match = _NS_PATH.match(path)
+        if match is None:
+            return path
+        pids = procfs.ns_pids(int(match[1]))
+        if len(pids) <= self.level:
+            raise ValueError(f"process {match[1]} is not inside the node's PID namespace; cannot join {path}")
+        return f"/proc/{pids[self.level]}/ns/{match[2]}"
+
+    def has_pid(self, ns_pid: int) -> bool:
+        """Whether the node's /proc still lists `ns_pid`."""
+        return Path(f"/proc/{self.holder.pid}/root/proc/{ns_pid}").exists()
+
+    async def run(self, argv: list[str], *, node_pid_ns: bool = False) -> str | None:
+        """Run `argv` (a busybox applet, arguments) in the view; None if it succeeded, else the error."""
+        if self.holder.returncode is not None:
+            return "the view is gone"
+        nsenter, busybox = str(tools.require("nsenter")), str(tools.require("busybox"))
+        prefix = (
+            self.prefix(nsenter)
+            if node_pid_ns
+            else [nsenter, f"--mount=/proc/{self.holder.pid}/ns/mnt", "--"]
+        )
+        devnull, pipe = asyncio.subprocess.DEVNULL, asyncio.subprocess.PIPE
+        argv = [*prefix, busybox, *argv]
+        proc = await asyncio.create_subprocess_exec(*argv, stdin=devnull, stdout=devnull, stderr=pipe)
+        _, err = await asyncio.wait_for(proc.communicate(), COMMAND_TIMEOUT)
+        return (
+            None
+            if proc.returncode == 0
+            else (err.decode(errors="replace").strip() or f"exit {proc.returncode}")
+        )
+
+    async def close(self) -> None:
+        """Kill the holder (the namespace goes once runc's processes are gone too) and remove the skeleton."""
+        if self.holder.returncode is None:
+            self.holder.kill()
+            await self.holder.wait()
+        self.record.unlink(missing_ok=True)
+        shutil.rmtree(self.skeleton, ignore_errors=True)
+
+
+async def make(pid_parent: int, workdir: Path, visible: list[Path]) -> View:
+    """Create the view of the node whose init is `pid_parent`, recording its holder in `workdir`."""
+    busybox, unshare = str(tools.require("busybox")), str(tools.require("unshare"))
+    holder = await asyncio.create_subprocess_exec(
+        unshare, "--mount", "--propagation", "slave", "--", busybox, "sleep", "2147483647",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    skeleton = workdir / f"view-{pid_parent}"
+    view = View(pid_parent, holder, workdir / f"view-{pid_parent}{RECORD_SUFFIX}", skeleton)
+    try:
+        await _until_exec(holder.pid, busybox)
+        procfs.PidRecord.of(holder.pid).save(view.record)
+        for argv, node_ns in _setup_commands(skeleton, visible):
+            error = await view.run(argv, node_pid_ns=node_ns)
+            if error is not None:
+                raise ViewError(f"cannot set up the node's runtime view ({' '.join(argv)}): {error}")
+    except BaseException:
+        await view.close()
+        raise
+    return view
+
+
+def _setup_commands(skeleton: Path, visible: list[Path]) -> list[tuple[list[str], bool]]:
+    """Build the skeleton on the host; the mount commands that turn it into the view's root."""
+    shutil.rmtree(skeleton, ignore_errors=True)
+    for name in ("proc", "tmp", "run", "etc", "dev", "sys/fs/cgroup", ".old"):
+        (skeleton / name).mkdir(parents=True, exist_ok=True)
+    root = str(skeleton)
+    commands: list[tuple[list[str], bool]] = [(["mount", "--bind", root, root], False)]
+    read_only = []
+    for name in SYSTEM_DIRS:
+        host = Path("/") / name
+        if host.is_symlink():
+            (skeleton / name).symlink_to(host.readlink())
+        elif host.is_dir():
+            (skeleton / name).mkdir()
+            commands.append((["mount", "--rbind", str(host), f"{root}/{name}"], False))
+            read_only.append((["mount", "-o", "remount,bind,ro", f"{root}/{name}"], False))
+    for name in DEVICES:
+        (skeleton / "dev" / name).touch()
+        commands.append((["mount", "--bind", f"/dev/{name}", f"{root}/dev/{name}"], False))
+    commands.append((["mount", "--rbind", "/sys/fs/cgroup", f"{root}/sys/fs/cgroup"], False))
+    for path in _outermost(visible):
+        (skeleton / path.relative_to("/")).mkdir(parents=True, exist_ok=True)
+        commands.append((["mount", "--bind", str(path), f"{root}{path}"], False))
+    commands += read_only
+    commands += [
+        (["pivot_root", root, f"{root}/.old"], False),
+        (["umount", "-l", "/.old"], False),
+        (["mount", "-t", "proc", "proc", "/proc"], True),  # mounted from inside the node's PID namespace
+    ]
+    return commands
+
+
+def _outermost(paths: list[Path]) -> list[Path]:
+    """Resolved `paths`, without those inside another one (or inside the system directories)."""
+    resolved = sorted({p.resolve() for p in paths if p.exists()}, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for path in resolved:
+        if path == Path("/") or path.parts[1] in SYSTEM_DIRS:
+            continue
+        if not any(path.is_relative_to(k) for k in kept):
+            kept.append(path)
+    return kept
+
+
+async def _until_exec(pid: int, executable: str) -> None:
+    """Wait until `pid` has exec'd `executable` (so `unshare` has finished setting up its namespace)."""
+    for _ in range(int(5 / _POLL)):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/exe").readlink() == Path(executable).resolve():
+                return
+        await asyncio.sleep(_POLL)
+    raise ViewError(f"the view holder {pid} did not start")
