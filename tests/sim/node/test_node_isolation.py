@@ -230,3 +230,54 @@ def test_attach_relays_output_and_stdin_once_closes_the_container_stdin(run_node
         assert await collect(h.node.logs("default", "att", "app")) == b"ready\nhello\nbye\n"
 
     run_node(scenario)
+
+
+def test_tty_attach_detach_keeps_the_container_running(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        shell = busybox("app", "sh", stdin=True, tty=True)
+        h.state.create_pod("term", {"containers": [shell]})
+        await running(h, "term")
+        stream = await h.node.attach("default", "term", "app", stdin=True, tty=True)
+        assert stream.tty
+        await stream.resize(100, 30)
+        await stream.write_stdin(b"stty size; echo hi-$((40+2))\r")
+        out = b""
+        async for channel, data in stream.output():
+            assert channel == 1  # a terminal has one output stream
+            out += data
+            if b"hi-42" in out:
+                break
+        assert b"30 100" in out
+        await stream.detach()
+        await until(lambda: True, "a moment", 0.2)
+        assert container_status(h.state.pod("term"), "app")["state"].get("running")
+        again = await h.node.attach("default", "term", "app", stdin=True, tty=True)
+        await again.write_stdin(b"exit\r")
+        echoed = b"".join([data async for _, data in again.output()])  # ends when the shell exits
+        assert b"exit" in echoed
+        await until(
+            lambda: container_status(h.state.pod("term"), "app").get("restartCount") == 1, "restarted"
+        )
+
+    run_node(scenario)
+
+
+def test_config_map_env_and_volume(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.configmaps[("default", "cfg")] = {"data": {"mode": "debug", "app.conf": "level=3\n"}}
+        ref = {"configMapKeyRef": {"name": "cfg", "key": "mode"}}
+        app = busybox("app", "sh", "-c", "echo $MODE; cat /etc/app/app.conf",
+                      env=[{"name": "MODE", "valueFrom": ref}],
+                      volumeMounts=[{"name": "conf", "mountPath": "/etc/app", "readOnly": True}])  # fmt: skip
+        h.state.create_pod("cm", {"restartPolicy": "Never", "containers": [app],
+                                  "volumes": [{"name": "conf", "configMap": {"name": "cfg"}}]})  # fmt: skip
+        assert await finished_log(h, "cm", "app") == "debug\nlevel=3\n"
+        missing = busybox(
+            "app", "true", env=[{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "no", "key": "k"}}}]
+        )
+        h.state.create_pod("nocm", {"containers": [missing]})
+        waiting = await until(lambda: waiting_of(h, "nocm", "app").get("message"), "config error")
+        assert waiting == 'configmap "no" not found'
+        assert waiting_of(h, "nocm", "app")["reason"] == "CreateContainerConfigError"
+
+    run_node(scenario)
