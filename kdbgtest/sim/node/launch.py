@@ -24,7 +24,7 @@ class Launcher(PodBase):
         cid = containers.new_id()
         while (cfg := self._config(container, kind, image, cid, rec)) is None:
             await asyncio.sleep(self.ctx.seconds(RETRY))
-        self.event("Normal", "Created", self._created_message(container["name"]))
+        self.event("Normal", "Created", self._created_message(container["name"]), container["name"])
         inst: Instance | None = await self._guarded(self._launch(cfg, container, rec, kind))
         return inst
 
@@ -35,7 +35,8 @@ class Launcher(PodBase):
         policy = container.get("imagePullPolicy") or pulling.default_policy(container["image"])
         while True:
             try:
-                return await self.ctx.puller.ensure(container["image"], policy, self.uid, self.event)
+                event = self.container_event(container["name"])
+                return await self.ctx.puller.ensure(container["image"], policy, self.uid, event)
             except pulling.PullFailed as exc:
                 rec.state = {"waiting": {"reason": exc.reason, "message": exc.message}}
                 self.publish()
@@ -61,7 +62,7 @@ class Launcher(PodBase):
             reason = "CreateContainerError"
             message = f'failed to generate container "{cid}" spec: failed to generate spec: {exc}'
         rec.state = {"waiting": {"reason": reason, "message": message}}
-        self.event("Warning", "Failed", f"Error: {message}")
+        self.event("Warning", "Failed", f"Error: {message}", rec.name)
         self.publish()
         return None
 
@@ -104,7 +105,7 @@ class Launcher(PodBase):
             rec.state = {"terminated": {"exitCode": 128, "reason": "StartError", "message": message,
                                         "startedAt": "1970-01-01T00:00:00Z", "finishedAt": status.now(),
                                         "containerID": rec.container_id}}  # fmt: skip
-            self.event("Warning", "Failed", f"Error: {message}")
+            self.event("Warning", "Failed", f"Error: {message}", name)
             self.publish()
             return None
         count = self._counts[name] = self._counts.get(name, -1) + 1
@@ -117,7 +118,7 @@ class Launcher(PodBase):
         rec.state = {"running": {"startedAt": inst.started_at}}
         rec.started = kind != "ephemeral" and "startupProbe" not in container
         rec.ready = kind == "regular" and rec.started and "readinessProbe" not in container
-        self.event("Normal", "Started", f"Started container {name}")
+        self.event("Normal", "Started", f"Started container {name}", name)
         if kind == "regular":
             self._spawn(self._watch_probes(container, rec, inst))
         self.publish()
@@ -126,7 +127,7 @@ class Launcher(PodBase):
     async def _watch_probes(self, container: Obj, rec: status.ContainerRecord, inst: Instance) -> None:
         """Run the container's probes while it runs; a failed liveness/startup probe restarts it."""
         prober = probes.Prober(container, self.ctx.config.time_scale, lambda p, t: self._probe(p, t, inst),
-                               self.event)  # fmt: skip
+                               self.container_event(rec.name))  # fmt: skip
         rec.ready, rec.started = prober.ready, prober.started
 
         def changed() -> None:
@@ -142,9 +143,8 @@ class Launcher(PodBase):
             )
             if body.done() and inst.running:
                 name = container["name"]
-                self.event(
-                    "Normal", "Killing", f"Container {name} failed {body.result()} probe, will be restarted"
-                )
+                message = f"Container {name} failed {body.result()} probe, will be restarted"
+                self.event("Normal", "Killing", message, name)
                 await self._stop_instance(inst, self._termination_grace())
         finally:
             body.cancel()

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 RETRY = 10.0  # nominal seconds between retries of a container that cannot be created yet
 MIN_GRACE = 2  # the kubelet's minimumGracePeriodInSeconds
+_FIELDS = {"init": "initContainers", "regular": "containers", "ephemeral": "ephemeralContainers"}
 
 
 class PodSandbox(Protocol):
@@ -125,9 +126,24 @@ class PodBase:
     def deleting(self) -> bool:
         return self._gone or bool(self.pod["metadata"].get("deletionTimestamp"))
 
-    def event(self, type_: str, reason: str, message: str) -> None:
-        if not self._gone:
-            self.ctx.state.record_event(self.pod, reason, message, type_)
+    def event(self, type_: str, reason: str, message: str, container: str | None = None) -> None:
+        """Record an Event about the pod, or about one of its containers (fieldPath spec.containers{NAME})."""
+        if self._gone:
+            return
+        involved: Obj = self.pod
+        rec = self.records.get(container) if container is not None else None
+        if rec is not None:
+            meta = self.pod["metadata"]
+            involved = {
+                "apiVersion": "v1", "kind": "Pod", "name": self.name, "namespace": self.namespace,
+                "uid": self.uid, "resourceVersion": meta.get("resourceVersion", ""),
+                "fieldPath": f"spec.{_FIELDS[rec.kind]}{{{rec.name}}}",
+            }  # fmt: skip
+        self.ctx.state.record_event(involved, reason, message, type_)
+
+    def container_event(self, container: str) -> Callable[[str, str, str], None]:
+        """`event` bound to one container."""
+        return lambda type_, reason, message: self.event(type_, reason, message, container)
 
     def publish(self) -> None:
         """Write the pod status to the store (skipped once the pod has left it)."""

@@ -147,7 +147,9 @@ class PodWorker(launch.Launcher):
             rec.last_state = {"terminated": rec.state.get("terminated", {})}
             message = f"back-off {delay} restarting failed container={name} pod={ref}"
             rec.state = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
-            self.event("Warning", "BackOff", f"Back-off restarting failed container {name} in pod {ref}")
+            self.event(
+                "Warning", "BackOff", f"Back-off restarting failed container {name} in pod {ref}", name
+            )
             self.publish()
             await asyncio.sleep(bo.remaining(key, finish))
             rec.state = {"terminated": rec.last_state["terminated"]}
@@ -197,7 +199,7 @@ class PodWorker(launch.Launcher):
         running = [(name, inst) for name, inst in self.current.items() if inst.running]
         for name, inst in running:
             if grace > 0:
-                self.event("Normal", "Killing", f"Stopping container {name}")
+                self.event("Normal", "Killing", f"Stopping container {name}", name)
             inst.kill(signal.SIGTERM if grace > 0 else signal.SIGKILL)
         waits = [inst.wait() for _, inst in running]
         try:

@@ -31,6 +31,7 @@ class Event:
     reason: str
     message: str
     type: str
+    field_path: str = ""
 
 
 @dataclass
@@ -68,7 +69,8 @@ class FakeState:
             self._notify("DELETED", pod)
 
     def record_event(self, involved: Obj, reason: str, message: str, type_: str = "Normal") -> None:
-        self.events.append(Event(involved["metadata"]["name"], reason, message, type_))
+        name = involved["metadata"]["name"] if "metadata" in involved else involved["name"]
+        self.events.append(Event(name, reason, message, type_, involved.get("fieldPath", "")))
 
     def set_node_status(self, name: str, status: Obj) -> None:
         self.nodes[name] = copy.deepcopy(status)

@@ -45,6 +45,7 @@ def test_pod_goes_pending_to_running_with_kubelet_statuses(run_node: Any) -> Non
         assert status["podIP"].startswith("10.244.") and status["hostIP"] == "172.18.0.3"
         assert status["qosClass"] == "BestEffort" and status["startTime"].endswith("Z")
         assert h.state.reasons("web")[:4] == ["Pulling", "Pulled", "Created", "Started"]
+        assert {e.field_path for e in h.state.events if e.pod == "web"} == {"spec.containers{app}"}
         node = h.state.nodes["kdbg-worker"]
         ready = next(c for c in node["conditions"] if c["type"] == "Ready")
         assert (ready["status"], ready["reason"]) == ("True", "KubeletReady")
