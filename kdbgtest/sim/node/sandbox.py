@@ -5,22 +5,20 @@ writable, removed when the node stops), with its own PID, mount, network, IPC an
 `/sbin/init` (the pause program: sleeps, reaps orphans). Pod containers are started with `pid_parent=node.pid`
 so their PID namespaces nest in the node's: a hostPID pod sees the node's init and the pods, never the host.
 
-A `PodSandbox` is a pause container in the node: new network (loopback with the pod IP, 10.244.<node>.<n>/32,
-so `status.podIP` exists inside the pod), IPC, UTS (hostname = pod name) and PID namespaces, or the node's
-for hostNetwork / hostIPC / hostPID. Pods have no route to each other: there is no pod network.
+A `PodSandbox` is a pause container in the node: new network (eth0 with the pod IP 10.244.<node>.<n> on the
+cluster network, see network.py), IPC, UTS (hostname = pod name) and PID namespaces, or the node's for
+hostNetwork / hostIPC / hostPID.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
 import shutil
 import signal
 from pathlib import Path
 
-from kdbgtest.base import tools
-from kdbgtest.sim.node import images, mounts, procfs, runc
+from kdbgtest.sim.node import images, mounts, network, procfs
 from kdbgtest.sim.node.runc import ContainerConfig, Process, Runc
 from kdbgtest.sim.node.spec import DEFAULT_CAPABILITIES
 
@@ -45,10 +43,13 @@ class NodeSandbox:
         self.images = images
         self.index = index
         self.ip = f"172.18.0.{index + 2}"  # as kind numbers its node containers
+        self.gateway = f"10.244.{index}.1"  # the node's address in its pod CIDR: its pods' default route
+        self.network: network.ClusterNetwork | None = None
+        self.state_dir = state_dir
         self.container_id = f"kdbgtest-node-{name}"
         self._process: Process | None = None
         self._pid: int | None = None  # kept after stop, so that callers can still name it
-        self._next_ip = 1
+        self._next_ip = 2
         self._free_ips: list[int] = []
 
     @property
@@ -63,7 +64,7 @@ class NodeSandbox:
         return f"/proc/{self.pid}/ns/{NS_FILES[kind]}"
 
     async def start(self) -> None:
-        """Build the root directory, start the init and give the node its address."""
+        """Build the root directory, start the init and plug the node into the cluster network."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self.runc.expose(self.dir, self.images.cache_dir, *self.images.mapped_dirs())
         if not self.root.exists():
@@ -75,7 +76,8 @@ class NodeSandbox:
         try:
             self._process = await self.runc.run(cfg, self.dir / "bundle")
             self._pid = self._process.pid
-            await add_address(self.ns_path("network"), f"{self.ip}/32")
+            self.network = await network.acquire(self.state_dir)
+            await self.network.attach(self.pid, [f"{self.ip}/16", f"{self.gateway}/16"])
         except BaseException:
             await self.stop()
             raise
@@ -87,6 +89,9 @@ class NodeSandbox:
             process.kill(signal.SIGKILL)
             await process.wait()
             await self.runc.close_view(process.pid)
+        if self.network is not None:
+            net, self.network = self.network, None
+            await network.release(net)
         await self.runc.delete(self.container_id)
         for mount in procfs.mounts_under(self.dir):
             with contextlib.suppress(OSError):
@@ -177,7 +182,9 @@ class PodSandbox:
             self._process = await self.node.runc.run(cfg, self.bundle, pid_parent=self.node.pid)
             if not self.host_network:
                 self.ip = self.node.allocate_ip()
-                await add_address(self.ns_path("network"), f"{self.ip}/32")
+                if self.node.network is None:
+                    raise SandboxError(f"node {self.node.name} is not started")
+                await self.node.network.attach(self.pid, [f"{self.ip}/16"], gateway=self.node.gateway)
         except BaseException:
             await self.stop()
             raise
@@ -192,18 +199,3 @@ class PodSandbox:
         if not self.host_network and self.ip:
             self.node.release_ip(self.ip)
             self.ip = ""
-
-
-async def add_address(netns: str, cidr: str) -> None:
-    """`ip addr add CIDR dev lo` inside the network namespace `netns` (busybox ip, run from the host)."""
-    nsenter, busybox = str(tools.require("nsenter")), str(tools.require("busybox"))
-    argv = [nsenter, f"--net={netns}", "--", busybox, "ip", "addr", "add", cidr, "dev", "lo"]
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(proc.communicate(), runc.COMMAND_TIMEOUT)
-    if proc.returncode != 0:
-        raise SandboxError(f"cannot add address {cidr} in {netns}: {err.decode(errors='replace').strip()}")

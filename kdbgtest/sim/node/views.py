@@ -106,7 +106,7 @@ async def make(pid_parent: int, workdir: Path, visible: list[Path]) -> View:
     skeleton = workdir / f"view-{pid_parent}"
     view = View(pid_parent, holder, workdir / f"view-{pid_parent}{RECORD_SUFFIX}", skeleton)
     try:
-        await _until_exec(holder.pid, busybox)
+        await until_exec(holder.pid, busybox)
         procfs.PidRecord.of(holder.pid).save(view.record)
         for argv, node_ns in _setup_commands(skeleton, visible):
             error = await view.run(argv, node_pid_ns=node_ns)
@@ -162,7 +162,7 @@ def _outermost(paths: list[Path]) -> list[Path]:
     return kept
 
 
-async def _until_exec(pid: int, executable: str) -> None:
+async def until_exec(pid: int, executable: str) -> None:
     """Wait until `pid` has exec'd `executable` (so `unshare` has finished setting up its namespace)."""
     for _ in range(int(5 / _POLL)):
         with contextlib.suppress(OSError):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from runtime_support import Rt, read_until, run_to_end, runtime
 
-from kdbgtest.sim.node import cleanup, procfs, sandbox
+from kdbgtest.sim.node import cleanup, procfs, runc, sandbox
 
 pytestmark = pytest.mark.sim
 
@@ -79,18 +79,20 @@ def test_pod_sandbox_gives_ip_hostname_and_shared_pid_namespace(
         try:
             box = sandbox.PodSandbox(node, "web-0")
             await box.start()
-            assert box.ip == "10.244.2.1"
+            assert box.ip == "10.244.2.2"  # .1 is the node (the pods' gateway)
             ns = {k: box.ns_path(k) for k in ("network", "ipc", "uts", "pid")}
             app = await rt.run(
                 "app", ["sh", "-c", "echo up; exec sleep 600"], namespaces=ns, pid_parent=node.pid
             )
             await read_until(app.output(), "up")
-            script = "hostname; ip -4 -o addr show dev lo; ps -o pid,args"
+            script = "hostname; ip -4 -o addr show dev eth0; ip route; ps -o pid,args"
             code, out, err = await run_to_end(
                 rt, "side", ["sh", "-c", script], namespaces=ns, pid_parent=node.pid
             )
             assert code == 0, err
-            assert out.startswith("web-0\n") and "inet 10.244.2.1/32" in out
+            assert (
+                out.startswith("web-0\n") and "inet 10.244.2.2/16" in out and "default via 10.244.2.1" in out
+            )
             assert "    1 /pause" in out and "sleep 600" in out
             app.kill(9)
             await app.wait()
@@ -100,9 +102,9 @@ def test_pod_sandbox_gives_ip_hostname_and_shared_pid_namespace(
             await host.start()
             assert host.ip == node.ip == "172.18.0.4"
             joined = {"network": host.ns_path("network"), "uts": host.ns_path("uts")}
-            argv = ["sh", "-c", "hostname; ip -4 -o addr show dev lo"]
+            argv = ["sh", "-c", "hostname; ip -4 -o addr show dev eth0"]
             code, out, _ = await run_to_end(rt, "h", argv, namespaces=joined, pid_parent=node.pid)
-            assert out.startswith("kdbg-worker2\n") and "inet 172.18.0.4/32" in out
+            assert out.startswith("kdbg-worker2\n") and "inet 172.18.0.4/16" in out
             await host.stop()
         finally:
             await node.stop()
@@ -116,7 +118,7 @@ def test_host_path_resolves_inside_the_node_root(tmp_path_factory: pytest.TempPa
         await node.start()
         try:
             source = node.root / "var" / "log"
-            mount = sandbox.runc.Mount(str(source), "/host-log", "bind", ["rbind", "rw"])
+            mount = runc.Mount(str(source), "/host-log", "bind", ["rbind", "rw"])
             code, _, err = await run_to_end(
                 rt,
                 "writer",
@@ -158,5 +160,43 @@ def test_no_process_in_the_node_leads_to_the_host_root(tmp_path_factory: pytest.
             await rt.runc.delete("pod")
         finally:
             await node.stop()
+
+    runtime(tmp_path_factory, scenario)
+
+
+def test_pods_and_nodes_reach_each_other_across_nodes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    async def scenario(rt: Rt) -> None:
+        nodes = [sandbox.NodeSandbox(f"net-{i}", rt.state, rt.runc, rt.images, index=i) for i in range(2)]
+        boxes: list[sandbox.PodSandbox] = []
+        try:
+            for node in nodes:
+                await node.start()
+            boxes = [sandbox.PodSandbox(nodes[0], "server"), sandbox.PodSandbox(nodes[1], "client")]
+            for box in boxes:
+                await box.start()
+            server_ns = {k: boxes[0].ns_path(k) for k in ("network", "ipc", "uts")}
+            argv = ["/app", "--port=8080", "--message=across nodes"]
+            app = await rt.run("server", argv, image="kdbgtest/distroless-app", namespaces=server_ns,
+                               pid_parent=nodes[0].pid)  # fmt: skip
+            await read_until(app.output(), "listening")
+            url = f"http://{boxes[0].ip}:8080/"
+            client_ns = {k: boxes[1].ns_path(k) for k in ("network", "ipc", "uts")}
+            code, out, err = await run_to_end(rt, "client", ["wget", "-qO-", url], namespaces=client_ns,
+                                              pid_parent=nodes[1].pid)  # fmt: skip
+            assert (code, out) == (0, "across nodes\n"), err
+            host_net = {"network": nodes[1].ns_path("network")}  # kubectl debug node/net-1: hostNetwork
+            script = f"wget -qO- {url} && ping -c1 -W2 {nodes[0].ip} >/dev/null && echo node-ok"
+            code, out, err = await run_to_end(rt, "node-debug", ["sh", "-c", script], namespaces=host_net,
+                                              pid_parent=nodes[1].pid)  # fmt: skip
+            assert (code, out) == (0, "across nodes\nnode-ok\n"), err
+            app.kill(9)
+            await app.wait()
+            await rt.runc.delete("server")
+        finally:
+            for box in boxes:
+                await box.stop()
+            for node in nodes:
+                await node.stop()
+        assert not list(rt.state.glob("*.pidrec")), "the cluster network's holder is gone with the last node"
 
     runtime(tmp_path_factory, scenario)
