@@ -39,6 +39,9 @@ class RuncRuntime:
             return await self.runc.run(cfg, bundle, pid_parent=self.pid_parent)
         except runc.StartError as exc:
             raise StartFailed(exc.message) from exc
+        except (runc.RuntimeFailure, OSError) as exc:  # the runtime itself failed: still a failed start
+            log.warning("container %s did not start: %s", cfg.id, exc)
+            raise StartFailed(runc.run_message(str(exc))) from exc
 
     async def remove(self, container_id: str) -> None:
         await self.runc.delete(container_id)
@@ -52,10 +55,11 @@ class RuncRuntime:
                 cfg.id, argv, tty=tty, stdin=stdin, env=cfg.env, cwd=cfg.cwd, uid=cfg.uid, gid=cfg.gid,
                 capabilities=cfg.capabilities, additional_gids=cfg.additional_gids,
             )  # fmt: skip
-        except runc.StartError as exc:
+        except (runc.StartError, runc.RuntimeFailure, OSError) as exc:
+            message = exc.message if isinstance(exc, runc.StartError) else runc.exec_message(str(exc))
             exec_id = secrets.token_hex(32)
             raise ExecFailed(
-                f'failed to exec in container: failed to start exec "{exec_id}": {exc.message}'
+                f'failed to exec in container: failed to start exec "{exec_id}": {message}'
             ) from exc
 
 
