@@ -37,6 +37,7 @@ class SimProvider:
         self.config = config or default_config()
         self.kubectl = kubectl
         self._cluster: sim_cluster.SimCluster | None = None
+        self.leftovers: list[str] = []  # what the last `release` had to remove (empty after a clean shutdown)
 
     def acquire(self) -> base.ClusterInfo:
         reason = sim_cluster.unavailable_reason()
@@ -77,6 +78,6 @@ class SimProvider:
             return
         handle, self._cluster = self._cluster, None
         try:
-            handle.down()
+            self.leftovers = handle.down()
         except KdbgtestError as exc:
             raise ClusterError(f"stopping the offline cluster '{self.config.name}' failed: {exc}") from None
