@@ -34,15 +34,24 @@ class Puller:
     store: images.ImageStore
     backoff: backoff.Backoff
     scale: float
+    minor: int = 34  # the Kubernetes minor version whose kubelet messages to use
     present: dict[str, images.Image] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
+    last_error: dict[str, str] = field(default_factory=dict)  # back-off key -> "ErrImagePull: <message>"
 
     async def ensure(self, image: str, policy: str, key: str, event: Event) -> images.Image:
         """The image for a container, pulling it if the policy says so; PullFailed if it cannot be had."""
+        try:
+            images.parse_reference(image)
+        except images.InvalidImageName as exc:  # the kubelet rejects it before asking the runtime
+            event("Warning", "InspectFailed", str(exc))
+            event("Warning", "Failed", "Error: InvalidImageName")
+            raise PullFailed("InvalidImageName", str(exc), RETRY * self.scale) from exc
         have = self.present.get(image)
         if policy == "Never" and have is None:
             message = f'Container image "{image}" is not present with pull policy of Never'
             event("Warning", "ErrImageNeverPull", message)
+            event("Warning", "Failed", "Error: ErrImageNeverPull")
             raise PullFailed("ErrImageNeverPull", message, RETRY * self.scale)
         if have is not None and policy != "Always":
             event("Normal", "Pulled", f'Container image "{image}" already present on machine')
@@ -52,6 +61,8 @@ class Puller:
             message = f'Back-off pulling image "{image}"'
             event("Normal", "BackOff", message)
             event("Warning", "Failed", "Error: ImagePullBackOff")
+            if self.minor >= 32 and backoff_key in self.last_error:  # kubernetes#127918: say why
+                message = f"{message}: {self.last_error[backoff_key]}"
             raise PullFailed("ImagePullBackOff", message, self.backoff.remaining_since_update(backoff_key))
         return await self._pull(image, backoff_key, event)
 
@@ -61,11 +72,12 @@ class Puller:
         try:
             resolved = await asyncio.to_thread(self.store.resolve, image)
         except images.ImageUnavailable as exc:
-            event("Warning", "Failed", f'Failed to pull image "{image}": {exc}')
+            error = f"rpc error: code = Unknown desc = {exc}"  # as the CRI returns containerd's failure
+            event("Warning", "Failed", f'Failed to pull image "{image}": {error}')
             event("Warning", "Failed", "Error: ErrImagePull")
             self.backoff.next(backoff_key, self.backoff.now())
-            reason = "InvalidImageName" if isinstance(exc, images.InvalidImageName) else "ErrImagePull"
-            raise PullFailed(reason, str(exc), 0.0) from exc
+            self.last_error[backoff_key] = f"ErrImagePull: {error}"
+            raise PullFailed("ErrImagePull", error, 0.0) from exc
         took = go_millis(time.monotonic() - start)
         size = await asyncio.to_thread(self._size, resolved)
         event(

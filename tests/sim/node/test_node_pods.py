@@ -120,10 +120,10 @@ def test_unknown_image_is_err_image_pull_then_image_pull_back_off(run_node: Any)
         h.state.create_pod("img", {"containers": [{"name": "app", "image": image}]})
         first = await until(lambda: _waiting(h, "img", "app").get("reason") == "ErrImagePull" and
                             _waiting(h, "img", "app"), "ErrImagePull")  # fmt: skip
-        assert "failed to pull and unpack image" in first["message"]
+        assert first["message"].startswith("rpc error: code = Unknown desc = failed to pull and unpack image")
         back = await until(lambda: _waiting(h, "img", "app").get("reason") == "ImagePullBackOff" and
                            _waiting(h, "img", "app"), "ImagePullBackOff")  # fmt: skip
-        assert back["message"] == f'Back-off pulling image "{image}"'
+        assert back["message"] == f'Back-off pulling image "{image}": ErrImagePull: {first["message"]}'
         with pytest.raises(LogsUnavailable, match="is waiting to start: trying and failing to pull image"):
             await collect(h.node.logs("default", "img", "app"))
         reasons = h.state.reasons("img")
@@ -326,3 +326,20 @@ def test_stopping_the_node_stops_every_container(run_node: Any, tmp_path: Path) 
 
     run_node(scenario)
     assert cleanup.leaks(tmp_path / "state") == []
+
+
+def test_invalid_image_name_and_never_pull_policy(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod("badref", {"containers": [{"name": "app", "image": "Busy Box"}]})
+        h.state.create_pod(
+            "never", {"containers": [{"name": "app", "image": "busybox:9.9", "imagePullPolicy": "Never"}]}
+        )
+        bad = await until(lambda: _waiting(h, "badref", "app").get("reason") == "InvalidImageName"
+                          and _waiting(h, "badref", "app"), "InvalidImageName")  # fmt: skip
+        assert bad["message"].startswith('Failed to apply default image tag "Busy Box"')
+        never = await until(lambda: _waiting(h, "never", "app").get("reason") == "ErrImageNeverPull"
+                            and _waiting(h, "never", "app"), "ErrImageNeverPull")  # fmt: skip
+        assert never["message"] == 'Container image "busybox:9.9" is not present with pull policy of Never'
+        assert "Pulling" not in h.state.reasons("badref") + h.state.reasons("never")
+
+    run_node(scenario)
