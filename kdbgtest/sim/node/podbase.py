@@ -175,4 +175,10 @@ class PodBase:
         ephemeral = [c["name"] for c in pod_spec.get("ephemeralContainers") or []]
         if any(n in recs for n in ephemeral):
             result["ephemeralContainerStatuses"] = status.container_statuses(recs, "ephemeral", ephemeral)
+        generation = self.pod["metadata"].get("generation")
+        if self.ctx.config.minor >= 34 and generation is not None:  # PodObservedGenerationTracking (beta)
+            result["observedGeneration"] = generation
+            for cond in result["conditions"]:
+                if cond["type"] != "PodScheduled":
+                    cond["observedGeneration"] = generation
         return result

@@ -281,3 +281,17 @@ def test_config_map_env_and_volume(run_node: Any) -> None:
         assert waiting_of(h, "nocm", "app")["reason"] == "CreateContainerConfigError"
 
     run_node(scenario)
+
+
+def test_ephemeral_container_starts_before_init_containers_finish(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod("slow", {"initContainers": [busybox("wait", "sleep", "3600")],
+                                    "containers": [busybox("app", "sleep", "3600")]})  # fmt: skip
+        await running(h, "slow", "wait")
+        h.state.add_ephemeral("slow", busybox("dbg", "sleep", "3600"))
+        await running(h, "slow", "dbg")
+        pod = h.state.pod("slow") or {}
+        assert pod["status"]["phase"] == "Pending"
+        assert container_status(pod, "app")["state"] == {"waiting": {"reason": "PodInitializing"}}
+
+    run_node(scenario)
