@@ -7,14 +7,17 @@ container's for an ephemeral container with `targetContainerName`.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.sim.node import command, images, security, spec, volumes
+from kdbgtest.sim.node import command, images, seccomp, security, spec, volumes
 
 Obj = dict[str, Any]
+# The runtime applies `linux.seccomp` once its ContainerConfig has a `seccomp` field (OCI format).
+RUNTIME_HAS_SECCOMP = any(f.name == "seccomp" for f in dataclasses.fields(spec.ContainerConfig))
 
 
 class TargetNotFound(Exception):
@@ -61,7 +64,7 @@ def build(
     binds = volumes.mounts(container, pod_volumes)
     ns: dict[str, str | None] = {"network": namespaces.network, "ipc": namespaces.ipc, "uts": namespaces.uts}
     ns["pid"] = f"/proc/{target_pid}/ns/pid" if target_pid is not None else namespaces.pid
-    return spec.ContainerConfig(
+    cfg = spec.ContainerConfig(
         id=cid,
         rootfs=image.rootfs,
         args=argv,
@@ -82,6 +85,10 @@ def build(
         etc_hosts=etc_hosts,
         etc_resolv=_resolv(pod),
     )
+    if not RUNTIME_HAS_SECCOMP:
+        return cfg
+    extra: dict[str, Any] = {"seccomp": seccomp.oci(pod, container, ident.privileged)}
+    return dataclasses.replace(cfg, **extra)
 
 
 def _mount(bind: volumes.BindMount) -> spec.Mount:

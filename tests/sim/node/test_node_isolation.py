@@ -295,3 +295,25 @@ def test_ephemeral_container_starts_before_init_containers_finish(run_node: Any)
         assert container_status(pod, "app")["state"] == {"waiting": {"reason": "PodInitializing"}}
 
     run_node(scenario)
+
+
+def test_runtime_default_seccomp_filters_syscalls(run_node: Any) -> None:
+    from kdbgtest.sim.node import containers
+
+    if not containers.RUNTIME_HAS_SECCOMP:
+        pytest.skip(
+            "the runtime's ContainerConfig has no `seccomp` field yet (spec.py), so no filter is applied"
+        )
+
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod("app", {"containers": [busybox("app", "sleep", "3600")]})
+        await running(h, "app")
+        script = "grep Seccomp: /proc/self/status; unshare -U true || echo refused"
+        sc = {"seccompProfile": {"type": "RuntimeDefault"}}
+        h.state.add_ephemeral("app", {**busybox("filtered", "sh", "-c", script), "securityContext": sc})
+        h.state.add_ephemeral("app", busybox("plain", "sh", "-c", "grep Seccomp: /proc/self/status"))
+        filtered = await finished_log(h, "app", "filtered")
+        assert "Seccomp:\t2" in filtered and "refused" in filtered
+        assert "Seccomp:\t0" in await finished_log(h, "app", "plain")
+
+    run_node(scenario)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kdbgtest.sim.node import backoff, command, logs, pulling, security, status, streams, volumes
+from kdbgtest.sim.node import backoff, command, logs, pulling, seccomp, security, status, streams, volumes
 
 
 class FakeClock:
@@ -253,3 +253,14 @@ def test_a_deleted_pod_ends_succeeded_or_failed() -> None:
     assert status.phase(pod, killed, terminal=True) == "Failed"
     clean = {"a": _rec("a", state={"terminated": {"exitCode": 0}})}
     assert status.phase(pod, clean, terminal=True) == "Succeeded"
+
+
+def test_seccomp_profiles() -> None:
+    pod: dict[str, object] = {"spec": {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}}
+    assert seccomp.profile_type({"spec": {}}, {}) == "Unconfined"
+    assert seccomp.profile_type(pod, {}) == "RuntimeDefault"
+    unconfined = {"securityContext": {"seccompProfile": {"type": "Unconfined"}}}
+    assert seccomp.oci(pod, unconfined, privileged=False) is None
+    profile = seccomp.oci(pod, {}, privileged=False)
+    assert profile is not None and "mount" in profile["syscalls"][0]["names"]
+    assert seccomp.oci(pod, {}, privileged=True) is None  # containerd: privileged runs unconfined
