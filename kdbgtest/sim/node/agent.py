@@ -19,7 +19,14 @@ from kdbgtest.sim import contracts
 from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.contracts import ClusterState, PodChange
 from kdbgtest.sim.node import backoff, images, nodestatus, pulling, runc, sandbox, serve, status
-from kdbgtest.sim.node.podbase import ExecFailed, NodeContext, PodSandbox, SandboxFailed, StartFailed
+from kdbgtest.sim.node.podbase import (
+    MIN_GRACE,
+    ExecFailed,
+    NodeContext,
+    PodSandbox,
+    SandboxFailed,
+    StartFailed,
+)
 from kdbgtest.sim.node.pods import PodWorker
 
 log = logging.getLogger(__name__)
@@ -125,8 +132,8 @@ class Node:
         uid = change.pod["metadata"].get("uid", "")
         worker = self.workers.get(uid)
         if change.type == "DELETED":
-            if worker is not None:
-                worker.removed()
+            if worker is not None:  # removed without waiting for us (force delete): the minimum grace
+                worker.removed(grace=MIN_GRACE)
             return
         if worker is None:
             if change.pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):

@@ -266,12 +266,13 @@ def test_config_map_env_and_volume(run_node: Any) -> None:
     async def scenario(h: Harness) -> None:
         h.state.configmaps[("default", "cfg")] = {"data": {"mode": "debug", "app.conf": "level=3\n"}}
         ref = {"configMapKeyRef": {"name": "cfg", "key": "mode"}}
-        app = busybox("app", "sh", "-c", "echo $MODE; cat /etc/app/app.conf",
+        script = "echo $MODE; cat /etc/app/app.conf; touch /etc/app/x 2>/dev/null || echo ro"
+        app = busybox("app", "sh", "-c", script,
                       env=[{"name": "MODE", "valueFrom": ref}],
                       volumeMounts=[{"name": "conf", "mountPath": "/etc/app", "readOnly": True}])  # fmt: skip
         h.state.create_pod("cm", {"restartPolicy": "Never", "containers": [app],
                                   "volumes": [{"name": "conf", "configMap": {"name": "cfg"}}]})  # fmt: skip
-        assert await finished_log(h, "cm", "app") == "debug\nlevel=3\n"
+        assert await finished_log(h, "cm", "app") == "debug\nlevel=3\nro\n"  # readOnly: true is read-only
         missing = busybox(
             "app", "true", env=[{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "no", "key": "k"}}}]
         )

@@ -343,3 +343,15 @@ def test_invalid_image_name_and_never_pull_policy(run_node: Any) -> None:
         assert "Pulling" not in h.state.reasons("badref") + h.state.reasons("never")
 
     run_node(scenario)
+
+
+def test_a_pod_removed_from_the_store_is_torn_down(run_node: Any, tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.state.create_pod("forced", {"containers": [busybox("app", "sleep", "3600")]})
+        await until(lambda: container_status(h.state.pod("forced"), "app").get("ready"), "ready")
+        pid = next(iter(h.node.workers.values())).current["app"].pid
+        h.state.finish_pod_deletion("default", "forced")  # as `kubectl delete --force --grace-period=0`
+        await until(lambda: not h.node.workers, "the worker gone", timeout=5)  # SIGTERM, SIGKILL after 2s
+        assert not Path(f"/proc/{pid}").exists()
+
+    run_node(scenario)
