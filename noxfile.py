@@ -92,4 +92,4 @@ def matrix(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     build_images(session)
     clusters = [f"clusters/{path.name}" for path in CLUSTERS]
-    session.run("kdbgtest", "matrix", "--clusters", *clusters, *session.posargs)
+    session.run("kdbgtest", "matrix", *session.posargs, "--clusters", *clusters)

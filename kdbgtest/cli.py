@@ -1,4 +1,4 @@
-"""The `kdbgtest` command: list, validate, run, schema, fixtures, sim.
+"""The `kdbgtest` command: list, validate, run, schema, fixtures, sim, matrix.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
@@ -20,9 +20,11 @@ from kdbgtest import options
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import select
 from kdbgtest.fixtures import catalog
+from kdbgtest.matrix import cli as matrix_cli
 from kdbgtest.report import console, json_report, junit
 from kdbgtest.runner import engine, events, selection
 from kdbgtest.scenario import loader, schema
+from kdbgtest.sim import cli as sim_cli
 
 DEFAULT_PATHS = [Path("scenarios")]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -124,7 +126,7 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    names = "{list,validate,run,schema,fixtures,sim}"
+    names = "{list,validate,run,schema,fixtures,sim,matrix}"
     commands = parser.add_subparsers(dest="command", metavar=names, required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
@@ -132,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_to_argparse(run)
     _command(commands, "schema", "print the JSON Schema of scenario files", cmd_schema)
     _command(commands, "fixtures", "list the built-in fixtures and their parameters", cmd_fixtures)
-    _add_sim(commands)
+    sim_cli.add_parser(commands)
+    matrix_cli.add_parser(commands)
     return parser
 
 
@@ -154,21 +157,6 @@ def _command(
         sub.add_argument("--tag", action="append", metavar="TAG", help="only scenarios with this tag")
     sub.set_defaults(func=func)
     return sub
-
-
-def _add_sim(commands: Any) -> None:
-    try:
-        from kdbgtest.sim import cli as sim_cli
-    except ImportError as exc:  # the offline cluster is optional for list/validate/schema
-        reason = str(exc)
-
-        def unavailable(args: argparse.Namespace) -> int:
-            raise UsageError(f"the offline cluster is not available in this installation ({reason})")
-
-        sub = commands.add_parser("sim", help="run the built-in offline cluster (unavailable)")
-        sub.set_defaults(func=unavailable)
-        return
-    sim_cli.add_parser(commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
