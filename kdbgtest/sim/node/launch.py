@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from pathlib import Path
 from typing import Any
 
 from kdbgtest.sim.node import command, containers, probes, pulling, security, spec, status, volumes
@@ -110,7 +111,7 @@ class Launcher(PodBase):
             return None
         count = self._counts[name] = self._counts.get(name, -1) + 1
         inst = Instance(
-            rec.container_id, process, self.dir / "logs" / name / f"{count}.log", pid=process.pid,
+            rec.container_id, process, self._log_file(name, count, cfg.id), pid=process.pid,
             has_stdin=cfg.stdin, stdin_once=bool(container.get("stdinOnce")),
         )  # fmt: skip
         self.current[name] = self.by_id[rec.container_id] = inst
@@ -123,6 +124,16 @@ class Launcher(PodBase):
             self._spawn(self._watch_probes(container, rec, inst))
         self.publish()
         return inst
+
+    def _log_file(self, name: str, count: int, cid: str) -> Path:
+        """/var/log/pods/NS_POD_UID/NAME/N.log in the node root, linked from /var/log/containers (CRI)."""
+        path = self.log_dir / name / f"{count}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        link = self.ctx.node_root / "var/log/containers" / f"{self.name}_{self.namespace}_{name}-{cid}.log"
+        with contextlib.suppress(OSError):
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(f"/{path.relative_to(self.ctx.node_root)}")
+        return path
 
     async def _watch_probes(self, container: Obj, rec: status.ContainerRecord, inst: Instance) -> None:
         """Run the container's probes while it runs; a failed liveness/startup probe restarts it."""

@@ -88,6 +88,7 @@ class PodBase:
         self.namespace: str = meta.get("namespace", "default")
         self.name: str = meta["name"]
         self.dir = ctx.pods_dir / self.uid
+        self.log_dir = ctx.node_root / "var/log/pods" / f"{self.namespace}_{self.name}_{self.uid}"
         self.records: dict[str, status.ContainerRecord] = {}
         self.current: dict[str, Instance] = {}  # container name -> latest instance
         self.by_id: dict[str, Instance] = {}  # "containerd://ID" -> instance

@@ -181,9 +181,18 @@ class PodWorker(launch.Launcher):
         await self._stop_sandbox()
         self._terminated = True
         self.publish()  # the terminal status, as the kubelet writes it before the pod is removed
-        await asyncio.to_thread(shutil.rmtree, self.dir, True)
+        await asyncio.to_thread(self._remove_files)
         if not self._gone and self._still_stored():
             self.ctx.state.finish_pod_deletion(self.namespace, self.name)
+
+    def _remove_files(self) -> None:
+        """The pod's directory, its log directory and the /var/log/containers links to it."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+        links = self.ctx.node_root / "var/log/containers"
+        for link in links.glob(f"{self.name}_{self.namespace}_*.log") if links.is_dir() else []:
+            if str(link.readlink()).startswith(f"/{self.log_dir.relative_to(self.ctx.node_root)}/"):
+                link.unlink(missing_ok=True)
 
     def _grace(self) -> int:
         if self._force_grace is not None:

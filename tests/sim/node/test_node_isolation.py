@@ -127,6 +127,13 @@ def test_host_path_root_is_the_node_root_not_the_host(run_node: Any) -> None:
             )
             out = await finished_log(h, "nodefs", "dbg")
             assert "this is the node" in out and host_marker.name not in out
+            uid = (h.state.pod("nodefs") or {})["metadata"]["uid"]
+            logs = h.node.sandbox.root / "var/log/pods" / f"default_nodefs_{uid}" / "dbg" / "0.log"
+            assert b"stdout F this is the node" in logs.read_bytes()  # CRI log files where a node keeps them
+            links = list((h.node.sandbox.root / "var/log/containers").glob("nodefs_default_dbg-*.log"))
+            assert [str(link.readlink()) for link in links] == [
+                f"/var/log/pods/default_nodefs_{uid}/dbg/0.log"
+            ]
 
         run_node(scenario)
     finally:

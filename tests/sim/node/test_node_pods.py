@@ -153,6 +153,8 @@ def test_deletion_sends_sigterm_then_sigkill_after_grace_and_removes_the_pod(run
         finals = {s["name"]: s["status"]["phase"] for s in h.state.history}  # the last status written
         assert finals == {"polite": "Succeeded", "stubborn": "Failed"}
         assert not list((h.node.sandbox.dir / "pods").iterdir())
+        for logs in ("var/log/pods", "var/log/containers"):
+            assert not list((h.node.sandbox.root / logs).iterdir())
 
     run_node(scenario)
 
