@@ -159,7 +159,9 @@ class PodBase:
         phase = status.phase(self.pod, recs, terminal=self._terminated)
         result: Obj = {
             "phase": phase,
-            "conditions": status.conditions(self.pod, recs, phase, self.sandbox is not None),
+            "conditions": status.conditions(
+                self.pod, recs, phase, self.sandbox is not None, self.ctx.config.minor
+            ),
             "hostIP": self.ctx.host_ip,
             "hostIPs": [{"ip": self.ctx.host_ip}],
             "startTime": self._start_time,

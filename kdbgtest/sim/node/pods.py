@@ -156,6 +156,8 @@ class PodWorker(launch.Launcher):
         bo.next(key, finish)
 
     def _start_new_ephemerals(self) -> None:
+        if not self.ctx.config.feature("EphemeralContainers"):
+            return  # a kubelet with the gate off ignores them
         started = False
         for ec in self.pod["spec"].get("ephemeralContainers") or []:
             if ec["name"] not in self.records:

@@ -117,9 +117,9 @@ def _regular_phase(spec: Obj, records: dict[str, ContainerRecord], policy: str, 
 
 
 def conditions(
-    pod: Obj, records: dict[str, ContainerRecord], pod_phase: str, sandbox_ready: bool
+    pod: Obj, records: dict[str, ContainerRecord], pod_phase: str, sandbox_ready: bool, minor: int = 34
 ) -> list[Obj]:
-    """PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled (kubelet order)."""
+    """PodReadyToStartContainers (1.29+), Initialized, Ready, ContainersReady, PodScheduled."""
     previous = {c["type"]: c for c in pod.get("status", {}).get("conditions") or []}
     spec = pod.get("spec", {})
     incomplete = [c["name"] for c in spec.get("initContainers") or [] if not _done(records.get(c["name"]))]
@@ -138,6 +138,8 @@ def conditions(
         ("Ready", ready),
         ("ContainersReady", ready),
     ]
+    if minor < 29:  # the gate (PodHasNetwork, then PodReadyToStartContainers) was off before 1.29
+        wanted = wanted[1:]
     result = [_condition(type_, *value, previous.get(type_)) for type_, value in wanted]
     scheduled = previous.get("PodScheduled") or _condition("PodScheduled", True, "", "", None)
     return [*result, scheduled]

@@ -264,3 +264,9 @@ def test_seccomp_profiles() -> None:
     profile = seccomp.oci(pod, {}, privileged=False)
     assert profile is not None and "mount" in profile["syscalls"][0]["names"]
     assert seccomp.oci(pod, {}, privileged=True) is None  # containerd: privileged runs unconfined
+
+
+def test_conditions_before_1_29_have_no_sandbox_condition() -> None:
+    pod = {"spec": {"containers": [{"name": "a"}]}}
+    types = [c["type"] for c in status.conditions(pod, {"a": _rec("a")}, "Pending", True, minor=28)]
+    assert types == ["Initialized", "Ready", "ContainersReady", "PodScheduled"]
