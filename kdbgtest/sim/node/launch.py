@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from typing import Any
 
-from kdbgtest.sim.node import command, containers, probes, pulling, security, spec, status, volumes
+from kdbgtest.sim.node import command, containers, images, probes, pulling, security, spec, status, volumes
 from kdbgtest.sim.node.instance import Instance
 from kdbgtest.sim.node.podbase import MIN_GRACE, RETRY, ExecFailed, Obj, PodBase, StartFailed
 
@@ -32,7 +31,7 @@ class Launcher(PodBase):
     def _created_message(self, name: str) -> str:
         return f"Created container: {name}" if self.ctx.config.minor >= 32 else f"Created container {name}"
 
-    async def _ensure_image(self, container: Obj, rec: status.ContainerRecord) -> Any:
+    async def _ensure_image(self, container: Obj, rec: status.ContainerRecord) -> images.Image:
         policy = container.get("imagePullPolicy") or pulling.default_policy(container["image"])
         while True:
             try:
@@ -44,7 +43,7 @@ class Launcher(PodBase):
                 await asyncio.sleep(max(exc.wait, 0.01))
 
     def _config(
-        self, container: Obj, kind: str, image: Any, cid: str, rec: status.ContainerRecord
+        self, container: Obj, kind: str, image: images.Image, cid: str, rec: status.ContainerRecord
     ) -> spec.ContainerConfig | None:
         """The runtime config, or None after reporting CreateContainerConfigError / CreateContainerError."""
         reason = "CreateContainerConfigError"
