@@ -85,6 +85,7 @@ class ContainerConfig:
     etc_hosts: str | None = None
     etc_resolv: str | None = None
     console_size: tuple[int, int] = (80, 24)  # (width, height) of a tty before the first resize
+    seccomp: dict[str, Any] | None = None  # the OCI `linux.seccomp` object; None: unconfined
     overlay: bool = True  # False: use `rootfs` itself, writable (a sim node's own root)
     etc_files: bool = True  # False: leave the image's /etc/hosts, /etc/hostname, /etc/resolv.conf alone
 
@@ -196,6 +197,8 @@ def config(cfg: ContainerConfig, rootfs: Path, etc_mounts: list[Mount], cgroups_
         "maskedPaths": MASKED_PATHS,
         "readonlyPaths": READONLY_PATHS,
     }
+    if cfg.seccomp is not None:
+        linux["seccomp"] = cfg.seccomp  # runc applies it to exec'd processes too
     hostname = cfg.hostname or cfg.id
     return {
         "ociVersion": "1.0.2-dev",

@@ -110,15 +110,30 @@ class Process:
                 await self._proc.stdin.wait_closed()
 
     async def resize(self, width: int, height: int) -> None:
-        """Set the terminal size (TIOCSWINSZ on the pty master); ignored without a tty."""
-        if self._master is not None:
-            fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        """Set the terminal size; ignored without a tty.
+
+        runc relays a size change of our pty to the container's console when SIGWINCH reaches it, some time
+        later; so the container's terminal (the process's stdin) is also resized here, before returning."""
+        if self._master is None:
+            return
+        size = struct.pack("HHHH", height, width, 0, 0)
+        fcntl.ioctl(self._master, termios.TIOCSWINSZ, size)
+        if self.pid > 0:
+            with contextlib.suppress(OSError):
+                fd = os.open(f"/proc/{self.pid}/fd/0", os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+                try:
+                    if os.isatty(fd):
+                        fcntl.ioctl(fd, termios.TIOCSWINSZ, size)
+                finally:
+                    os.close(fd)
 
     async def wait(self) -> int:
         """The exit code, as a runtime reports it: 128 + N when killed by signal N."""
         if self._exit is None:
             code = await self._proc.wait()
             self._exit = 128 - code if code < 0 else code
+            if self._proc.stdin is not None and not self._proc.stdin.is_closing():
+                self._proc.stdin.close()  # nobody reads it any more; lets the transport finish
         return self._exit
 
     @property

@@ -204,3 +204,28 @@ def test_exec_inherits_the_containers_user_env_and_cwd_unless_overridden(
         await rt.runc.delete("main")
 
     runtime(tmp_path_factory, scenario)
+
+
+def test_seccomp_filter_is_installed_for_the_container_and_its_execs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    profile = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["unshare", "sethostname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    }
+
+    async def scenario(rt: Rt) -> None:
+        script = "grep Seccomp: /proc/self/status; unshare -u true || echo denied"
+        code, out, _ = await run_to_end(rt, "filtered", ["sh", "-c", script], seccomp=profile)
+        assert (code, out.split()[:2], out.split()[-1]) == (0, ["Seccomp:", "2"], "denied")
+        _, out, _ = await run_to_end(rt, "unconfined", ["sh", "-c", "grep Seccomp: /proc/self/status"])
+        assert out.split() == ["Seccomp:", "0"]
+        main = await rt.run("main", ["sleep", "600"], seccomp=profile)
+        exe = await rt.runc.exec("main", ["grep", "Seccomp:", "/proc/self/status"])
+        assert (await drain(exe))[0].split() == ["Seccomp:", "2"]
+        main.kill(9)
+        await main.wait()
+        await rt.runc.delete("main")
+
+    runtime(tmp_path_factory, scenario)
