@@ -21,11 +21,13 @@ def wait_for(
     what: str,
     interval: float = 0.2,
     describe: Callable[[T], str] = repr,
+    max_interval: float | None = None,
 ) -> T:
     """Call `probe` until it returns `(True, value)` or `timeout` seconds pass.
 
     `probe` returns `(done, observation)`. On expiry `StepTimeout` names `what` was awaited and the last
-    observation, rendered by `describe`.
+    observation, rendered by `describe`. With `max_interval`, the pause between probes starts at `interval`
+    and grows by half each time up to `max_interval` (quick to notice a fast change, cheap on a slow one).
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -36,6 +38,8 @@ def wait_for(
         if remaining <= 0:
             raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}; last seen: {describe(seen)}")
         _stop.wait(min(interval, remaining))
+        if max_interval is not None:
+            interval = min(interval * 1.5, max_interval)
 
 
 def pause(seconds: float) -> None:
