@@ -39,26 +39,27 @@ def ns_pids(pid: int) -> list[int]:
     return [int(p) for p in value.split()] if value else []
 
 
-def children(ppid: int) -> list[int]:
-    """Host pids whose parent is `ppid` (this kernel has no /proc/PID/task/TID/children, so scan)."""
-    found = []
+def parents() -> dict[int, int]:
+    """pid -> parent pid of every process (this kernel has no /proc/PID/task/TID/children, so scan)."""
+    found = {}
     for entry in os.scandir(PROC):
         if entry.name.isdigit():
             try:
                 stat = (PROC / entry.name / "stat").read_text()
             except (FileNotFoundError, ProcessLookupError):
                 continue
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == ppid:
-                found.append(int(entry.name))
+            found[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
     return found
 
 
 def descendant_with_ns_pid(ancestor: int, level: int, ns_pid: int) -> int | None:
     """Host pid of the descendant of `ancestor` whose pid in the level-`level` PID namespace is `ns_pid`."""
+    tree: dict[int, list[int]] = {}
+    for pid, ppid in parents().items():
+        tree.setdefault(ppid, []).append(pid)
     queue = [ancestor]
     while queue:
-        current = queue.pop(0)
-        for child in children(current):
+        for child in tree.get(queue.pop(0), []):
             pids = ns_pids(child)
             if len(pids) > level and pids[level] == ns_pid:
                 return child
