@@ -130,7 +130,12 @@ def delete_pod(client: kube.Kubectl, ns: str, name: str, *, timeout: float) -> s
 
     try:
         waiting.wait_for(
-            gone, timeout=timeout, what=f"pod {ns}/{name} to be deleted", interval=0.5, describe=str
+            gone,
+            timeout=timeout,
+            what=f"pod {ns}/{name} to be deleted",
+            interval=kube.FIRST_POLL,
+            max_interval=kube.MAX_POLL,
+            describe=str,
         )
     except StepTimeout as exc:
         return f"pod {ns}/{name}: {exc}"

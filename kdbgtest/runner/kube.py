@@ -20,6 +20,10 @@ Obj = dict[str, Any]
 
 # Timeout for one quick API call (get, list, delete request).
 CALL_TIMEOUT = 30.0
+# Polling (waits, deletions, `within`): the first pause is short, then each grows by half up to the last.
+# Most states on a healthy cluster arrive within a fraction of a second; a fixed 0.5 s lost ~0.25 s per wait.
+FIRST_POLL = 0.05
+MAX_POLL = 0.5
 
 
 @dataclass(frozen=True)

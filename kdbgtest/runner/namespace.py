@@ -72,7 +72,12 @@ def delete(client: kube.Kubectl, name: str, *, timeout: float) -> str | None:
 
     try:
         waiting.wait_for(
-            gone, timeout=timeout, what=f"namespace {name} to be deleted", interval=0.5, describe=str
+            gone,
+            timeout=timeout,
+            what=f"namespace {name} to be deleted",
+            interval=kube.FIRST_POLL,
+            max_interval=kube.MAX_POLL,
+            describe=str,
         )
     except StepTimeout as exc:
         return f"namespace {name}: {exc}"

@@ -203,7 +203,12 @@ def _poll(evaluate: Callable[[], checks.CheckResult], within: float | None, what
 
     try:
         return waiting.wait_for(
-            probe, timeout=within, what=what, interval=0.5, describe=lambda r: "; ".join(r.failures)
+            probe,
+            timeout=within,
+            what=what,
+            interval=kube.FIRST_POLL,
+            max_interval=kube.MAX_POLL,
+            describe=lambda r: "; ".join(r.failures),
         )
     except StepTimeout as exc:
         return checks.CheckResult(failures=[str(exc)])

@@ -16,7 +16,6 @@ from kdbgtest.runner import kube
 from kdbgtest.scenario import model
 
 Obj = dict[str, Any]
-POLL_INTERVAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,12 @@ def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str
         return seen.done, seen.text
 
     return waiting.wait_for(
-        probe, timeout=timeout, what=describe_target(action), interval=POLL_INTERVAL, describe=str
+        probe,
+        timeout=timeout,
+        what=describe_target(action),
+        interval=kube.FIRST_POLL,
+        max_interval=kube.MAX_POLL,
+        describe=str,
     )
 
 
