@@ -36,6 +36,7 @@ __all__ = ["ContainerConfig", "Mount", "Process", "Runc", "RuntimeFailure", "Sta
 
 START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 20.0
+CGROUP_FS = Path("/sys/fs/cgroup")
 CGROUP_MARKER = ".kdbgtest-cgroup"  # file in a runc root naming its cgroup parent (read by cleanup)
 _POLL = 0.002
 
@@ -211,9 +212,10 @@ class Runc:
             await view.close()
 
     async def close(self) -> None:
-        """Release every view; containers are left to their owners."""
+        """Release every view, and this root's cgroup parent if no container is left in it."""
         for pid_parent in list(self._views):
             await self.close_view(pid_parent)
+        remove_cgroup_parent(self.cgroup_parent)
 
     # ---- internals ------------------------------------------------------------------------------------
 
@@ -379,3 +381,10 @@ def remove_bundle(bundle: Path) -> None:
         except OSError:
             mounts.umount(merged, lazy=True)
     shutil.rmtree(bundle, ignore_errors=True)
+
+
+def remove_cgroup_parent(parent: str) -> None:
+    """Remove a root's (empty) cgroup parent directory in every hierarchy; one still in use stays."""
+    for hierarchy in CGROUP_FS.iterdir():
+        with contextlib.suppress(OSError):
+            (hierarchy / parent.lstrip("/")).rmdir()

@@ -105,5 +105,11 @@ def runtime(factory: pytest.TempPathFactory, scenario: Callable[[Rt], Awaitable[
         asyncio.run(main())
     finally:
         left = cleanup.leaks(state)
+        left += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/kdbgtest-sim/{_cgroup_tag(state)}")]
         cleanup.remove_all(state)
     assert left == [], f"the scenario left {left}"
+
+
+def _cgroup_tag(state: Path) -> str:
+    marker = state / "runc" / ".kdbgtest-cgroup"
+    return marker.read_text().strip().rsplit("/", 1)[-1] if marker.exists() else "(no runc root)"
