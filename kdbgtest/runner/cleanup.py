@@ -22,6 +22,10 @@ from kdbgtest.base.errors import KdbgtestError, StepTimeout
 from kdbgtest.runner import kube, namespace
 
 DEBUG_POD_SELECTOR = "app.kubernetes.io/managed-by=kubectl-debug"
+# Grace period for deleting the pods debug steps made (copies, node debuggers): nothing in them needs a
+# graceful stop, and a shell left running by a failed session ignores SIGTERM, so their own period (30 s for a
+# node debugger) would only be waited out. The kubelet rounds it up to its minimum of 2 s.
+DEBUG_POD_GRACE = 1
 
 
 @dataclass
@@ -99,8 +103,11 @@ def remove(client: kube.Kubectl, tracker: Tracker, *, timeout: float) -> Report:
     problems: list[str] = []
     _new_debug_pods(client, tracker, problems)
     for ns, name in tracker.pods:
-        if ns == tracker.namespace:
-            continue  # goes with the namespace
+        if ns == tracker.namespace:  # goes with the namespace; ended now so that it does not hold it up
+            problem = _request_delete(client, ns, name)
+            if problem:
+                problems.append(problem)
+            continue
         problem = delete_pod(client, ns, name, timeout=timeout)
         if problem:
             problems.append(problem)
@@ -116,11 +123,10 @@ def remove(client: kube.Kubectl, tracker: Tracker, *, timeout: float) -> Report:
 
 
 def delete_pod(client: kube.Kubectl, ns: str, name: str, *, timeout: float) -> str | None:
-    """Delete one pod and wait until it is gone; a problem description, or None."""
-    try:
-        client.run(["delete", "pod", name, "--ignore-not-found", "--wait=false"], namespace=ns)
-    except KdbgtestError as exc:
-        return f"pod {ns}/{name}: delete failed: {exc}"
+    """Delete one pod (a debug step's) and wait until it is gone; a problem description, or None."""
+    problem = _request_delete(client, ns, name)
+    if problem:
+        return problem
 
     def gone() -> tuple[bool, str]:
         try:
@@ -139,6 +145,16 @@ def delete_pod(client: kube.Kubectl, ns: str, name: str, *, timeout: float) -> s
         )
     except StepTimeout as exc:
         return f"pod {ns}/{name}: {exc}"
+    return None
+
+
+def _request_delete(client: kube.Kubectl, ns: str, name: str) -> str | None:
+    """Ask for a debug step's pod to be deleted (short grace, no wait); a problem description, or None."""
+    grace = f"--grace-period={DEBUG_POD_GRACE}"
+    try:
+        client.run(["delete", "pod", name, "--ignore-not-found", "--wait=false", grace], namespace=ns)
+    except KdbgtestError as exc:
+        return f"pod {ns}/{name}: delete failed: {exc}"
     return None
 
 

@@ -355,9 +355,14 @@ def test_node_debugger_pods_are_tracked_and_removed_even_in_other_namespaces(
     assert elsewhere.startswith("pod default/node-debugger-kdbg-worker-")
     assert namespace == f"namespace {NS}"
     pod_name = elsewhere.split("/", 1)[1]
-    assert ["-n", "default", "delete", "pod", pod_name, "--ignore-not-found", "--wait=false"] in (
-        fake_kubectl.commands()
-    )
+    delete = ["delete", "pod", pod_name, "--ignore-not-found", "--wait=false", "--grace-period=1"]
+    commands = fake_kubectl.commands()
+    assert ["-n", "default", *delete] in commands
+    # The one in the run's namespace goes with it, but is ended first with the same short grace period.
+    here = [c for c in commands if c[:4] == ["-n", NS, "delete", "pod"] and c[5:] == delete[3:]]
+    assert here and all(c[4].startswith("node-debugger-kdbg-worker-") for c in here)
+    ns_delete = ["delete", "namespace", NS, "--ignore-not-found", "--wait=false"]
+    assert max(commands.index(c) for c in here) < commands.index(ns_delete)
     assert not [k for k in fake_kubectl.objects() if "node-debugger" in k], (
         "kubectl never deletes them; we do"
     )
