@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
 DEBUG_POD_SELECTOR = "app.kubernetes.io/managed-by=kubectl-debug"  # kubectl >= 1.34 labels node-debugger pods
 PLANTED = "var/log/kdbgtest-runaway-*"  # what the node-issue fixture plants in a node's root
+FALLBACK = "copy-fallback-no-ephemeral"  # runs only where ephemeral containers are off
 
 
 class Recorder:
@@ -95,6 +96,32 @@ def run_suite(
     recorder = Recorder()
     summary = engine.run_scenarios(scenarios, cluster, engine.RunOptions(artifacts=artifacts), [recorder])
     return summary, recorder
+
+
+@dataclass
+class SuiteRun:
+    """One run of a list of scenarios and what was left right after it, in the cluster and on its nodes."""
+
+    scenarios: list[loader.LoadedScenario]
+    summary: engine.RunSummary
+    recorder: Recorder
+    in_cluster: list[str]
+    on_nodes: list[str]
+
+    def result(self, name: str) -> events.ScenarioFinished:
+        (found,) = [r for r in self.summary.results if r.scenario == name]
+        return found
+
+
+def run_and_inspect(sim: SuiteSim, scenarios: list[loader.LoadedScenario], artifacts: Path) -> SuiteRun:
+    """Run `scenarios` serially on `sim`; then look for anything they left behind."""
+    before = all_pods(sim.info)
+    summary, recorder = run_suite(scenarios, sim.info, artifacts)
+    return SuiteRun(scenarios, summary, recorder, cluster_leftovers(sim.info, before), planted_on_nodes(sim))
+
+
+def needs_ephemeral(loaded: loader.LoadedScenario) -> bool:
+    return base.EPHEMERAL_CONTAINERS in loaded.scenario.requires.capabilities
 
 
 def kubectl_json(cluster: base.ClusterInfo, *args: str) -> dict[str, Any]:
