@@ -56,12 +56,15 @@ def build(
     lookup: command.Lookup | None = None,
     hostname: str = "",
     etc_hosts: str | None = None,
+    termination_log: Path | None = None,
 ) -> spec.ContainerConfig:
     """The runtime config; raises ContainerConfigError, ConfigError, NoCommand or VolumeError."""
     ident = security.resolve(pod, container, image.user, image.rootfs)
     env = command.environment(pod, container, image.env, lookup=lookup)
     argv = command.argv(container, image.entrypoint, image.cmd, env)
     binds = volumes.mounts(container, pod_volumes)
+    if termination_log is not None and container.get("terminationMessagePath"):
+        binds.append(volumes.BindMount(termination_log, container["terminationMessagePath"], read_only=False))
     ns: dict[str, str | None] = {"network": namespaces.network, "ipc": namespaces.ipc, "uts": namespaces.uts}
     ns["pid"] = f"/proc/{target_pid}/ns/pid" if target_pid is not None else namespaces.pid
     cfg = spec.ContainerConfig(

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from pathlib import Path
 
-from kdbgtest.sim.node import command, containers, images, probes, pulling, security, spec, status, volumes
+from kdbgtest.sim.node import (
+    command,
+    containers,
+    images,
+    logs,
+    probes,
+    pulling,
+    security,
+    spec,
+    status,
+    volumes,
+)
 from kdbgtest.sim.node.instance import Instance
 from kdbgtest.sim.node.podbase import MIN_GRACE, RETRY, ExecFailed, Obj, PodBase, StartFailed
+
+log = logging.getLogger(__name__)
+KILL_WAIT = 5.0  # seconds a SIGKILLed container gets to be gone
 
 
 class Launcher(PodBase):
@@ -53,6 +68,7 @@ class Launcher(PodBase):
                 pod_volumes=self._volumes, target_pid=self._target_pid(container, kind),
                 lookup=self.ctx.lookup, hostname=self._hostname(),
                 etc_hosts=containers.hosts_file(self.pod, self.pod_ip, self._host_network()),
+                termination_log=self._termination_file(cid),
             )  # fmt: skip
         except (security.ContainerConfigError, command.ConfigError, volumes.VolumeError) as exc:
             message = str(exc)
@@ -124,6 +140,30 @@ class Launcher(PodBase):
         self.publish()
         return inst
 
+    def _termination_file(self, cid: str) -> Path:
+        """The host file bind-mounted at the container's terminationMessagePath (kubelet + containerd)."""
+        path: Path = self.dir / "termination" / cid
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o666)
+        path.chmod(0o666)
+        return path
+
+    def termination_message(self, container: Obj, inst: Instance) -> str:
+        """What the container wrote to its termination log; with FallbackToLogsOnError, else its log's tail.
+
+        At most 4096 bytes of the file; of the log (only after a failure), the last 80 lines and 2048 bytes.
+        """
+        path: Path = self.dir / "termination" / inst.container_id.removeprefix("containerd://")
+        with contextlib.suppress(OSError):
+            text: str = path.read_bytes()[:4096].decode(errors="replace")
+            if text:
+                return text
+        if container.get("terminationMessagePolicy") != "FallbackToLogsOnError" or inst.exit_code == 0:
+            return ""
+        records, _ = logs.read_records(inst.log_path)
+        tail = b"".join(r[1] + (b"\n" if r[2] else b"") for r in records[-80:])[-2048:]
+        return tail.decode(errors="replace")
+
     def _log_file(self, name: str, count: int, cid: str) -> Path:
         """/var/log/pods/NS_POD_UID/NAME/N.log in the node root, linked from /var/log/containers (CRI)."""
         path = self.log_dir / name / f"{count}.log"
@@ -190,6 +230,8 @@ class Launcher(PodBase):
             return await asyncio.wait_for(run(), timeout)
         except TimeoutError:
             process.kill(signal.SIGKILL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), timeout=KILL_WAIT)
             return 1, f"command timed out after {timeout:g}s"
 
     def _termination_grace(self) -> int:
@@ -201,8 +243,18 @@ class Launcher(PodBase):
         try:
             await asyncio.wait_for(inst.wait(), timeout=max(grace, MIN_GRACE))
         except TimeoutError:
-            inst.kill(signal.SIGKILL)
-            await inst.wait()
+            await self._force_stop(inst)
+
+    async def _force_stop(self, inst: Instance) -> None:
+        """SIGKILL; if the process somehow survives, have the runtime delete the container (bounded waits)."""
+        inst.kill(signal.SIGKILL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(inst.wait(), timeout=KILL_WAIT)
+            return
+        log.warning("container %s survived SIGKILL; deleting it through the runtime", inst.container_id)
+        await self._reap(inst)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(inst.wait(), timeout=KILL_WAIT)
 
     async def _reap(self, inst: Instance) -> None:
         with contextlib.suppress(Exception):

@@ -129,7 +129,10 @@ class PodWorker(launch.Launcher):
             return 128, self.ctx.backoff.now()
         code = await inst.wait()
         finish = self.ctx.backoff.now()
-        rec.state = {"terminated": inst.terminated(rec.container_id)}
+        terminated = inst.terminated(rec.container_id)
+        if message := self.termination_message(container, inst):
+            terminated["message"] = message
+        rec.state = {"terminated": terminated}
         rec.ready = rec.started = False
         await self._reap(inst)
         self.publish()
@@ -216,9 +219,7 @@ class PodWorker(launch.Launcher):
         try:
             await asyncio.wait_for(asyncio.gather(*waits), timeout=max(grace, 0.1))
         except TimeoutError:
-            for _, inst in running:
-                inst.kill(signal.SIGKILL)
-            await asyncio.gather(*(inst.wait() for _, inst in running))
+            await asyncio.gather(*(self._force_stop(inst) for _, inst in running if inst.running))
         for name, inst in running:
             rec = self.records[name]
             rec.state = {"terminated": inst.terminated(inst.container_id)}

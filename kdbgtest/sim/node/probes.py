@@ -96,7 +96,7 @@ async def in_netns(netns: str | None, argv: list[str], timeout: float) -> tuple[
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
-        await proc.wait()
+        await proc.communicate()  # reaps it and closes its pipes
         return 1, "probe timed out"
     return proc.returncode or 0, out.decode(errors="replace")
 

@@ -357,3 +357,25 @@ def test_a_pod_removed_from_the_store_is_torn_down(run_node: Any, tmp_path: Path
         assert not Path(f"/proc/{pid}").exists()
 
     run_node(scenario)
+
+
+def test_termination_messages(run_node: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        wrote = busybox(
+            "wrote",
+            "sh",
+            "-c",
+            "echo config missing > /dev/termination-log; exit 2",
+            terminationMessagePath="/dev/termination-log",
+            terminationMessagePolicy="File",
+        )
+        logged = busybox("logged", "sh", "-c", "echo first; echo last words >&2; exit 1",
+                         terminationMessagePath="/dev/termination-log",
+                         terminationMessagePolicy="FallbackToLogsOnError")  # fmt: skip
+        h.state.create_pod("msg", {"restartPolicy": "Never", "containers": [wrote, logged]})
+        await until(lambda: (h.state.pod("msg") or {})["status"]["phase"] == "Failed", "Failed")
+        pod = h.state.pod("msg")
+        assert container_status(pod, "wrote")["state"]["terminated"]["message"] == "config missing\n"
+        assert container_status(pod, "logged")["state"]["terminated"]["message"] == "first\nlast words\n"
+
+    run_node(scenario)
