@@ -168,6 +168,8 @@ class Launcher(PodBase):
         """/var/log/pods/NS_POD_UID/NAME/N.log in the node root, linked from /var/log/containers (CRI)."""
         path = self.log_dir / name / f"{count}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
+        # The kubelet's container GC keeps one dead instance per container: older logs go.
+        (self.log_dir / name / f"{count - 2}.log").unlink(missing_ok=True)
         link = self.ctx.node_root / "var/log/containers" / f"{self.name}_{self.namespace}_{name}-{cid}.log"
         with contextlib.suppress(OSError):
             link.parent.mkdir(parents=True, exist_ok=True)
