@@ -84,7 +84,9 @@ def test_crash_loop_backs_off_with_growing_delays_and_keeps_previous_logs(run_no
         previous = b"".join([c async for c in h.node.logs("default", "crash", "app", previous=True)])
         assert previous.startswith(b"boom ") and previous.endswith(b"\n")
         log_dir = h.node.sandbox.root / "var/log/pods" / f"default_crash_{pod['metadata']['uid']}" / "app"
-        assert len(list(log_dir.iterdir())) <= 2  # the current and the previous instance, as after container GC
+        assert (
+            len(list(log_dir.iterdir())) <= 2
+        )  # the current and the previous instance, as after container GC
 
     run_node(scenario, time_scale=0.02)
 
