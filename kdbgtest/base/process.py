@@ -5,6 +5,7 @@ Interactive programs go through `kdbgtest.debug.session` (pexpect) instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -92,10 +93,8 @@ def run(
 def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
     """Terminate the child's whole process group, then kill it if it lingers; return what it printed."""
     for sig, grace in ((signal.SIGTERM, _TERMINATE_GRACE), (signal.SIGKILL, None)):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             out, err = proc.communicate(timeout=grace)
             return out or "", err or ""

@@ -19,7 +19,6 @@ from kdbgtest.sim import cluster as sim_cluster
 from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.node import toolbox
 
-
 # CrashLoopBackOff delays at a tenth of real time (1 s, 2 s, 4 s ... instead of 10 s, 20 s, 40 s): the
 # crashloop fixture is ready in seconds. Only waiting is shortened; states, counts and messages are the same.
 SUITE_TIME_SCALE = 0.1

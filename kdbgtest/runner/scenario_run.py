@@ -11,8 +11,8 @@ from pathlib import Path
 
 from kdbgtest.base.errors import KdbgtestError, StepTimeout
 from kdbgtest.cluster.base import ClusterInfo
-from kdbgtest.debug import driver as debug_driver
 from kdbgtest.debug import api_driver, kubectl_driver
+from kdbgtest.debug import driver as debug_driver
 from kdbgtest.runner import artifacts, cleanup, events, kube, namespace, observe, resolve, selection, steps
 from kdbgtest.scenario import loader, model
 
