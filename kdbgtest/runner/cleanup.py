@@ -68,10 +68,27 @@ def _new_debug_pods(client: kube.Kubectl, tracker: Tracker, problems: list[str])
     except KdbgtestError as exc:
         problems.append(f"could not list node-debugger pods to remove them: {exc}")
         return
+    others: set[str] | None = None
     for pod in pods:
         meta = pod.get("metadata") or {}
-        if str(meta.get("uid")) not in tracker.known_debug_pods:
-            tracker.add_pod(str(meta.get("namespace")), str(meta.get("name")))
+        ns = str(meta.get("namespace"))
+        if str(meta.get("uid")) in tracker.known_debug_pods:
+            continue
+        if ns != tracker.namespace:
+            others = _other_runs_namespaces(client, tracker) if others is None else others
+            if ns in others:
+                continue  # made by another kdbgtest run on the same cluster, which removes it itself
+        tracker.add_pod(ns, str(meta.get("name")))
+
+
+def _other_runs_namespaces(client: kube.Kubectl, tracker: Tracker) -> set[str]:
+    """Namespaces of other kdbgtest runs (concurrent ones on a shared cluster), whose pods are not ours."""
+    try:
+        found = client.items("namespaces", labels=f"{namespace.MANAGED_BY}=kdbgtest")
+    except KdbgtestError:
+        return set()
+    names = {str((item.get("metadata") or {}).get("name")) for item in found}
+    return names - {tracker.namespace}
 
 
 def removal_commands(client: kube.Kubectl, tracker: Tracker) -> list[str]:

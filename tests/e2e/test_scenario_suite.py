@@ -8,14 +8,17 @@ leaked (conftest.py). The copy-mode fallback runs on a second sim whose Ephemera
 from __future__ import annotations
 
 import shlex
+import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
 import suite_support as support
 
-from kdbgtest.base import process, waiting
+from kdbgtest.base import process, tools, waiting
 from kdbgtest.cluster import base
 from kdbgtest.runner import engine, events
+from kdbgtest.scenario import loader
 from kdbgtest.sim.node import toolbox
 
 pytestmark = [pytest.mark.sim, pytest.mark.e2e]
@@ -73,9 +76,7 @@ def test_the_cluster_holds_nothing_after_the_suite(suite_run: support.SuiteRun) 
 def test_the_nodes_hold_nothing_planted_after_the_suite(
     suite_run: support.SuiteRun, suite_sim: support.SuiteSim
 ) -> None:
-    assert all(
-        (root / "var" / "log").is_dir() for root in support.node_roots(suite_sim)
-    )  # the check looks there
+    assert all((root / "var" / "log").is_dir() for root in support.node_roots(suite_sim))  # the check looks there
     ran = {r.scenario: r.verdict for r in suite_run.summary.results}
     assert ran[NODE_ISSUE] == "passed"  # the fixture was planted (and found) during the suite
     assert suite_run.on_nodes == []
@@ -104,6 +105,36 @@ def test_the_leftover_checks_see_a_kept_run(suite_sim: support.SuiteSim, tmp_pat
         return not found, found
 
     waiting.wait_for(clean, timeout=60, what="the kept run to be removed", interval=0.2)
+
+
+def test_another_runs_node_debugger_pod_is_left_to_it(suite_sim: support.SuiteSim, tmp_path: Path) -> None:
+    """Two kdbgtest runs on one cluster: a node-debugger pod that appears in the other run's namespace while
+    this run goes is the other run's to remove, not this one's."""
+    other = f"kdbg-other-run-{uuid.uuid4().hex[:6]}"
+    text = f"""
+        name: concurrent
+        steps:
+          - name: other-run-namespace
+            kubectl: {{args: [create, namespace, {other}]}}
+          - name: other-run-label
+            kubectl: {{args: [label, namespace, {other}, app.kubernetes.io/managed-by=kdbgtest]}}
+          - name: other-runs-node-debugger
+            kubectl: {{args: [debug, "node/${{node}}", --image=busybox:1.36, -n, {other}, --, "true"]}}
+        """
+    path = tmp_path / "concurrent.yaml"
+    path.write_text(textwrap.dedent(text).lstrip())
+    recorder = support.Recorder()
+    options = engine.RunOptions(artifacts=tmp_path / "artifacts")
+    try:
+        result = engine.run_one(loader.load_file(path), suite_sim.info, options, [recorder])
+        assert result.verdict == "passed", result.message
+        (cleanup,) = recorder.of(events.CleanupFinished)
+        assert [item for item in cleanup.removed if other in item] == []
+        pods = support.kubectl_json(suite_sim.info, "get", "pods", "-n", other)["items"]
+        assert [p["metadata"]["name"].startswith("node-debugger-") for p in pods] == [True]
+    finally:
+        argv = [str(tools.pinned_kubectl()), f"--kubeconfig={suite_sim.info.kubeconfig}"]
+        process.run([*argv, "delete", "namespace", other, "--ignore-not-found", "--wait=true"], timeout=90)
 
 
 def test_the_fallback_runs_where_ephemeral_containers_are_off(
