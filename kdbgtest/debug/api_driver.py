@@ -22,6 +22,7 @@ Honest limits (each one gives a clear error or is visible in the result, never a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -49,6 +50,7 @@ from kdbgtest.scenario import model
 Obj = dict[str, Any]
 ARGV_PREFIX = "kubernetes-client:"
 CALL_TIMEOUT = 30.0
+STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 HINT = (
     "All commands and output from this session will be recorded in container logs, including credentials and "
@@ -63,6 +65,10 @@ class Failure(Exception):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.text = text
+
+
+class EphemeralDisabled(Failure):
+    """The ephemeralcontainers subresource answered 404 without a name: the feature is off."""
 
 
 @dataclass
@@ -170,7 +176,7 @@ class ApiDriver:
         step = Step([ARGV_PREFIX, *argv.exec_argv(action, namespace=namespace)], time.monotonic() + timeout)
         try:
             container = self._exec_container(action, namespace, step)
-            ws = self._call(
+            ws = self._stream(
                 stream,
                 self.core.connect_get_namespaced_pod_exec,
                 action.pod,
@@ -222,11 +228,16 @@ class ApiDriver:
         ec, patch = podgen.ephemeral(action, pod, step.printed)
         step.captures[DEBUG_CONTAINER] = ec["name"]
         try:
-            self.core.patch_namespaced_pod_ephemeralcontainers(
-                action.pod, namespace, patch, _request_timeout=CALL_TIMEOUT
+            self._call(
+                self.core.patch_namespaced_pod_ephemeralcontainers,
+                action.pod,
+                namespace,
+                patch,
+                _content_type=STRATEGIC_MERGE,  # kubectl's patch type
+                _ephemeral=True,
             )
-        except exceptions.ApiException as exc:
-            raise Failure(api_errors.ephemeral_disabled(exc) or api_errors.render(exc)) from None
+        except EphemeralDisabled as exc:
+            raise Failure(exc.text) from None
         return Target(action.pod, namespace, ec["name"], ephemeral=True)
 
     def _copy(self, action: model.DebugAction, pod: Obj, namespace: str, step: Step) -> Target | None:
@@ -244,7 +255,7 @@ class ApiDriver:
     def _node(self, action: model.DebugAction, namespace: str, step: Step) -> Target:
         if not action.node:
             raise ScenarioError("a debug step in node mode needs `node:`; add the node name (e.g. ${node})")
-        self._call(self.core.read_node, action.node, _preload_content=False)
+        self._call(self.core.read_node, action.node)
         pod = podgen.node_pod(action, action.node, step.printed)
         name, container = pod["metadata"]["name"], pod["spec"]["containers"][0]["name"]
         step.captures.update({DEBUG_POD: name, DEBUG_CONTAINER: container})
@@ -268,7 +279,7 @@ class ApiDriver:
                     container=target.container,
                 )
                 return self._ended_early(step, logs, slug, action.interactive)
-            ws = self._call(
+            ws = self._stream(
                 stream,
                 self.core.connect_get_namespaced_pod_attach,
                 target.pod,
@@ -308,18 +319,26 @@ class ApiDriver:
                 _request_timeout=remaining + 5,
                 deserialize=False,  # raw JSON: the client's strict models reject some valid objects
             )
-            for event in events:
-                if event["type"] == "DELETED":
-                    raise Failure('Error from server (NotFound): pods "" not found')
-                state = _container_state(event["object"], target.container)
-                if state is None:
-                    continue
-                if "running" in state or "terminated" in state:
-                    return "terminated" in state
-                message = (state.get("waiting") or {}).get("message")
-                if message:
-                    step.printed.stderr.append(f"Warning: container {target.container}: {message}")
-                    last = message
+            with contextlib.closing(events):
+                found = self._first_state(events, target, step)
+            if found is not None:
+                return found
+            last = step.printed.stderr[-1] if step.printed.stderr else "no running or terminated state"
+
+    def _first_state(self, events: Any, target: Target, step: Step) -> bool | None:
+        """Read events until the container runs (False) or terminated (True); None when the watch ends."""
+        for event in events:
+            if event["type"] == "DELETED":
+                raise Failure('Error from server (NotFound): pods "" not found')
+            state = _container_state(event["object"], target.container)
+            if state is None:
+                continue
+            if "running" in state or "terminated" in state:
+                return "terminated" in state
+            message = (state.get("waiting") or {}).get("message")
+            if message:
+                step.printed.stderr.append(f"Warning: container {target.container}: {message}")
+        return None
 
     def _ended_early(self, step: Step, logs: str, slug: str, interactive: bool) -> CommandResult:
         """kubectl prints the logs of a debug container that terminated before it could attach."""
@@ -384,8 +403,7 @@ class ApiDriver:
     # -- API calls ------------------------------------------------------------------------------------------
 
     def _read_pod(self, name: str, namespace: str) -> Obj:
-        response = self._call(self.core.read_namespaced_pod, name, namespace, _preload_content=False)
-        pod: Obj = json.loads(response.data)
+        pod: Obj = json.loads(self._call(self.core.read_namespaced_pod, name, namespace))
         return pod
 
     def _exec_container(self, action: model.ExecAction, namespace: str, step: Step) -> str:
@@ -408,14 +426,25 @@ class ApiDriver:
             step.printed.stderr.append(f'Defaulted container "{first}" out of: {", ".join(names)}')
         return first
 
-    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        """One API call; an API error becomes a `Failure` with kubectl's text."""
-        if method is not stream:
-            kwargs.setdefault("_request_timeout", CALL_TIMEOUT)
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> str:
+        """One API call, its answer as text (raw: the client's strict models reject some valid objects);
+        an API error becomes a `Failure` with kubectl's text. The connection goes back to the pool."""
+        response = self._stream(
+            method, *args, _preload_content=False, _request_timeout=CALL_TIMEOUT, **kwargs
+        )
+        try:
+            return str(response.data.decode("utf-8", "replace"))
+        finally:
+            response.release_conn()
+
+    def _stream(self, method: Any, *args: Any, _ephemeral: bool = False, **kwargs: Any) -> Any:
+        """Call `method` (an API method, or `stream` for a WebSocket); API errors become a `Failure` (with
+        `_ephemeral`, a 404 of the missing subresource becomes kubectl's `EphemeralDisabled` message)."""
         try:
             return method(*args, **kwargs)
         except exceptions.ApiException as exc:
-            raise Failure(api_errors.render(exc)) from None
+            disabled = api_errors.ephemeral_disabled(exc) if _ephemeral else None
+            raise (EphemeralDisabled(disabled) if disabled else Failure(api_errors.render(exc))) from None
         except OSError as exc:
             raise ClusterError(f"the API server did not answer: {exc}") from None
 

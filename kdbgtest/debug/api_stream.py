@@ -24,11 +24,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import websocket
+
 from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
 from kdbgtest.debug import ansi
 
 STDIN, STDOUT, STDERR, STATUS, RESIZE = 0, 1, 2, 3, 4
-RESIZE_80x24 = b'{"Width":80,"Height":24}'  # what kubectl sends from a 24x80 pseudo-terminal
+# What kubectl sends from a 24x80 pseudo-terminal: one size larger first (the shell redraws its prompt).
+RESIZES = (b'{"Width":81,"Height":25}', b'{"Width":80,"Height":24}')
 TAIL_LINES = 20
 _SETTLE = 0.05  # like session.py: a regex match at the very end waits this long for the rest of the line
 T = TypeVar("T")
@@ -50,21 +53,34 @@ def exit_status(raw: bytes) -> tuple[int, str]:
     return 1, f"error: {status.get('message', 'the stream ended with a failure status')}"
 
 
+def close(ws: Any) -> None:
+    """Close a WebSocket and its socket. (websocket-client's `close` returns early, leaving the socket open,
+    when the server has already closed the connection.)"""
+    ws.close()
+    sock = getattr(ws, "sock", None)
+    if sock is not None:
+        sock.shutdown()
+
+
 class Channels:
     """Incremental reading of one WebSocket: decoded stdout/stderr chunks, the raw status, and EOF."""
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.status = b""
+        self.lost = False  # the connection broke without a close frame
         self._decoders = {ch: codecs.getincrementaldecoder("utf-8")("replace") for ch in (STDOUT, STDERR)}
 
     @property
     def open(self) -> bool:
-        return bool(self.ws.is_open())
+        return bool(self.ws.is_open()) and not self.lost
 
     def read(self, timeout: float) -> tuple[str, str]:
         """Wait up to `timeout` for frames; return the (stdout, stderr) text they carried."""
-        self.ws.update(timeout=max(timeout, 0.0))
+        try:
+            self.ws.update(timeout=max(timeout, 0.0))
+        except (websocket.WebSocketException, OSError):
+            self.lost = True
         self.status += self.ws.read_channel(STATUS) or b""
         out, err = (self.ws.read_channel(ch) or b"" for ch in (STDOUT, STDERR))
         final = not self.open
@@ -89,7 +105,7 @@ def collect(ws: Any, timeout: float, what: str) -> tuple[str, str, bytes]:
             out.append(chunk_out)
             err.append(chunk_err)
     finally:
-        ws.close()
+        close(ws)
     return "".join(out), "".join(err), channels.status
 
 
@@ -122,7 +138,8 @@ class StreamTerminal:
         self._log = transcript.open("w", encoding="utf-8", newline="")
         self._append(preface)
         if tty:
-            ws.write_channel(RESIZE, RESIZE_80x24)
+            for size in RESIZES:
+                ws.write_channel(RESIZE, size)
         self._hint_pressed = press_enter
         if press_enter:  # kubectl's session presses Enter once after the prompt hint (session.py)
             ws.write_channel(STDIN, b"\r")
@@ -204,7 +221,7 @@ class StreamTerminal:
             return
         if not self._eof:
             self._stopped = True
-        self._channels.ws.close()
+        close(self._channels.ws)
         self._log.close()
 
     # -- internals ------------------------------------------------------------------------------------------
