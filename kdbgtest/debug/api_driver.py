@@ -219,9 +219,7 @@ class ApiDriver:
         if action.mode == "node":
             return self._node(action, namespace, step)
         if not action.pod:
-            raise ScenarioError(
-                f"a debug step in {action.mode} mode needs `pod:`; add the name of the pod to debug"
-            )
+            raise ScenarioError(f"a debug step in {action.mode} mode needs `pod:`; add the name of the pod to debug")
         pod = self._read_pod(action.pod, namespace)
         if action.copy_to:
             return self._copy(action, pod, namespace, step)
@@ -248,9 +246,7 @@ class ApiDriver:
         if action.replace:
             body = client.V1DeleteOptions(grace_period_seconds=0)
             self._call(self.core.delete_namespaced_pod, action.pod, namespace, body=body)
-        return (
-            Target(copied["metadata"]["name"], namespace, container, ephemeral=False) if container else None
-        )
+        return Target(copied["metadata"]["name"], namespace, container, ephemeral=False) if container else None
 
     def _node(self, action: model.DebugAction, namespace: str, step: Step) -> Target:
         if not action.node:
@@ -295,9 +291,7 @@ class ApiDriver:
         except Failure as exc:
             return step.result(1, stderr=exc.text + "\n")
         if not action.interactive:
-            out, err, status = api_stream.collect(
-                ws, step.remaining("the attach"), f"attach to {target.container}"
-            )
+            out, err, status = api_stream.collect(ws, step.remaining("the attach"), f"attach to {target.container}")
             code, message = api_stream.exit_status(status)
             return step.result(code, stdout=out, stderr=err + (message + "\n" if message else ""))
         hint = tty and not action.quiet
@@ -381,9 +375,7 @@ class ApiDriver:
         finally:
             term.close()
         code = (
-            outcome.exit_code
-            if outcome.exit_code is not None
-            else (term.exit_code if term.ended_by_itself else None)
+            outcome.exit_code if outcome.exit_code is not None else (term.exit_code if term.ended_by_itself else None)
         )
         result = CommandResult(
             argv=step.argv,
@@ -429,9 +421,7 @@ class ApiDriver:
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> str:
         """One API call, its answer as text (raw: the client's strict models reject some valid objects);
         an API error becomes a `Failure` with kubectl's text. The connection goes back to the pool."""
-        response = self._stream(
-            method, *args, _preload_content=False, _request_timeout=CALL_TIMEOUT, **kwargs
-        )
+        response = self._stream(method, *args, _preload_content=False, _request_timeout=CALL_TIMEOUT, **kwargs)
         try:
             return str(response.data.decode("utf-8", "replace"))
         finally:

@@ -98,9 +98,7 @@ def collect(ws: Any, timeout: float, what: str) -> tuple[str, str, bytes]:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 seen = "".join(out)[-2000:]
-                raise StepTimeout(
-                    f"timed out after {timeout:g}s waiting for {what} to end; output so far: {seen!r}"
-                )
+                raise StepTimeout(f"timed out after {timeout:g}s waiting for {what} to end; output so far: {seen!r}")
             chunk_out, chunk_err = channels.read(min(remaining, 1.0))
             out.append(chunk_out)
             err.append(chunk_err)
@@ -226,9 +224,7 @@ class StreamTerminal:
 
     # -- internals ------------------------------------------------------------------------------------------
 
-    def _wait(
-        self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float, *, settle: bool = False
-    ) -> T:
+    def _wait(self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float, *, settle: bool = False) -> T:
         deadline = time.monotonic() + timeout
         while True:
             found = find()
@@ -243,9 +239,7 @@ class StreamTerminal:
                 return value
             if self._eof:
                 code = self._exit_code
-                raise StepFailed(
-                    f"{self.name} ended with exit code {code} while waiting for {what}{self._seen()}"
-                )
+                raise StepFailed(f"{self.name} ended with exit code {code} while waiting for {what}{self._seen()}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}{self._seen()}")

@@ -77,9 +77,7 @@ def _merge_keyed(original: list[Any], patch: list[Any], key: str) -> list[Any]:
     for item in patch:
         if not isinstance(item, dict) or key not in item:
             raise ScenarioError(f"custom profile: every element of a list merged by {key!r} needs {key!r}")
-        at = next(
-            (i for i, old in enumerate(merged) if isinstance(old, dict) and old.get(key) == item[key]), None
-        )
+        at = next((i for i, old in enumerate(merged) if isinstance(old, dict) and old.get(key) == item[key]), None)
         if at is None:
             merged.append(copy.deepcopy(item))
         else:

@@ -74,9 +74,7 @@ def check(action: model.DebugAction, out: Printed) -> None:
     """kubectl's flag checks, in its order; prints the `--target` and legacy-profile lines as it does."""
     args = bool(action.command)
     if action.attach and action.image is None and action.container is None:
-        raise Refused(
-            "you must specify --container or create a new container using --image in order to attach."
-        )
+        raise Refused("you must specify --container or create a new container using --image in order to attach.")
     if action.copy_to:
         if action.image is None and not action.set_image and not args:
             raise Refused("you must specify --image, --set-image or command arguments.")
@@ -103,9 +101,7 @@ def check(action: model.DebugAction, out: Printed) -> None:
     if tty_of(action) and not action.interactive:
         raise Refused("-i/--stdin is required for containers with -t/--tty=true")
     if action.custom is not None and any(action.custom.get(k) for k in _CUSTOM_FORBIDDEN):
-        raise Refused(
-            "name, command, image, lifecycle and volume devices are not modifiable via custom profile"
-        )
+        raise Refused("name, command, image, lifecycle and volume devices are not modifiable via custom profile")
     if profile_of(action) == "legacy":
         out.stderr.append(
             "--profile=legacy is deprecated and planned to be removed in v1.39. It is recommended to specify "
@@ -130,16 +126,12 @@ def ephemeral(action: model.DebugAction, pod: Obj, out: Printed) -> tuple[Obj, O
         _custom(changed["spec"]["ephemeralContainers"], name, action.custom)
     ec = changed["spec"]["ephemeralContainers"][-1]
     warn_non_root(ec, pod, out)
-    return ec, ephemeral_patch(
-        pod["spec"].get("ephemeralContainers") or [], changed["spec"]["ephemeralContainers"]
-    )
+    return ec, ephemeral_patch(pod["spec"].get("ephemeralContainers") or [], changed["spec"]["ephemeralContainers"])
 
 
 def ephemeral_patch(before: list[Obj], after: list[Obj]) -> Obj:
     """kubectl's two-way strategic merge patch between the pod's ephemeral containers before and after."""
-    items = [
-        merge.element_diff(old, new, "name") for old, new in zip(before, after, strict=False) if old != new
-    ]
+    items = [merge.element_diff(old, new, "name") for old, new in zip(before, after, strict=False) if old != new]
     items += [copy.deepcopy(new) for new in after[len(before) :]]
     spec: Obj = {"ephemeralContainers": items}
     if before:

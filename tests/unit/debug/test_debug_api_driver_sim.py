@@ -129,9 +129,7 @@ def differences(left: Any, right: Any, path: str = "") -> list[str]:
         return lines
     if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
         return [
-            line
-            for i, (a, b) in enumerate(zip(left, right, strict=True))
-            for line in differences(a, b, f"{path}[{i}]")
+            line for i, (a, b) in enumerate(zip(left, right, strict=True)) for line in differences(a, b, f"{path}[{i}]")
         ]
     return [] if left == right else [f"{path}: kubectl={left!r} api={right!r}"]
 
@@ -155,8 +153,7 @@ def test_ephemeral_container_same_as_kubectl(
     results = {name: run(drivers, name, namespace, **fields) for name in ("kubectl", "api")}
     spec = get(sim, namespace, "pod/app")["spec"]
     made = {
-        name: env_sorted(dict(ec))
-        for ec, name in zip(spec["ephemeralContainers"], ("kubectl", "api"), strict=True)
+        name: env_sorted(dict(ec)) for ec, name in zip(spec["ephemeralContainers"], ("kubectl", "api"), strict=True)
     }
     for name, result in results.items():
         assert result.exit_code == 0, result.output
@@ -191,9 +188,7 @@ def test_ephemeral_custom_profile_same_as_kubectl(
             command=["true"],
         )
         assert result.exit_code == 0, result.output
-    made = {
-        ec["name"]: env_sorted(ec) for ec in get(sim, namespace, "pod/app")["spec"]["ephemeralContainers"]
-    }
+    made = {ec["name"]: env_sorted(ec) for ec in get(sim, namespace, "pod/app")["spec"]["ephemeralContainers"]}
     made["c-kubectl"]["name"] = made["c-api"]["name"] = "c"
     assert differences(made["c-kubectl"], made["c-api"]) == []
     assert made["c-api"]["securityContext"]["capabilities"] == {"add": ["NET_ADMIN"]}
@@ -224,9 +219,7 @@ COPIES: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("case", sorted(COPIES))
-def test_copy_same_as_kubectl(
-    sim: testing.SimHandle, drivers: dict[str, Any], namespace: str, case: str
-) -> None:
+def test_copy_same_as_kubectl(sim: testing.SimHandle, drivers: dict[str, Any], namespace: str, case: str) -> None:
     make_pod(sim, namespace, "app")
     copies, printed = {}, {}
     for name in ("kubectl", "api"):
@@ -238,9 +231,7 @@ def test_copy_same_as_kubectl(
             copy_to: "<copy>",
             **({generated: "<debugger>"} if generated.startswith("debugger-") else {}),
         }
-        copy = normalized(
-            get(sim, namespace, f"pod/{copy_to}"), names, node=bool(COPIES[case].get("same_node"))
-        )
+        copy = normalized(get(sim, namespace, f"pod/{copy_to}"), names, node=bool(COPIES[case].get("same_node")))
         for container in copy["spec"]["containers"]:
             env_sorted(container)
         copies[name] = copy
@@ -326,9 +317,7 @@ FAILURES: dict[str, dict[str, Any]] = {
 }
 
 
-def test_failures_print_what_kubectl_prints(
-    sim: testing.SimHandle, drivers: dict[str, Any], namespace: str
-) -> None:
+def test_failures_print_what_kubectl_prints(sim: testing.SimHandle, drivers: dict[str, Any], namespace: str) -> None:
     make_pod(sim, namespace, "app")
     for case, fields in FAILURES.items():
         results = {name: run(drivers, name, namespace, **fields) for name in ("kubectl", "api")}
@@ -346,17 +335,13 @@ def test_exec_same_as_kubectl(sim: testing.SimHandle, drivers: dict[str, Any], n
         action = model.ExecAction(pod="app", command=command)
         seen = {}
         for name in ("kubectl", "api"):
-            result = drivers[name].exec(
-                action, namespace=namespace, session=None, timeout=30, step_slug="exec"
-            )
+            result = drivers[name].exec(action, namespace=namespace, session=None, timeout=30, step_slug="exec")
             stderr = re.sub(r'exec "[0-9a-f]{64}"', 'exec "<id>"', result.stderr)  # a new exec id each time
             seen[name] = (result.exit_code, result.stdout, stderr)
         assert seen["api"] == seen["kubectl"], command
 
 
-def test_interactive_sessions_read_alike(
-    sim: testing.SimHandle, drivers: dict[str, Any], namespace: str
-) -> None:
+def test_interactive_sessions_read_alike(sim: testing.SimHandle, drivers: dict[str, Any], namespace: str) -> None:
     make_pod(sim, namespace, "app")
     dialogue = [
         {"send": "echo sum=$((40+2))"},

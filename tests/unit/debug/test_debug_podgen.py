@@ -129,9 +129,7 @@ def test_kubectls_flag_checks(fields: dict[str, Any], message: str) -> None:
 def test_legacy_profile_warns_on_stderr() -> None:
     out = podgen.Printed()
     podgen.check(action(image="b", profile="legacy"), out)
-    assert out.stderr and out.stderr[0].startswith(
-        "--profile=legacy is deprecated and planned to be removed in v1.39"
-    )
+    assert out.stderr and out.stderr[0].startswith("--profile=legacy is deprecated and planned to be removed in v1.39")
 
 
 # -- ephemeral containers
@@ -222,9 +220,7 @@ def test_non_root_pod_warning() -> None:
     target = pod(securityContext={"runAsUser": 1000})
     out = podgen.Printed()
     podgen.ephemeral(action(image="b"), target, out)
-    assert out.stderr and out.stderr[0].startswith(
-        "Warning: Non-root user is configured for the entire target Pod"
-    )
+    assert out.stderr and out.stderr[0].startswith("Warning: Non-root user is configured for the entire target Pod")
     out = podgen.Printed()
     podgen.ephemeral(action(image="b", profile="baseline"), target, out)
     assert out.stderr == []  # baseline grants nothing
@@ -285,9 +281,7 @@ def test_copy_keep_flags_same_node_and_explicit_sharing() -> None:
         same_node=True,
         share_processes=False,
     )
-    assert copied["metadata"]["labels"] == {"app": "web"} and copied["metadata"]["annotations"] == {
-        "note": "hi"
-    }
+    assert copied["metadata"]["labels"] == {"app": "web"} and copied["metadata"]["annotations"] == {"note": "hi"}
     app = copied["spec"]["containers"][0]
     assert {"livenessProbe", "readinessProbe", "startupProbe"} <= set(app)
     assert "initContainers" not in copied["spec"]
@@ -402,13 +396,9 @@ def test_render_invalid_with_one_and_several_causes() -> None:
 
 def test_render_not_found_and_disabled_feature() -> None:
     found = '{"kind":"Status","message":"pods \\"x\\" not found","reason":"NotFound","details":{"name":"x"}}'
-    assert (
-        api_errors.render(FakeApiException(404, found)) == 'Error from server (NotFound): pods "x" not found'
-    )
+    assert api_errors.render(FakeApiException(404, found)) == 'Error from server (NotFound): pods "x" not found'
     assert api_errors.ephemeral_disabled(FakeApiException(404, found)) is None
-    gone = (
-        '{"kind":"Status","message":"the server could not find the requested resource","reason":"NotFound"}'
-    )
+    gone = '{"kind":"Status","message":"the server could not find the requested resource","reason":"NotFound"}'
     assert api_errors.ephemeral_disabled(FakeApiException(404, gone)) == (
         "error: ephemeral containers are disabled for this cluster "
         '(error from server: "the server could not find the requested resource")'
