@@ -368,3 +368,29 @@ def test_interactive_sessions_read_alike(sim: testing.SimHandle, drivers: dict[s
         # Prompt redraws (Enter, resizes) race with typed input in both drivers: compare the lines with content.
         lines[name] = [line for line in text.splitlines() if line.strip() not in ("", "/ #")]
     assert lines["api"] == lines["kubectl"], lines
+
+
+def test_disabled_ephemeral_containers_read_alike(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A cluster without the ephemeralcontainers subresource: kubectl's own message, from both drivers."""
+    gates = {"EphemeralContainers": False}
+    name = f"off-{uuid.uuid4().hex[:6]}"
+    with testing.sim_cluster(tmp_path_factory, name=name, nodes=1, feature_gates=gates) as off:
+        kubectl(off, "create", "namespace", "off")
+        make_pod(off, "off", "app")
+        out = tmp_path_factory.mktemp("off")
+        kubectl_driver = KubectlDriver(tools.pinned_kubectl(), off.kubeconfig, None, out)
+        api = ApiDriver(off.kubeconfig, None, out, kubectl_driver=kubectl_driver)
+        try:
+            both = {"kubectl": kubectl_driver, "api": api}
+            fields = {"mode": "ephemeral", "pod": "app", "image": "busybox:1.36", "container": "x"}
+            seen = {n: run(both, n, "off", **fields) for n in both}
+        finally:
+            api.close()
+    assert [(r.exit_code, r.stdout, r.stderr) for r in seen.values()] == [
+        (
+            1,
+            "",
+            'error: ephemeral containers are disabled for this cluster (error from server: "the server could '
+            'not find the requested resource")\n',
+        )
+    ] * 2
