@@ -73,7 +73,7 @@ def namespace(sim: testing.SimHandle) -> Iterator[str]:
     try:
         yield name
     finally:
-        kubectl(sim, "delete", "namespace", name, "--timeout=60s")
+        kubectl(sim, "delete", "namespace", name, "--timeout=120s")
 
 
 def kubectl(sim: testing.SimHandle, *args: str, stdin: str | None = None) -> str:
@@ -92,11 +92,7 @@ def get(sim: testing.SimHandle, namespace: str, ref: str) -> dict[str, Any]:
 
 
 def run(
-    drivers: dict[str, Any],
-    name: str,
-    namespace: str,
-    session: list[dict[str, Any]] | None = None,
-    **fields: Any,
+    drivers: dict[str, Any], name: str, namespace: str, *, session: list[dict[str, Any]] | None = None, **fields: Any
 ) -> CommandResult:
     items = TypeAdapter(list[model.DialogueItem]).validate_python(session) if session else None
     action = model.DebugAction(**fields)
@@ -148,7 +144,8 @@ def test_ephemeral_container_same_as_kubectl(
     sim: testing.SimHandle, drivers: dict[str, Any], namespace: str, profile: str | None
 ) -> None:
     make_pod(sim, namespace, "app")
-    fields = dict(mode="ephemeral", pod="app", image="busybox:1.36", target="app", env={"B": "2", "A": "x=y"})
+    fields: dict[str, Any] = {"mode": "ephemeral", "pod": "app", "image": "busybox:1.36", "target": "app"}
+    fields["env"] = {"B": "2", "A": "x=y"}
     fields.update(profile=profile, command=["sh", "-c", "exit 0"], image_pull_policy="IfNotPresent")
     results = {name: run(drivers, name, namespace, **fields) for name in ("kubectl", "api")}
     spec = get(sim, namespace, "pod/app")["spec"]
@@ -343,7 +340,7 @@ def test_exec_same_as_kubectl(sim: testing.SimHandle, drivers: dict[str, Any], n
 
 def test_interactive_sessions_read_alike(sim: testing.SimHandle, drivers: dict[str, Any], namespace: str) -> None:
     make_pod(sim, namespace, "app")
-    dialogue = [
+    dialogue: list[dict[str, Any]] = [
         {"send": "echo sum=$((40+2))"},
         {"regex": r"^sum=(?P<sum>\d+)$"},
         {"send": "exit 0"},
@@ -355,7 +352,7 @@ def test_interactive_sessions_read_alike(sim: testing.SimHandle, drivers: dict[s
             drivers,
             name,
             namespace,
-            dialogue,
+            session=dialogue,
             mode="ephemeral",
             pod="app",
             image="busybox:1.36",
@@ -365,8 +362,13 @@ def test_interactive_sessions_read_alike(sim: testing.SimHandle, drivers: dict[s
         assert result.exit_code == 0 and result.captures["sum"] == "42"
         assert result.transcript is not None and result.transcript.exists()
         text = result.output.replace(f"sh-{name}", "<c>")
-        # Prompt redraws (Enter, resizes) race with typed input in both drivers: compare the lines with content.
-        lines[name] = [line for line in text.splitlines() if line.strip() not in ("", "/ #")]
+        # What the shell printed before the attach (its banner) and prompt redraws (Enter, resizes) race with
+        # the attach and with typed input, under both drivers: compare kubectl's lines before the attach, then
+        # the lines with content from the first command on.
+        every = [line for line in text.splitlines() if line.strip() not in ("", "/ #")]
+        hint = every.index("If you don't see a command prompt, try pressing enter.")
+        first = next(i for i, line in enumerate(every) if "echo sum=" in line)
+        lines[name] = every[: hint + 1] + every[first:]
     assert lines["api"] == lines["kubectl"], lines
 
 
@@ -382,7 +384,7 @@ def test_disabled_ephemeral_containers_read_alike(tmp_path_factory: pytest.TempP
         api = ApiDriver(off.kubeconfig, None, out, kubectl_driver=kubectl_driver)
         try:
             both = {"kubectl": kubectl_driver, "api": api}
-            fields = {"mode": "ephemeral", "pod": "app", "image": "busybox:1.36", "container": "x"}
+            fields: dict[str, Any] = {"mode": "ephemeral", "pod": "app", "image": "busybox:1.36", "container": "x"}
             seen = {n: run(both, n, "off", **fields) for n in both}
         finally:
             api.close()
