@@ -156,7 +156,7 @@ def test_keep_leaves_everything_and_the_printed_commands_remove_it(
 
 
 def test_pytest_plugin_runs_a_scenario_on_a_session_sim(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, plugin_args: list[str]
 ) -> None:
     from kdbgtest.sim.config import DEFAULT_STATE_ROOT
 
@@ -177,9 +177,8 @@ def test_pytest_plugin_runs_a_scenario_on_a_session_sim(
                 out.write(cluster.name if cluster else "")
         """
     )
-    plugin = ["-p", "kdbgtest.pytest_plugin.plugin"]
     result = pytester.runpytest_subprocess(
-        *plugin, "--kdbgtest-cluster=sim", f"--kdbgtest-artifacts={pytester.path}/a"
+        *plugin_args, "--kdbgtest-cluster=sim", f"--kdbgtest-artifacts={pytester.path}/a"
     )
     result.assert_outcomes(passed=1)
     name = (pytester.path / "cluster-name.txt").read_text()
