@@ -26,6 +26,7 @@ import contextlib
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,19 +53,22 @@ ARGV_PREFIX = "kubernetes-client:"
 CALL_TIMEOUT = 30.0
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-HINT = (
+# What kubectl prints on stderr before it attaches (unless -q), with or without -i/-t.
+HINT = [
     "All commands and output from this session will be recorded in container logs, including credentials and "
-    "sensitive information passed through the command prompt.\r\n"
-    "If you don't see a command prompt, try pressing enter.\r\n"
-)
+    "sensitive information passed through the command prompt.",
+    "If you don't see a command prompt, try pressing enter.",
+]
 
 
 class Failure(Exception):
-    """kubectl would stop here, printing `text` on stderr and exiting 1."""
+    """kubectl would stop here, printing `text` on stderr and exiting 1. `detail` is the error alone (what
+    kubectl shows of it inside another message)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, detail: str = "") -> None:
         super().__init__(text)
         self.text = text
+        self.detail = detail or text
 
 
 class EphemeralDisabled(Failure):
@@ -193,11 +197,11 @@ class ApiDriver:
         except Failure as exc:
             return step.result(1, stderr=exc.text + "\n")
         if action.interactive:
-            term = self._terminal(ws, step, step_slug, tty=True, press_enter=False, trailer=None)
+            term = self._terminal(ws, step, step_slug, tty=True, press_enter=False)
             return self._play(term, step, session, wait_for_hint=False)
         out, err, status = api_stream.collect(ws, step.remaining("the exec"), f"exec in {action.pod}")
-        code, message = api_stream.exit_status(status)
-        return step.result(code, stdout=out, stderr=err + (message + "\n" if message else ""))
+        ended = api_stream.exit_status(status)
+        return step.result(ended.code, stdout=out, stderr=err + (ended.line + "\n" if ended.line else ""))
 
     def kubectl(
         self,
@@ -263,18 +267,17 @@ class ApiDriver:
     def _attach(
         self, action: model.DebugAction, target: Target, step: Step, session: Dialogue | None, slug: str
     ) -> CommandResult:
-        """Wait for the container, then attach (or print its logs if it already terminated), like kubectl."""
+        """Wait for the container, then attach like kubectl: its logs instead if it already terminated, or
+        (with a warning) if the attach is refused."""
         tty = podgen.tty_of(action)
         try:
-            terminated = self._wait_container(target, step)
-            if terminated:
-                logs = self._call(
-                    self.core.read_namespaced_pod_log,
-                    target.pod,
-                    target.namespace,
-                    container=target.container,
-                )
-                return self._ended_early(step, logs, slug, action.interactive)
+            if self._wait_container(target, step):
+                return self._logs_instead(target, step, slug, action.interactive)
+        except Failure as exc:
+            return step.result(1, stderr=exc.text + "\n")
+        if not action.quiet:
+            step.printed.stderr += HINT
+        try:
             ws = self._stream(
                 stream,
                 self.core.connect_get_namespaced_pod_attach,
@@ -289,15 +292,37 @@ class ApiDriver:
                 _preload_content=False,
             )
         except Failure as exc:
-            return step.result(1, stderr=exc.text + "\n")
+            step.printed.stderr.append(_attach_warning(target, exc.detail))
+            return self._logs_instead(target, step, slug, action.interactive)
         if not action.interactive:
             out, err, status = api_stream.collect(ws, step.remaining("the attach"), f"attach to {target.container}")
-            code, message = api_stream.exit_status(status)
-            return step.result(code, stdout=out, stderr=err + (message + "\n" if message else ""))
-        hint = tty and not action.quiet
-        trailer = _session_ended(target) if hint else None
-        term = self._terminal(ws, step, slug, tty=tty, press_enter=hint, trailer=trailer)
+            ended = api_stream.exit_status(status)
+            if ended.error:
+                step.printed.stderr.append(_attach_warning(target, ended.error))
+                return self._logs_instead(target, step, slug, interactive=False)
+            return step.result(ended.code, stdout=out, stderr=err + (ended.line + "\n" if ended.line else ""))
+        hint = not action.quiet
+        on_end = self._attach_end(target, session_line=_session_ended(target) if hint and tty else "")
+        term = self._terminal(ws, step, slug, tty=tty, press_enter=hint, on_end=on_end, redraw=True)
         return self._play(term, step, session, wait_for_hint=hint)
+
+    def _attach_end(self, target: Target, session_line: str) -> Callable[[api_stream.Ended], tuple[str, int]]:
+        """What kubectl prints when an attach ends: `Session ended, ...` (TTY, not -q), or, if the attach
+        failed, a warning and the container's logs (and it exits 0)."""
+
+        def on_end(ended: api_stream.Ended) -> tuple[str, int]:
+            if not ended.error:
+                text, code = api_stream.default_end(ended)
+                return text + (session_line + "\r\n" if session_line else ""), code
+            try:
+                logs = self._call(
+                    self.core.read_namespaced_pod_log, target.pod, target.namespace, container=target.container
+                )
+            except Failure as exc:
+                return _attach_warning(target, ended.error) + "\r\n" + exc.text + "\r\n", 1
+            return _attach_warning(target, ended.error) + "\r\n" + logs.replace("\n", "\r\n"), 0
+
+        return on_end
 
     def _wait_container(self, target: Target, step: Step) -> bool:
         """Watch the pod until the container runs (False) or terminated (True); print waiting messages."""
@@ -334,22 +359,35 @@ class ApiDriver:
                 step.printed.stderr.append(f"Warning: container {target.container}: {message}")
         return None
 
-    def _ended_early(self, step: Step, logs: str, slug: str, interactive: bool) -> CommandResult:
-        """kubectl prints the logs of a debug container that terminated before it could attach."""
+    def _logs_instead(self, target: Target, step: Step, slug: str, interactive: bool) -> CommandResult:
+        """kubectl prints the debug container's logs when it cannot attach (it terminated, or attach failed)."""
+        try:
+            logs = self._call(
+                self.core.read_namespaced_pod_log, target.pod, target.namespace, container=target.container
+            )
+        except Failure as exc:
+            return step.result(1, stderr=exc.text + "\n")
         if not interactive:
             return step.result(0, stdout=logs)
         transcript = self.artifacts / f"{_safe(slug)}.transcript.txt"
         transcript.parent.mkdir(parents=True, exist_ok=True)
-        text = step.result(0, stdout=logs).output
+        text = "".join(line + "\n" for line in [*step.printed.stdout, *step.printed.stderr]) + logs
         transcript.write_text(text, encoding="utf-8")
-        return CommandResult(
-            step.argv, 0, text, "", text, transcript, dict(step.captures), time.monotonic() - step.started
-        )
+        captures, duration = dict(step.captures), time.monotonic() - step.started
+        return CommandResult(step.argv, 0, text, "", text, transcript, captures, duration)
 
     # -- sessions -------------------------------------------------------------------------------------------
 
     def _terminal(
-        self, ws: Any, step: Step, slug: str, *, tty: bool, press_enter: bool, trailer: Any
+        self,
+        ws: Any,
+        step: Step,
+        slug: str,
+        *,
+        tty: bool,
+        press_enter: bool,
+        on_end: Callable[[api_stream.Ended], tuple[str, int]] = api_stream.default_end,
+        redraw: bool = False,
     ) -> api_stream.StreamTerminal:
         preface = "".join(line + "\r\n" for line in [*step.printed.stdout, *step.printed.stderr])
         step.printed = podgen.Printed()  # now part of the terminal's text
@@ -358,9 +396,10 @@ class ApiDriver:
             name="the session",
             transcript=self.artifacts / f"{_safe(slug)}.transcript.txt",
             tty=tty,
-            preface=preface + (HINT if press_enter else ""),
+            preface=preface,
             press_enter=press_enter,
-            trailer=trailer,
+            redraw=redraw,
+            on_end=on_end,
         )
 
     def _play(
@@ -434,7 +473,9 @@ class ApiDriver:
             return method(*args, **kwargs)
         except exceptions.ApiException as exc:
             disabled = api_errors.ephemeral_disabled(exc) if _ephemeral else None
-            raise (EphemeralDisabled(disabled) if disabled else Failure(api_errors.render(exc))) from None
+            if disabled:
+                raise EphemeralDisabled(disabled) from None
+            raise Failure(api_errors.render(exc), api_errors.message(exc)) from None
         except OSError as exc:
             raise ClusterError(f"the API server did not answer: {exc}") from None
 
@@ -450,21 +491,19 @@ def _container_state(pod: Obj, name: str) -> Obj | None:
     return None
 
 
-def _session_ended(target: Target) -> Any:
+def _session_ended(target: Target) -> str:
     """What kubectl prints when a TTY session ends (attach.go; `-n` since 1.36)."""
     again = f"kubectl attach {target.pod} -c {target.container} -n {target.namespace} -i -t"
     if target.ephemeral:
-        line = (
+        return (
             "Session ended, the ephemeral container will not be restarted but may be reattached using "
             f"'{again}' if it is still running"
         )
-    else:
-        line = f"Session ended, resume using '{again}' command"
+    return f"Session ended, resume using '{again}' command"
 
-    def trailer(code: int, message: str) -> str:
-        return line + "\r\n"
 
-    return trailer
+def _attach_warning(target: Target, error: str) -> str:
+    return f"warning: couldn't attach to pod/{target.pod}, falling back to streaming logs: {error}"
 
 
 def _safe(slug: str) -> str:

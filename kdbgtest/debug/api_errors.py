@@ -51,6 +51,14 @@ def render(exc: Any) -> str:
     return f"Error from server: {message}"
 
 
+def message(exc: Any) -> str:
+    """The error alone, as Go's `err.Error()` gives it: a Status's message, else the failure's text."""
+    status = status_of(exc)
+    if status is not None and status.get("message"):
+        return str(status["message"])
+    return str(getattr(exc, "reason", None) or exc)
+
+
 def ephemeral_disabled(exc: Any) -> str | None:
     """kubectl's message when a 404 on the ephemeralcontainers subresource means the feature is off."""
     status = status_of(exc)

@@ -7,7 +7,7 @@ and decoded incrementally, so a UTF-8 character split across frames stays whole.
 `StreamTerminal` offers what `kdbgtest.debug.dialogue` plays against (the same methods as the pexpect
 `Session`): a cleaned text buffer consumed by expectations in order, a raw transcript file, and a deadline on
 every wait. It reproduces what kubectl's side of a terminal shows: the lines kubectl prints before attaching,
-the container's output, and (via `trailer`) what kubectl prints when the stream ends. Without a TTY, kubectl
+the container's output, and (via `on_end`) what kubectl prints when the stream ends. Without a TTY, kubectl
 runs in a cooked pseudo-terminal that echoes typed lines; the terminal echoes them the same way.
 
 Honest limits: Ctrl-C/Ctrl-Z/Ctrl-\\ without a TTY would signal kubectl itself, which has no equivalent here
@@ -21,6 +21,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,27 +31,42 @@ from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
 from kdbgtest.debug import ansi
 
 STDIN, STDOUT, STDERR, STATUS, RESIZE = 0, 1, 2, 3, 4
-# What kubectl sends from a 24x80 pseudo-terminal: one size larger first (the shell redraws its prompt).
-RESIZES = (b'{"Width":81,"Height":25}', b'{"Width":80,"Height":24}')
+# The size kubectl sends from a 24x80 pseudo-terminal. When it attaches to a running TTY it first sends one
+# size larger, so that the program redraws its screen (kubectl attach); exec sends the size once.
+RESIZE_LARGER, RESIZE_ACTUAL = b'{"Width":81,"Height":25}', b'{"Width":80,"Height":24}'
 TAIL_LINES = 20
 _SETTLE = 0.05  # like session.py: a regex match at the very end waits this long for the rest of the line
 T = TypeVar("T")
 
 
-def exit_status(raw: bytes) -> tuple[int, str]:
-    """(exit code, error message) from the status channel as kubectl reads it: Success is (0, ""),
-    NonZeroExitCode is (N, "command terminated with exit code N"), any other failure (1, "error: MESSAGE").
-    A stream that ended without a status counts as success (kubectl's attach does the same)."""
+@dataclass(frozen=True)
+class Ended:
+    """How a stream ended, read from the status channel as kubectl reads it."""
+
+    code: int  # the exit code kubectl would exit with
+    line: str = ""  # what kubectl prints: `command terminated with exit code N`, `error: MESSAGE`, or nothing
+    error: str = ""  # for a failure other than an exit code: the status message
+
+
+def exit_status(raw: bytes) -> Ended:
+    """Success is code 0; NonZeroExitCode is N with `command terminated with exit code N`; any other failure
+    is 1 with `error: MESSAGE`. A stream that ended without a status counts as success (as in kubectl)."""
     if not raw.strip():
-        return 0, ""
+        return Ended(0)
     status = json.loads(raw.decode("utf-8", "replace"))
     if status.get("status") == "Success":
-        return 0, ""
+        return Ended(0)
     if status.get("reason") == "NonZeroExitCode":
         causes = (status.get("details") or {}).get("causes") or []
         code = next((int(c["message"]) for c in causes if c.get("reason") == "ExitCode"), 1)
-        return code, f"command terminated with exit code {code}"
-    return 1, f"error: {status.get('message', 'the stream ended with a failure status')}"
+        return Ended(code, f"command terminated with exit code {code}")
+    message = str(status.get("message") or "the stream ended with a failure status")
+    return Ended(1, f"error: {message}", message)
+
+
+def default_end(ended: Ended) -> tuple[str, int]:
+    """What kubectl prints when the stream ends (CRLF: it is a terminal), and its exit code."""
+    return (ended.line + "\r\n" if ended.line else ""), ended.code
 
 
 def close(ws: Any) -> None:
@@ -119,13 +135,14 @@ class StreamTerminal:
         tty: bool,
         preface: str = "",
         press_enter: bool = False,
-        trailer: Callable[[int, str], str] | None = None,
+        redraw: bool = False,
+        on_end: Callable[[Ended], tuple[str, int]] = default_end,
     ) -> None:
         self.name = name
         self.transcript = transcript
         self._channels = Channels(ws)
         self._tty = tty
-        self._trailer = trailer
+        self._on_end = on_end
         self._cleaner = ansi.Cleaner()
         self._text = ""
         self._cursor = 0
@@ -136,11 +153,11 @@ class StreamTerminal:
         self._log = transcript.open("w", encoding="utf-8", newline="")
         self._append(preface)
         if tty:
-            for size in RESIZES:
+            for size in (RESIZE_LARGER, RESIZE_ACTUAL) if redraw else (RESIZE_ACTUAL,):
                 ws.write_channel(RESIZE, size)
         self._hint_pressed = press_enter
         if press_enter:  # kubectl's session presses Enter once after the prompt hint (session.py)
-            ws.write_channel(STDIN, b"\r")
+            self.send_line("")
 
     # -- what was seen --------------------------------------------------------------------------------------
 
@@ -249,10 +266,7 @@ class StreamTerminal:
         out, err = self._channels.read(min(timeout, 1.0))
         self._append(out + err)
         if not self._channels.open and not self._eof:
-            code, message = exit_status(self._channels.status)
-            end = (message + "\r\n") if message else ""
-            if self._trailer is not None:
-                end += self._trailer(code, message)
+            end, code = self._on_end(exit_status(self._channels.status))
             self._append(end)
             self._append_clean(self._cleaner.flush())
             self._exit_code, self._eof = code, True

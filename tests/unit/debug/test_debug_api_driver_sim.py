@@ -48,6 +48,7 @@ spec:
     startupProbe: {{exec: {{command: ["true"]}}}}
 """
 PROFILES = ["legacy", "general", "baseline", "restricted", "netadmin", "sysadmin"]
+WARNING = re.compile(r"warning: couldn't attach to pod/app, falling back to streaming logs: .+")
 VOLATILE_META = ("name", "uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
 
 
@@ -396,3 +397,47 @@ def test_disabled_ephemeral_containers_read_alike(tmp_path_factory: pytest.TempP
             'not find the requested resource")\n',
         )
     ] * 2
+
+
+def test_attach_fallbacks_and_interactive_exec_read_alike(
+    sim: testing.SimHandle, drivers: dict[str, Any], namespace: str
+) -> None:
+    """A debugger that is gone before kubectl attaches (warning, then its logs), a non-interactive --attach,
+    and an interactive exec: the same output and exit code from both drivers."""
+    make_pod(sim, namespace, "app")
+    cases: list[tuple[dict[str, Any], list[dict[str, Any]] | None]] = [
+        ({"interactive": True, "command": ["echo", "early"]}, [{"end": True}]),
+        ({"attach": True, "command": ["sh", "-c", "sleep 1; echo done"]}, None),
+    ]
+    for fields, session in cases:
+        seen = {}
+        for name in ("kubectl", "api"):
+            container = f"c-{uuid.uuid4().hex[:6]}"
+            result = run(
+                drivers,
+                name,
+                namespace,
+                session=session,
+                mode="ephemeral",
+                pod="app",
+                image="busybox:1.36",
+                container=container,
+                **fields,
+            )
+            lines = [line for line in result.output.replace(container, "<c>").splitlines() if line]
+            # Whether the debugger is seen running (attach refused: a warning) or already terminated (logs at
+            # once) is a race under both drivers: the warning, where there is one, is checked on its own.
+            warnings = [line for line in lines if line.startswith("warning: ")]
+            assert all(WARNING.fullmatch(line) for line in warnings), warnings
+            seen[name] = (result.exit_code, [line for line in lines if line not in warnings])
+        assert seen["api"] == seen["kubectl"], fields
+    exec_session = TypeAdapter(list[model.DialogueItem]).validate_python(
+        [{"send": "echo in-exec"}, {"expect": "in-exec"}, {"send": "exit 3"}, {"end": True, "exit_code": 3}]
+    )
+    action = model.ExecAction(pod="app", container="app", command=["sh"], interactive=True)
+    outputs = {}
+    for name in ("kubectl", "api"):
+        result = drivers[name].exec(action, namespace=namespace, session=exec_session, timeout=30, step_slug="x")
+        outputs[name] = [line for line in result.output.splitlines() if line.strip() not in ("", "/ #")]
+    assert outputs["api"] == outputs["kubectl"]
+    assert outputs["api"][-1] == "command terminated with exit code 3"
