@@ -22,8 +22,6 @@ Honest limits (each one gives a clear error or is visible in the result, never a
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import time
 from collections.abc import Callable
@@ -31,12 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client, config, watch
-from kubernetes.client import exceptions
-from kubernetes.stream import stream
-
-from kdbgtest.base.errors import ClusterError, ScenarioError, StepFailed, StepTimeout
-from kdbgtest.debug import api_errors, api_stream, argv, dialogue, podgen
+from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
+from kdbgtest.debug import api_stream, argv, dialogue, podgen
+from kdbgtest.debug.api_client import Api, Failure
 from kdbgtest.debug.driver import (
     DEBUG_CONTAINER,
     DEBUG_POD,
@@ -50,8 +45,6 @@ from kdbgtest.scenario import model
 
 Obj = dict[str, Any]
 ARGV_PREFIX = "kubernetes-client:"
-CALL_TIMEOUT = 30.0
-STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # What kubectl prints on stderr before it attaches (unless -q), with or without -i/-t.
 HINT = [
@@ -59,20 +52,6 @@ HINT = [
     "sensitive information passed through the command prompt.",
     "If you don't see a command prompt, try pressing enter.",
 ]
-
-
-class Failure(Exception):
-    """kubectl would stop here, printing `text` on stderr and exiting 1. `detail` is the error alone (what
-    kubectl shows of it inside another message)."""
-
-    def __init__(self, text: str, detail: str = "") -> None:
-        super().__init__(text)
-        self.text = text
-        self.detail = detail or text
-
-
-class EphemeralDisabled(Failure):
-    """The ephemeralcontainers subresource answered 404 without a name: the feature is off."""
 
 
 @dataclass
@@ -124,15 +103,12 @@ class ApiDriver:
     def __init__(
         self, kubeconfig: Path, context: str | None, artifacts: Path, *, kubectl_driver: KubectlDriver
     ) -> None:
-        self.api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig), context=context
-        )
-        self.core = client.CoreV1Api(self.api_client)
+        self.api = Api(kubeconfig, context)
         self.artifacts = artifacts
         self.kubectl_driver = kubectl_driver
 
     def close(self) -> None:
-        self.api_client.close()
+        self.api.close()
 
     # -- the Driver protocol ------------------------------------------------------------------------------
 
@@ -180,20 +156,7 @@ class ApiDriver:
         step = Step([ARGV_PREFIX, *argv.exec_argv(action, namespace=namespace)], time.monotonic() + timeout)
         try:
             container = self._exec_container(action, namespace, step)
-            ws = self._stream(
-                stream,
-                self.core.connect_get_namespaced_pod_exec,
-                action.pod,
-                namespace,
-                container=container,
-                command=list(action.command),
-                stdin=action.interactive,
-                stdout=True,
-                stderr=not action.interactive,
-                tty=action.interactive,
-                binary=True,
-                _preload_content=False,
-            )
+            ws = self.api.exec(action.pod, namespace, container, list(action.command), interactive=action.interactive)
         except Failure as exc:
             return step.result(1, stderr=exc.text + "\n")
         if action.interactive:
@@ -224,42 +187,31 @@ class ApiDriver:
             return self._node(action, namespace, step)
         if not action.pod:
             raise ScenarioError(f"a debug step in {action.mode} mode needs `pod:`; add the name of the pod to debug")
-        pod = self._read_pod(action.pod, namespace)
+        pod = self.api.read_pod(action.pod, namespace)
         if action.copy_to:
             return self._copy(action, pod, namespace, step)
         ec, patch = podgen.ephemeral(action, pod, step.printed)
         step.captures[DEBUG_CONTAINER] = ec["name"]
-        try:
-            self._call(
-                self.core.patch_namespaced_pod_ephemeralcontainers,
-                action.pod,
-                namespace,
-                patch,
-                _content_type=STRATEGIC_MERGE,  # kubectl's patch type
-                _ephemeral=True,
-            )
-        except EphemeralDisabled as exc:
-            raise Failure(exc.text) from None
+        self.api.add_ephemeral(action.pod, namespace, patch)
         return Target(action.pod, namespace, ec["name"], ephemeral=True)
 
     def _copy(self, action: model.DebugAction, pod: Obj, namespace: str, step: Step) -> Target | None:
         copied, container = podgen.pod_copy(action, pod, step.printed)
         if container:
             step.captures[DEBUG_CONTAINER] = container
-        self._call(self.core.create_namespaced_pod, namespace, copied)
+        self.api.create_pod(namespace, copied)
         if action.replace:
-            body = client.V1DeleteOptions(grace_period_seconds=0)
-            self._call(self.core.delete_namespaced_pod, action.pod, namespace, body=body)
+            self.api.delete_pod_now(pod["metadata"]["name"], namespace)
         return Target(copied["metadata"]["name"], namespace, container, ephemeral=False) if container else None
 
     def _node(self, action: model.DebugAction, namespace: str, step: Step) -> Target:
         if not action.node:
             raise ScenarioError("a debug step in node mode needs `node:`; add the node name (e.g. ${node})")
-        self._call(self.core.read_node, action.node)
+        self.api.read_node(action.node)
         pod = podgen.node_pod(action, action.node, step.printed)
         name, container = pod["metadata"]["name"], pod["spec"]["containers"][0]["name"]
         step.captures.update({DEBUG_POD: name, DEBUG_CONTAINER: container})
-        self._call(self.core.create_namespaced_pod, namespace, pod)
+        self.api.create_pod(namespace, pod)
         return Target(name, namespace, container, ephemeral=False)
 
     # -- attaching ------------------------------------------------------------------------------------------
@@ -271,26 +223,17 @@ class ApiDriver:
         (with a warning) if the attach is refused."""
         tty = podgen.tty_of(action)
         try:
-            if self._wait_container(target, step):
+            terminated = self.api.wait_container(
+                target.pod, target.namespace, target.container, step.remaining, step.printed.stderr.append
+            )
+            if terminated:
                 return self._logs_instead(target, step, slug, action.interactive)
         except Failure as exc:
             return step.result(1, stderr=exc.text + "\n")
         if not action.quiet:
             step.printed.stderr += HINT
         try:
-            ws = self._stream(
-                stream,
-                self.core.connect_get_namespaced_pod_attach,
-                target.pod,
-                target.namespace,
-                container=target.container,
-                stdin=action.interactive,
-                stdout=True,
-                stderr=not tty,
-                tty=tty,
-                binary=True,
-                _preload_content=False,
-            )
+            ws = self.api.attach(target.pod, target.namespace, target.container, stdin=action.interactive, tty=tty)
         except Failure as exc:
             step.printed.stderr.append(_attach_warning(target, exc.detail))
             return self._logs_instead(target, step, slug, action.interactive)
@@ -315,56 +258,17 @@ class ApiDriver:
                 text, code = api_stream.default_end(ended)
                 return text + (session_line + "\r\n" if session_line else ""), code
             try:
-                logs = self._call(
-                    self.core.read_namespaced_pod_log, target.pod, target.namespace, container=target.container
-                )
+                logs = self.api.logs(target.pod, target.namespace, target.container)
             except Failure as exc:
                 return _attach_warning(target, ended.error) + "\r\n" + exc.text + "\r\n", 1
             return _attach_warning(target, ended.error) + "\r\n" + logs.replace("\n", "\r\n"), 0
 
         return on_end
 
-    def _wait_container(self, target: Target, step: Step) -> bool:
-        """Watch the pod until the container runs (False) or terminated (True); print waiting messages."""
-        what = f"container {target.container} of pod {target.pod} to start"
-        last = "no event"
-        while True:
-            remaining = step.remaining(f"{what} (last seen: {last})")
-            events = watch.Watch().stream(  # type: ignore[no-untyped-call]
-                self.core.list_namespaced_pod,
-                target.namespace,
-                field_selector=f"metadata.name={target.pod}",
-                timeout_seconds=max(int(remaining), 1),
-                _request_timeout=remaining + 5,
-                deserialize=False,  # raw JSON: the client's strict models reject some valid objects
-            )
-            with contextlib.closing(events):
-                found = self._first_state(events, target, step)
-            if found is not None:
-                return found
-            last = step.printed.stderr[-1] if step.printed.stderr else "no running or terminated state"
-
-    def _first_state(self, events: Any, target: Target, step: Step) -> bool | None:
-        """Read events until the container runs (False) or terminated (True); None when the watch ends."""
-        for event in events:
-            if event["type"] == "DELETED":
-                raise Failure('Error from server (NotFound): pods "" not found')
-            state = _container_state(event["object"], target.container)
-            if state is None:
-                continue
-            if "running" in state or "terminated" in state:
-                return "terminated" in state
-            message = (state.get("waiting") or {}).get("message")
-            if message:
-                step.printed.stderr.append(f"Warning: container {target.container}: {message}")
-        return None
-
     def _logs_instead(self, target: Target, step: Step, slug: str, interactive: bool) -> CommandResult:
         """kubectl prints the debug container's logs when it cannot attach (it terminated, or attach failed)."""
         try:
-            logs = self._call(
-                self.core.read_namespaced_pod_log, target.pod, target.namespace, container=target.container
-            )
+            logs = self.api.logs(target.pod, target.namespace, target.container)
         except Failure as exc:
             return step.result(1, stderr=exc.text + "\n")
         if not interactive:
@@ -433,13 +337,9 @@ class ApiDriver:
 
     # -- API calls ------------------------------------------------------------------------------------------
 
-    def _read_pod(self, name: str, namespace: str) -> Obj:
-        pod: Obj = json.loads(self._call(self.core.read_namespaced_pod, name, namespace))
-        return pod
-
     def _exec_container(self, action: model.ExecAction, namespace: str, step: Step) -> str:
         """The container kubectl exec picks, with its `Defaulted container ...` line, and its phase check."""
-        pod = self._read_pod(action.pod, namespace)
+        pod = self.api.read_pod(action.pod, namespace)
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed"):
             raise Failure(f"error: cannot exec into a container in a completed pod; current phase is {phase}")
@@ -456,39 +356,6 @@ class ApiDriver:
             names += [f"{c['name']} (init)" for c in spec.get("initContainers") or []]
             step.printed.stderr.append(f'Defaulted container "{first}" out of: {", ".join(names)}')
         return first
-
-    def _call(self, method: Any, *args: Any, **kwargs: Any) -> str:
-        """One API call, its answer as text (raw: the client's strict models reject some valid objects);
-        an API error becomes a `Failure` with kubectl's text. The connection goes back to the pool."""
-        response = self._stream(method, *args, _preload_content=False, _request_timeout=CALL_TIMEOUT, **kwargs)
-        try:
-            return str(response.data.decode("utf-8", "replace"))
-        finally:
-            response.release_conn()
-
-    def _stream(self, method: Any, *args: Any, _ephemeral: bool = False, **kwargs: Any) -> Any:
-        """Call `method` (an API method, or `stream` for a WebSocket); API errors become a `Failure` (with
-        `_ephemeral`, a 404 of the missing subresource becomes kubectl's `EphemeralDisabled` message)."""
-        try:
-            return method(*args, **kwargs)
-        except exceptions.ApiException as exc:
-            disabled = api_errors.ephemeral_disabled(exc) if _ephemeral else None
-            if disabled:
-                raise EphemeralDisabled(disabled) from None
-            raise Failure(api_errors.render(exc), api_errors.message(exc)) from None
-        except OSError as exc:
-            raise ClusterError(f"the API server did not answer: {exc}") from None
-
-
-def _container_state(pod: Obj, name: str) -> Obj | None:
-    """The state of container `name` in init, regular or ephemeral statuses (kubectl's lookup order)."""
-    status = pod.get("status") or {}
-    for kind in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-        for found in status.get(kind) or []:
-            if found.get("name") == name:
-                state: Obj = found.get("state") or {}
-                return state
-    return None
 
 
 def _session_ended(target: Target) -> str:
