@@ -1,12 +1,14 @@
 """Performing debug and exec steps through the kubernetes Python client instead of kubectl.
 
 `ApiDriver` builds exactly what kubectl 1.37 builds (`podgen`, `profiles`), sends it the way kubectl does
-(ephemeral containers as a strategic merge patch of the `ephemeralcontainers` subresource, copies and node
-pods as a create, `--replace` as a delete with grace 0), waits for the debug container like kubectl (a watch
-until it runs or terminated, `Warning: container C: MSG` for waiting messages), then attaches through the
-client's WebSocket stream and plays the dialogue (`api_stream`). It prints what kubectl prints (stdout:
-`Targeting ...`, `Defaulting debug container name to ...`, `Creating debugging pod ...`; stderr: warnings and
-errors in kubectl's format, exit code 1), so the same scenario checks hold for both drivers.
+(`api_client`: ephemeral containers as a strategic merge patch of the `ephemeralcontainers` subresource, copies
+and node pods as a create, `--replace` as a delete with grace 0), waits for the debug container like kubectl (a
+watch until it runs or terminated; `Warning: container C: MSG` for waiting messages), then attaches through the
+client's WebSocket stream and plays the dialogue (`api_stream`); a debugger already terminated, or an attach
+that fails, gives its logs as kubectl does. It prints what kubectl prints (stdout: `Targeting ...`, `Defaulting
+debug container name to ...`, `Creating debugging pod ...`, `Session ended, ...`; stderr: the attach hints,
+warnings, and errors in kubectl's format with exit code 1), so the same scenario checks hold for both drivers.
+tests/unit/debug/test_debug_api_driver_sim.py compares both drivers' objects and output on the offline cluster.
 
 Plain `kubectl` steps are delegated to the `KubectlDriver`: such a step is by definition a kubectl command.
 
@@ -14,10 +16,12 @@ Honest limits (each one gives a clear error or is visible in the result, never a
 - `CommandResult.argv` is the kubectl command the step stands for, prefixed with `kubernetes-client:`;
 - `--image` is not checked against the image reference grammar client-side (the server's validation applies);
 - kubectl's `--env` order is random (a Go map); here it is sorted;
-- reusing an ephemeral container's name sends a patch that differs from kubectl's odd one (kubectl applies the
-  profile to the existing container); the server refuses both as a change;
 - custom profiles with strategic-merge directives (`$patch`, ...) are refused (see `merge`);
-- without a TTY, Ctrl-C/Z/\\ cannot be "pressed" (see `api_stream`).
+- without a TTY, Ctrl-C/Z/\\ cannot be "pressed" (they would signal kubectl itself; see `api_stream`);
+- a reused ephemeral container name is refused by the server under both drivers, but the patch differs from
+  kubectl's (kubectl diffs two containers of the same name; here only the changed fields are sent);
+- an interrupted session is not re-attached and the watch is not resumed from a bookmark (kubectl's
+  `UntilWithSync` would); a broken watch is simply opened again until the step's deadline.
 """
 
 from __future__ import annotations
