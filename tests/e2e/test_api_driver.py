@@ -13,6 +13,7 @@ from pathlib import Path
 import mutants
 import pytest
 import suite_support as support
+import yaml
 
 from kdbgtest.debug import api_driver
 from kdbgtest.runner import engine, events
@@ -71,3 +72,21 @@ def test_mutants_fail_with_both_drivers(
         results["api"].message,
         results["kubectl"].message,
     )
+
+
+def test_a_step_can_pick_the_api_driver(suite_sim: support.SuiteSim, tmp_path: Path) -> None:
+    """`driver: api` on the debug steps of a run whose default is kubectl: those steps (and only those) go
+    through the kubernetes client, and the scenario still passes."""
+    source = support.SCENARIOS / SCENARIOS["ephemeral"]
+    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    for step in doc["steps"]:
+        if "debug" in step:
+            step["debug"]["driver"] = "api"
+    path = tmp_path / source.name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    result = run(loader.load_file(path), suite_sim, "kubectl", tmp_path)
+    assert result.verdict == "passed", f"{result.failed_step}: {result.message}"
+    argvs = [step.argv for step in result.steps if step.argv]
+    by_client = [argv for argv in argvs if argv[0] == api_driver.ARGV_PREFIX]
+    assert by_client and all("debug" in argv[:2] for argv in by_client)
+    assert any(argv[0] != api_driver.ARGV_PREFIX for argv in argvs)  # the exec and kubectl steps
