@@ -1,4 +1,4 @@
-"""Running a scenario's `session:` dialogue on a `Session`.
+"""Running a scenario's `session:` dialogue on a `Terminal` (kubectl's pexpect `Session`, or the API driver's stream).
 
 Order of events for an interactive step:
 1. If kubectl will print its prompt hint (it attaches with a TTY and is not `-q`), wait for it before the
@@ -55,9 +55,7 @@ class Outcome:
     exit_code: int | None = None
 
 
-def run(
-    session: Terminal, items: Dialogue | None, outcome: Outcome, *, deadline: float, wait_for_hint: bool
-) -> None:
+def run(session: Terminal, items: Dialogue | None, outcome: Outcome, *, deadline: float, wait_for_hint: bool) -> None:
     """Play `items` against `session` before the monotonic `deadline`, recording into `outcome` as it goes
     (so captures made before a failure are kept); raise StepTimeout/StepFailed."""
     if wait_for_hint:
