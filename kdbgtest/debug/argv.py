@@ -66,9 +66,7 @@ def _debug_target(action: model.DebugAction) -> str:
             raise ScenarioError("a debug step in node mode needs `node:`; add the node name (e.g. ${node})")
         return f"node/{action.node}"
     if not action.pod:
-        raise ScenarioError(
-            f"a debug step in {action.mode} mode needs `pod:`; add the name of the pod to debug"
-        )
+        raise ScenarioError(f"a debug step in {action.mode} mode needs `pod:`; add the name of the pod to debug")
     return action.pod
 
 

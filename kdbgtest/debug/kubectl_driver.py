@@ -31,9 +31,7 @@ from kdbgtest.scenario import model
 KUBECTL_ENV = {"KUBECTL_KUBERC": "false"}
 # What kubectl prints about the debug container it creates (debug.go: debugByEphemeralContainer and
 # generateNodeDebugPod).
-_DEFAULTED = re.compile(
-    r"^Defaulting debug container name to (?P<debug_container>[a-z0-9][-a-z0-9]*)\.$", re.M
-)
+_DEFAULTED = re.compile(r"^Defaulting debug container name to (?P<debug_container>[a-z0-9][-a-z0-9]*)\.$", re.M)
 _NODE_POD = re.compile(
     r"^Creating debugging pod (?P<debug_pod>\S+) with container (?P<debug_container>\S+) on node \S+\.$", re.M
 )
@@ -109,9 +107,7 @@ class KubectlDriver:
 
     # -- the two ways of running ---------------------------------------------------------------------------
 
-    def _run(
-        self, args: list[str], session: Dialogue | None, timeout: float, known: dict[str, str]
-    ) -> CommandResult:
+    def _run(self, args: list[str], session: Dialogue | None, timeout: float, known: dict[str, str]) -> CommandResult:
         if session:
             raise ScenarioError("a step with a `session:` must be `interactive: true`")
         done = process.run([*self.base, *args], timeout=timeout, check=False, env=self.env)

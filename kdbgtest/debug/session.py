@@ -191,16 +191,12 @@ class Session:
     def __enter__(self) -> Session:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     # -- internals ---------------------------------------------------------------------------------------
 
-    def _wait(
-        self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float, *, settle: bool = False
-    ) -> T:
+    def _wait(self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float, *, settle: bool = False) -> T:
         """Read until `find` returns (new cursor, value); raise StepTimeout/StepFailed with the last lines.
 
         With `settle`, a match that ends exactly where the output so far ends (a regex `$` or `\\d+` may have
@@ -220,9 +216,7 @@ class Session:
                 return value
             if self._eof:
                 code = self._reap(_TERMINATE_GRACE)
-                raise StepFailed(
-                    f"{self.name} ended with exit code {code} while waiting for {what}{self._seen()}"
-                )
+                raise StepFailed(f"{self.name} ended with exit code {code} while waiting for {what}{self._seen()}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}{self._seen()}")
@@ -270,9 +264,7 @@ class Session:
 
     def _gone_within(self, seconds: float) -> bool:
         try:
-            waiting.wait_for(
-                lambda: (not self._child.isalive(), None), timeout=seconds, what="exit", interval=0.02
-            )
+            waiting.wait_for(lambda: (not self._child.isalive(), None), timeout=seconds, what="exit", interval=0.02)
         except StepTimeout:
             return False
         return True
@@ -288,9 +280,7 @@ class Session:
     def _require_running(self, action: str) -> None:
         if self._eof:
             code = self._reap(_TERMINATE_GRACE)
-            raise StepFailed(
-                f"cannot {action}: {self.name} already ended with exit code {code}{self._seen()}"
-            )
+            raise StepFailed(f"cannot {action}: {self.name} already ended with exit code {code}{self._seen()}")
 
     def _seen(self) -> str:
         lines = self._text.splitlines()[-TAIL_LINES:]
