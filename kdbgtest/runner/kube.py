@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kdbgtest.base import process
 from kdbgtest.base.errors import ClusterError
 
@@ -84,15 +82,12 @@ class Kubectl:
         return [item for item in items if isinstance(item, dict)]
 
     def apply(self, manifests: list[Obj], *, namespace: str, timeout: float) -> process.Completed:
-        """`kubectl apply -f -` with the manifests on stdin (a YAML stream)."""
-        stream = yaml.safe_dump_all(manifests, sort_keys=False)
-        return self.run(["apply", "-f", "-"], namespace=namespace, timeout=timeout, stdin=stream)
+        """`kubectl apply -f -` with the manifests on stdin."""
+        return self.run(["apply", "-f", "-"], namespace=namespace, timeout=timeout, stdin=manifest_stream(manifests))
 
     def create(self, manifest: Obj, *, timeout: float = CALL_TIMEOUT) -> process.Completed:
         """`kubectl create -f -`: fails if the object exists (used for the run's namespace)."""
-        return self.run(
-            ["create", "-f", "-"], timeout=timeout, stdin=yaml.safe_dump(manifest, sort_keys=False)
-        )
+        return self.run(["create", "-f", "-"], timeout=timeout, stdin=manifest_stream([manifest]))
 
     def version(self, *, timeout: float = CALL_TIMEOUT) -> Obj:
         """`kubectl version -o json`: clientVersion and serverVersion."""
@@ -115,3 +110,12 @@ def _parse(done: process.Completed) -> Obj:
     if not isinstance(data, dict):
         raise ClusterError(f"`{' '.join(done.argv[-4:])}` printed JSON that is not an object")
     return data
+
+
+def manifest_stream(manifests: Sequence[Obj]) -> str:
+    """A YAML stream whose documents are JSON: every string stays a string for kubectl's parser.
+
+    PyYAML would write a string such as the run id `50349e59` unquoted, and kubectl's YAML reader takes that
+    for a number (5.0349e63), so a label value would be rejected.
+    """
+    return "".join(f"---\n{json.dumps(manifest)}\n" for manifest in manifests)

@@ -24,7 +24,7 @@ ALL = [mutant for path in FILES for mutant in mutants.of(path)]
 ORIGINALS = {loaded.name: loaded for loaded in support.load_suite()}
 # What a failure message shows of what was seen: tails of output, the last observation of a wait or poll,
 # the actual value of an API field, the exit code.
-SEEN = re.compile(r"lines seen|\(last \d+ lines\)|was empty|last seen:| = .*, expected|exit code \d+")
+SEEN = re.compile(r"lines seen|\(last \d+ lines\)|was empty|last seen:| = .*, expected|exit code \d+|must not exist: ")
 
 
 def load_mutant(mutant: mutants.Mutant, directory: Path) -> loader.LoadedScenario | ScenarioIssues:
