@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 
-from kdbgtest.base import waiting
-from kdbgtest.base.errors import KdbgtestError, StepTimeout
+from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.runner import kube, namespace
 
 DEBUG_POD_SELECTOR = "app.kubernetes.io/managed-by=kubectl-debug"
@@ -144,25 +143,7 @@ def delete_pod(client: kube.Kubectl, ns: str, name: str, *, timeout: float) -> s
     problem = _request_delete(client, ns, name)
     if problem:
         return problem
-
-    def gone() -> tuple[bool, str]:
-        try:
-            return client.get(f"pod/{name}", namespace=ns) is None, "still there"
-        except KdbgtestError as exc:
-            return False, f"kubectl failed: {exc}"
-
-    try:
-        waiting.wait_for(
-            gone,
-            timeout=timeout,
-            what=f"pod {ns}/{name} to be deleted",
-            interval=kube.FIRST_POLL,
-            max_interval=kube.MAX_POLL,
-            describe=str,
-        )
-    except StepTimeout as exc:
-        return f"pod {ns}/{name}: {exc}"
-    return None
+    return client.wait_gone(f"pod/{name}", namespace=ns, label=f"pod {ns}/{name}", timeout=timeout)
 
 
 def _request_delete(client: kube.Kubectl, ns: str, name: str) -> str | None:

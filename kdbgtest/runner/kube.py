@@ -6,13 +6,13 @@ Everything goes through `kdbgtest.base.process.run` with argv lists and a timeou
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.base import process
-from kdbgtest.base.errors import ClusterError
+from kdbgtest.base import process, waiting
+from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
 
 Obj = dict[str, Any]
 
@@ -59,6 +59,40 @@ class Kubectl:
             ["get", ref, "-o", "json", "--ignore-not-found"], namespace=namespace, timeout=timeout
         )
         return _parse(done) if done.stdout.strip() else None
+
+    def wait_gone(
+        self,
+        ref: str,
+        *,
+        label: str,
+        timeout: float,
+        namespace: str | None = None,
+        state: Callable[[Obj], str] | None = None,
+    ) -> str | None:
+        """Poll until `ref` (KIND/NAME) no longer exists: None once gone, else a sentence starting with `label`
+        (e.g. "pod ns/x") that says what was last seen (`state(obj)`, default "still there")."""
+
+        def gone() -> tuple[bool, str]:
+            try:
+                obj = self.get(ref, namespace=namespace)
+            except KdbgtestError as exc:
+                return False, f"kubectl failed: {exc}"
+            if obj is None:
+                return True, "gone"
+            return False, state(obj) if state else "still there"
+
+        try:
+            waiting.wait_for(
+                gone,
+                timeout=timeout,
+                what=f"{label} to be deleted",
+                interval=FIRST_POLL,
+                max_interval=MAX_POLL,
+                describe=str,
+            )
+        except StepTimeout as exc:
+            return f"{label}: {exc}"
+        return None
 
     def items(
         self,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kdbgtest.base import waiting
-from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
+from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.runner import kube
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -61,24 +60,7 @@ def delete(client: kube.Kubectl, name: str, *, timeout: float) -> str | None:
     except KdbgtestError as exc:
         return f"namespace {name}: delete failed: {exc}"
 
-    def gone() -> tuple[bool, str]:
-        try:
-            obj = client.get(f"namespace/{name}")
-        except KdbgtestError as exc:
-            return False, f"kubectl failed: {exc}"
-        if obj is None:
-            return True, "gone"
-        return False, f"phase {(obj.get('status') or {}).get('phase', 'unknown')}"
+    def phase(obj: kube.Obj) -> str:
+        return f"phase {(obj.get('status') or {}).get('phase', 'unknown')}"
 
-    try:
-        waiting.wait_for(
-            gone,
-            timeout=timeout,
-            what=f"namespace {name} to be deleted",
-            interval=kube.FIRST_POLL,
-            max_interval=kube.MAX_POLL,
-            describe=str,
-        )
-    except StepTimeout as exc:
-        return f"namespace {name}: {exc}"
-    return None
+    return client.wait_gone(f"namespace/{name}", label=f"namespace {name}", timeout=timeout, state=phase)
