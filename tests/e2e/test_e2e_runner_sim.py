@@ -11,9 +11,9 @@ import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+import suite_support as support
 
 from kdbgtest.base import process, tools
 from kdbgtest.cluster import base, kubeconfig
@@ -23,22 +23,6 @@ from kdbgtest.sim import testing
 
 pytestmark = pytest.mark.sim
 pytest_plugins = ["pytester"]
-
-
-class Recorder:
-    """Keeps every event the runner emits."""
-
-    def __init__(self) -> None:
-        self.events: list[events.Event] = []
-
-    def handle(self, event: events.Event) -> None:
-        self.events.append(event)
-
-    def close(self) -> None:
-        pass
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +38,10 @@ def kubectl(cluster: base.ClusterInfo, *args: str, check: bool = True) -> proces
 
 def run(
     cluster: base.ClusterInfo, tmp_path: Path, text: str, **options: object
-) -> tuple[events.ScenarioFinished, Recorder]:
+) -> tuple[events.ScenarioFinished, support.Recorder]:
     path = tmp_path / "scenario.yaml"
     path.write_text(textwrap.dedent(text).lstrip())
-    recorder = Recorder()
+    recorder = support.Recorder()
     settings = engine.RunOptions(artifacts=tmp_path / "art", **options)  # type: ignore[arg-type]
     return engine.run_one(loader.load_file(path), cluster, settings, [recorder]), recorder
 
