@@ -99,10 +99,12 @@ class SimCluster:
         """Start the cluster and return its kubeconfig once the API server answers."""
         check_name(self.config.name)
         preflight()
-        self.paths.check_ours()
         if self.kubeconfig_path is not None:
             kubeconfig.check_mergeable(self.kubeconfig_path.expanduser())
         with state.exclusive(self.paths.root.parent, timeout=LOCK_TIMEOUT):  # one `up` at a time claims it
+            # Checked under the lock: outside it, a concurrent `up` may have created the directory but not yet
+            # written cluster.json, and this one would call a cluster being born "not a sim state directory".
+            self.paths.check_ours()
             self._refuse_running_or_clean_stale()
             try:
                 self._launch()

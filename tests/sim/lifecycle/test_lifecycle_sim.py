@@ -342,6 +342,38 @@ def test_two_simultaneous_ups_of_one_name_start_it_once(sims: Sims) -> None:
     sims.kubectl(Path(won_out.strip()), "get", "nodes")
 
 
+def test_an_up_waits_for_a_concurrent_up_that_is_still_writing_the_state_directory(sims: Sims) -> None:
+    """The window that once failed CI: a starting `up` holds the lock and its directory has no cluster.json yet.
+
+    The second `up` must wait for the lock before judging the directory, not call it "not a sim state directory".
+    Here the first `up` is played by the test: it holds the lock, leaves a half-written cluster.json, then writes
+    the config of a cluster that never started (stale) and lets go; the second `up` must clean it and start.
+    """
+    state_dir = sims.state_dir("lc-window")
+    sims.started["lc-window"] = state_dir
+    paths = state.StateDir(state_dir)
+    argv = [sys.executable, "-m", "kdbgtest.sim.cli", "up", "--name", "lc-window", "--state-dir", str(state_dir)]
+    with state.exclusive(state_dir.parent, timeout=5):
+        state_dir.mkdir(mode=0o700)
+        half_written = state_dir / ".cluster.json.starting.tmp"
+        half_written.write_text("{")
+        second = subprocess.Popen(argv, env={**os.environ, **sims.env}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            with pytest.raises(subprocess.TimeoutExpired):
+                second.wait(timeout=1.5)  # blocked on the lock, not failed on the half-made directory
+            paths.write_config(SimConfig(name="lc-window", state_dir=state_dir))
+            half_written.unlink()
+        except BaseException:
+            second.kill()
+            second.communicate()
+            raise
+    out, err = second.communicate(timeout=90)
+    assert second.returncode == 0, err
+    assert out == f"{paths.kubeconfig}\n"
+    assert len(daemon_processes(state_dir)) == 1
+
+
 def test_down_kills_a_daemon_that_does_not_stop_and_still_removes_everything(
     sims: Sims, monkeypatch: pytest.MonkeyPatch
 ) -> None:
