@@ -55,9 +55,34 @@ def exec_argv(action: model.ExecAction, *, namespace: str) -> list[str]:
 
 def kubectl_argv(action: model.KubectlAction, *, namespace: str) -> list[str]:
     """The arguments after `kubectl` for a plain step: `--namespace=NS` first, unless the step picks one."""
-    if any(arg == flag or arg.startswith(flag + "=") for arg in action.args for flag in _NAMESPACE_FLAGS):
+    if any(_is_namespace_flag(arg) for arg in _flags_part(action.args)):
         return list(action.args)
     return [f"--namespace={namespace}", *action.args]
+
+
+def chosen_namespace(args: list[str]) -> str | None:
+    """The namespace a plain kubectl step's own `-n`/`--namespace` names (`-nNS`, `-n=NS`, `-n NS`), or None."""
+    args = _flags_part(args)
+    for i, arg in enumerate(args):
+        if arg in ("-n", "--namespace"):
+            return args[i + 1] if i + 1 < len(args) else None
+        for prefix in ("--namespace=", "-n="):
+            if arg.startswith(prefix):
+                return arg[len(prefix) :]
+        if arg.startswith("-n") and not arg.startswith("--") and len(arg) > 2:
+            return arg[2:]
+    return None
+
+
+def _flags_part(args: list[str]) -> list[str]:
+    """kubectl's own arguments: everything before `--` (after it, `-n 5` belongs to the command, e.g. head)."""
+    return args[: args.index("--")] if "--" in args else list(args)
+
+
+def _is_namespace_flag(arg: str) -> bool:
+    if arg in _NAMESPACE_FLAGS or any(arg.startswith(flag + "=") for flag in _NAMESPACE_FLAGS):
+        return True
+    return arg.startswith("-n") and not arg.startswith("--") and len(arg) > 2  # -nNS
 
 
 def _debug_target(action: model.DebugAction) -> str:

@@ -2,8 +2,9 @@
 
 kubectl never deletes node-debugger pods, and copies made with `--copy-to` outlive the debug session, so the
 runner tracks them: pods named by a debug step's `debug_pod` capture, and pods labelled
-`app.kubernetes.io/managed-by=kubectl-debug` (kubectl >= 1.34 labels node-debugger pods) that appeared in
-another namespace during the run. Everything in the run's namespace goes with the namespace.
+`app.kubernetes.io/managed-by=kubectl-debug` (kubectl >= 1.34 labels node-debugger pods) that appeared during
+the run in a namespace one of its own kubectl steps chose with `-n`. Everything in the run's namespace goes with
+the namespace. A debug pod that someone else makes elsewhere on a shared cluster meanwhile is never touched.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Tracker:
     known_debug_pods: set[str] | None = (
         None  # uids of labelled debug pods before the run (None: not listable)
     )
+    namespaces: set[str] = field(default_factory=set)  # other namespaces the run's own steps chose with -n
 
     def add_pod(self, ns: str, name: str) -> None:
         if (ns, name) not in self.pods:
@@ -73,6 +75,8 @@ def _new_debug_pods(client: kube.Kubectl, tracker: Tracker, problems: list[str])
         ns = str(meta.get("namespace"))
         if str(meta.get("uid")) in tracker.known_debug_pods:
             continue
+        if ns != tracker.namespace and ns not in tracker.namespaces:
+            continue  # not where this run made anything: someone else's
         if ns != tracker.namespace:
             others = _other_runs_namespaces(client, tracker) if others is None else others
             if ns in others:

@@ -19,6 +19,7 @@ import yaml
 
 from kdbgtest.base import waiting
 from kdbgtest.base.errors import KdbgtestError, ScenarioError, StepTimeout
+from kdbgtest.debug import argv as debug_argv
 from kdbgtest.debug import driver as debug_driver
 from kdbgtest.fixtures import catalog
 from kdbgtest.runner import checks, cleanup, kube, resolve, waits
@@ -180,6 +181,9 @@ def run_command(step: model.StepBase, ctx: Context, timeout: float, slug: str) -
         elif isinstance(step, model.ExecStep):
             result = driver.exec(step.exec, **common)
         elif isinstance(step, model.KubectlStep):
+            chosen = debug_argv.chosen_namespace(step.kubectl.args)
+            if chosen and chosen != ctx.namespace:
+                ctx.tracker.namespaces.add(chosen)  # cleanup looks for node-debugger pods made there
             result = driver.kubectl(step.kubectl, **common)
         else:  # pragma: no cover - guarded by execute()
             raise TypeError(type(step).__name__)

@@ -112,6 +112,44 @@ def test_node_debugger_pod_in_another_namespace_is_removed(cluster: base.Cluster
     assert left.stdout.strip() == ""
 
 
+class Bystander(support.Recorder):
+    """Someone else on the shared cluster: runs `kubectl debug node/N -n NS` while the scenario's step runs."""
+
+    def __init__(self, cluster: base.ClusterInfo, namespace: str) -> None:
+        super().__init__()
+        self.cluster, self.namespace, self.pod = cluster, namespace, ""
+
+    def handle(self, event: events.Event) -> None:
+        super().handle(event)
+        if isinstance(event, events.StepStarted) and event.step == "meanwhile":
+            node = self.cluster.nodes[0]
+            made = kubectl(self.cluster, "debug", f"node/{node}", "--image=busybox:1.36", "-n", self.namespace,
+                           "--", "true")  # fmt: skip
+            self.pod = made.stdout.split("Creating debugging pod ")[1].split()[0]
+
+
+def test_a_node_debugger_pod_someone_else_makes_meanwhile_is_left_alone(
+    cluster: base.ClusterInfo, tmp_path: Path
+) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_text("name: bystander\nsteps:\n  - name: meanwhile\n    kubectl: {args: [get, pods]}\n")
+    bystander = Bystander(cluster, "default")
+    try:
+        result = engine.run_one(
+            loader.load_file(path), cluster, engine.RunOptions(artifacts=tmp_path / "art"), [bystander]
+        )
+        assert result.verdict == "passed", result.message
+        assert bystander.pod.startswith("node-debugger-")
+        (cleanup,) = bystander.of(events.CleanupFinished)
+        assert [item for item in cleanup.removed if bystander.pod in item] == []
+        assert kubectl(cluster, "get", "pod", bystander.pod, "-n", "default", "-o", "name").stdout.strip() == (
+            f"pod/{bystander.pod}"
+        )
+    finally:
+        if bystander.pod:
+            kubectl(cluster, "delete", "pod", bystander.pod, "-n", "default", "--ignore-not-found", "--wait=false")
+
+
 def test_keep_leaves_everything_and_the_printed_commands_remove_it(
     cluster: base.ClusterInfo, tmp_path: Path
 ) -> None:

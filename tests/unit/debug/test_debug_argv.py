@@ -202,6 +202,30 @@ def test_exec_and_kubectl_argv() -> None:
     assert argv.base_argv(Path("/bin/k"), Path("/kc"), None) == ["/bin/k", "--kubeconfig=/kc"]
 
 
+def test_a_dash_n_after_the_double_dash_belongs_to_the_command_not_to_kubectl() -> None:
+    head = model.KubectlAction(args=["exec", "app", "--", "head", "-n", "5", "/etc/passwd"])
+    assert argv.kubectl_argv(head, namespace="ns")[0] == "--namespace=ns"
+    assert argv.chosen_namespace(head.args) is None
+
+
+@pytest.mark.parametrize(
+    ("args", "chosen"),
+    [
+        (["debug", "node/n1", "-n", "default"], "default"),
+        (["debug", "node/n1", "--namespace", "default"], "default"),
+        (["debug", "node/n1", "--namespace=default"], "default"),
+        (["debug", "node/n1", "-n=default"], "default"),
+        (["debug", "node/n1", "-ndefault"], "default"),
+        (["get", "pods", "-A"], None),
+        (["get", "pods"], None),
+    ],
+)
+def test_the_namespace_a_plain_step_chose(args: list[str], chosen: str | None) -> None:
+    assert argv.chosen_namespace(args) == chosen
+    own = argv.kubectl_argv(model.KubectlAction(args=args), namespace="ns")
+    assert (own == args) is (chosen is not None or "-A" in args)
+
+
 def test_missing_target_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError, match="node mode needs `node:`"):
         argv.debug_argv(debug(mode="node", pod=None, image="x"), namespace="ns", custom_file=None)
