@@ -18,25 +18,22 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import websocket
 
-from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
+from kdbgtest.base.errors import ScenarioError, StepTimeout
 from kdbgtest.debug import ansi
+from kdbgtest.debug.expecting import ExpectingTerminal
 
 STDIN, STDOUT, STDERR, STATUS, RESIZE = 0, 1, 2, 3, 4
 # The size kubectl sends from a 24x80 pseudo-terminal. When it attaches to a running TTY it first sends one
 # size larger, so that the program redraws its screen (kubectl attach); exec sends the size once.
 RESIZE_LARGER, RESIZE_ACTUAL = b'{"Width":81,"Height":25}', b'{"Width":80,"Height":24}'
-TAIL_LINES = 20
-_SETTLE = 0.05  # like session.py: a regex match at the very end waits this long for the rest of the line
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,7 @@ def collect(ws: Any, timeout: float, what: str) -> tuple[str, str, bytes]:
     return "".join(out), "".join(err), channels.status
 
 
-class StreamTerminal:
+class StreamTerminal(ExpectingTerminal):
     """An attach/exec WebSocket as a dialogue terminal (see the module docstring)."""
 
     def __init__(
@@ -138,15 +135,12 @@ class StreamTerminal:
         redraw: bool = False,
         on_end: Callable[[Ended], tuple[str, int]] = default_end,
     ) -> None:
-        self.name = name
+        super().__init__(name)
         self.transcript = transcript
         self._channels = Channels(ws)
         self._tty = tty
         self._on_end = on_end
         self._cleaner = ansi.Cleaner()
-        self._text = ""
-        self._cursor = 0
-        self._eof = False
         self._exit_code: int | None = None
         self._stopped = False
         transcript.parent.mkdir(parents=True, exist_ok=True)
@@ -162,10 +156,6 @@ class StreamTerminal:
     # -- what was seen --------------------------------------------------------------------------------------
 
     @property
-    def text(self) -> str:
-        return self._text
-
-    @property
     def exit_code(self) -> int | None:
         return self._exit_code
 
@@ -173,34 +163,11 @@ class StreamTerminal:
     def ended_by_itself(self) -> bool:
         return not self._stopped
 
-    def tail(self, lines: int = TAIL_LINES) -> str:
-        return "\n".join(self._text.splitlines()[-lines:])
-
-    # -- expectations (same semantics as session.Session) --------------------------------------------------
-
-    def expect_text(self, literal: str, timeout: float) -> str:
-        def find() -> tuple[int, str] | None:
-            at = self._text.find(literal, self._cursor)
-            return None if at < 0 else (at + len(literal), "")
-
-        start = self._cursor
-        self._wait(find, f"the text {literal!r}", timeout)
-        return self._text[start : self._cursor]
-
-    def expect_regex(self, pattern: str | re.Pattern[str], timeout: float) -> dict[str, str]:
-        regex = re.compile(pattern, re.MULTILINE) if isinstance(pattern, str) else pattern
-
-        def find() -> tuple[int, re.Match[str]] | None:
-            match = regex.search(self._text, self._cursor)
-            return None if match is None else (match.end(), match)
-
-        match = self._wait(find, f"the regex {regex.pattern!r}", timeout, settle=True)
-        return {k: v for k, v in match.groupdict().items() if v is not None}
+    # -- expectations (expect_text and expect_regex come from ExpectingTerminal) ----------------------------
 
     def expect_end(self, timeout: float) -> int:
         self._wait(lambda: (len(self._text), True) if self._eof else None, "the session to end", timeout)
-        assert self._exit_code is not None  # set together with _eof
-        return self._exit_code
+        return self._ended_code()
 
     def wait_for_hint(self, timeout: float) -> bool:
         """The driver printed the hint and pressed Enter when it attached: nothing to wait for."""
@@ -209,7 +176,7 @@ class StreamTerminal:
     # -- input ----------------------------------------------------------------------------------------------
 
     def send_line(self, line: str) -> None:
-        self._require_open(f"type {line!r}")
+        self._require_running(f"type {line!r}")
         if self._tty:
             self._channels.ws.write_channel(STDIN, (line + "\r").encode())
         else:  # kubectl's cooked terminal: echoed locally, sent with a newline
@@ -217,7 +184,7 @@ class StreamTerminal:
             self._channels.ws.write_channel(STDIN, (line + "\n").encode())
 
     def send_control(self, char: str) -> None:
-        self._require_open(f"press Ctrl-{char.upper()}")
+        self._require_running(f"press Ctrl-{char.upper()}")
         if self._tty:
             self._channels.ws.write_channel(STDIN, bytes([ord(char.upper()) & 0x1F]))
         elif char == "d":
@@ -241,27 +208,6 @@ class StreamTerminal:
 
     # -- internals ------------------------------------------------------------------------------------------
 
-    def _wait(self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float, *, settle: bool = False) -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = find()
-            at_end = found is not None and found[0] == len(self._text)
-            if at_end and settle and not self._eof and time.monotonic() < deadline:
-                size = len(self._text)
-                self._read(_SETTLE)
-                if len(self._text) != size:
-                    continue
-            if found is not None:
-                self._cursor, value = found
-                return value
-            if self._eof:
-                code = self._exit_code
-                raise StepFailed(f"{self.name} ended with exit code {code} while waiting for {what}{self._seen()}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}{self._seen()}")
-            self._read(remaining)
-
     def _read(self, timeout: float) -> None:
         out, err = self._channels.read(min(timeout, 1.0))
         self._append(out + err)
@@ -280,15 +226,6 @@ class StreamTerminal:
     def _append_clean(self, clean: str) -> None:
         self._text += clean
 
-    def _require_open(self, action: str) -> None:
-        if self._eof:
-            raise StepFailed(
-                f"cannot {action}: {self.name} already ended with exit code {self._exit_code}{self._seen()}"
-            )
-
-    def _seen(self) -> str:
-        lines = self._text.splitlines()[-TAIL_LINES:]
-        if not lines:
-            return "; it printed nothing"
-        body = "\n".join("  | " + line for line in lines)
-        return f"; the last {len(lines)} lines seen:\n{body}"
+    def _ended_code(self) -> int:
+        assert self._exit_code is not None  # set together with _eof
+        return self._exit_code

@@ -15,30 +15,26 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
 
 import pexpect
 
 from kdbgtest.base import waiting
-from kdbgtest.base.errors import StepFailed, StepTimeout, ToolMissing
+from kdbgtest.base.errors import StepTimeout, ToolMissing
 from kdbgtest.debug import ansi
+from kdbgtest.debug.expecting import ExpectingTerminal
 
 PROMPT_HINT = "If you don't see a command prompt, try pressing enter."
-TAIL_LINES = 20
 ENTER = "\r"  # what the Enter key sends; the terminal driver turns it into a newline for cooked-mode readers
 _TERMINATE_GRACE = 2.0  # seconds between SIGTERM and SIGKILL in close()
 _READ_SIZE = 65536
-_SETTLE = 0.05  # seconds a regex match at the very end of the output waits for the rest of the line
-T = TypeVar("T")
 
 
-class Session:
+class Session(ExpectingTerminal):
     """`argv` running in a pseudo-terminal of 24x80, with a raw transcript file and a cleaned text buffer."""
 
     def __init__(
@@ -51,12 +47,9 @@ class Session:
         press_enter_on_hint: bool = True,
     ) -> None:
         self.argv = [str(a) for a in argv]
+        super().__init__(Path(self.argv[0]).name)
         self.transcript = transcript
-        self.name = Path(self.argv[0]).name
         self._cleaner = ansi.Cleaner()
-        self._text = ""
-        self._cursor = 0
-        self._eof = False
         self._exit_code: int | None = None
         self._hint_pending = press_enter_on_hint
         self._hint_pressed = False
@@ -81,11 +74,6 @@ class Session:
     # -- what was seen ---------------------------------------------------------------------------------------
 
     @property
-    def text(self) -> str:
-        """Everything printed so far, cleaned of escape sequences."""
-        return self._text
-
-    @property
     def pid(self) -> int:
         return int(self._child.pid)
 
@@ -104,37 +92,7 @@ class Session:
         """Whether kubectl's prompt hint was seen and answered with Enter."""
         return self._hint_pressed
 
-    def tail(self, lines: int = TAIL_LINES) -> str:
-        """The last `lines` lines of the cleaned text."""
-        return "\n".join(self._text.splitlines()[-lines:])
-
     # -- expectations ----------------------------------------------------------------------------------------
-
-    def expect_text(self, literal: str, timeout: float) -> str:
-        """Wait for `literal`; return the text consumed, up to and including it."""
-
-        def find() -> tuple[int, str] | None:
-            at = self._text.find(literal, self._cursor)
-            return None if at < 0 else (at + len(literal), "")
-
-        start = self._cursor
-        self._wait(find, f"the text {literal!r}", timeout)
-        return self._text[start : self._cursor]
-
-    def expect_regex(self, pattern: str | re.Pattern[str], timeout: float) -> dict[str, str]:
-        """Wait for a match of `pattern` (MULTILINE: `^`/`$` match at line ends); return its named groups.
-
-        A match that ends where the output so far ends is accepted only when the output pauses (see `_wait`),
-        so `^\\d+$` does not capture `1` of a `12` that arrives in two pieces.
-        """
-        regex = re.compile(pattern, re.MULTILINE) if isinstance(pattern, str) else pattern
-
-        def find() -> tuple[int, re.Match[str]] | None:
-            match = regex.search(self._text, self._cursor)
-            return None if match is None else (match.end(), match)
-
-        match = self._wait(find, f"the regex {regex.pattern!r}", timeout, settle=True)
-        return {k: v for k, v in match.groupdict().items() if v is not None}
 
     def expect_end(self, timeout: float) -> int:
         """Wait for the program to close its terminal and exit; return its exit code."""
@@ -196,32 +154,6 @@ class Session:
 
     # -- internals ---------------------------------------------------------------------------------------
 
-    def _wait(self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float, *, settle: bool = False) -> T:
-        """Read until `find` returns (new cursor, value); raise StepTimeout/StepFailed with the last lines.
-
-        With `settle`, a match that ends exactly where the output so far ends (a regex `$` or `\\d+` may have
-        matched half a line) is only accepted once no more output arrives within `_SETTLE` seconds.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            found = find()
-            at_end = found is not None and found[0] == len(self._text)
-            if at_end and settle and not self._eof and time.monotonic() < deadline:
-                size = len(self._text)
-                self._read(_SETTLE)
-                if len(self._text) != size:
-                    continue
-            if found is not None:
-                self._cursor, value = found
-                return value
-            if self._eof:
-                code = self._reap(_TERMINATE_GRACE)
-                raise StepFailed(f"{self.name} ended with exit code {code} while waiting for {what}{self._seen()}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}{self._seen()}")
-            self._read(remaining)
-
     def _read(self, timeout: float) -> None:
         """Read one chunk (or nothing within `timeout`); note EOF; answer kubectl's prompt hint once."""
         try:
@@ -277,17 +209,8 @@ class Session:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
 
-    def _require_running(self, action: str) -> None:
-        if self._eof:
-            code = self._reap(_TERMINATE_GRACE)
-            raise StepFailed(f"cannot {action}: {self.name} already ended with exit code {code}{self._seen()}")
-
-    def _seen(self) -> str:
-        lines = self._text.splitlines()[-TAIL_LINES:]
-        if not lines:
-            return "; it printed nothing"
-        body = "\n".join("  | " + line for line in lines)
-        return f"; the last {len(lines)} lines seen:\n{body}"
+    def _ended_code(self) -> int:
+        return self._reap(_TERMINATE_GRACE)
 
 
 def _exit_code(status: int | None, sig: int | None) -> int:
