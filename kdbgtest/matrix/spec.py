@@ -31,8 +31,9 @@ import yaml
 
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import kindconfig
+from kdbgtest.sim.config import DEFAULT_VERSION, unknown_gate
 
-DEFAULT_SIM_VERSION = "1.34"  # kdbgtest.sim.config.DEFAULT_VERSION (not imported: the sim package is large)
+DEFAULT_SIM_VERSION = DEFAULT_VERSION
 SIM_KEYS = {"kind", "name", "kubernetesVersion", "featureGates", "nodes", "timeScale"}
 _VERSION = re.compile(r"^v?1\.(\d+)(?:\.(\d+))?$")
 _GATE = re.compile(r"^[A-Z][A-Za-z0-9]+$")
@@ -139,6 +140,9 @@ def _sim_file(path: Path, data: dict[str, Any]) -> ClusterSpec:
     valid = all(_GATE.match(str(k)) and isinstance(v, bool) for k, v in items)
     if not valid:
         raise MatrixError(f"{path}: featureGates must map gate names to true or false")
+    problem = unknown_gate(str(k) for k in gates)
+    if problem:
+        raise MatrixError(f"{path}: {problem}")
     nodes, scale = data.get("nodes", 2), data.get("timeScale", 1.0)
     if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 1:
         raise MatrixError(f"{path}: nodes must be a whole number of at least 1, got {nodes!r}")
@@ -195,6 +199,9 @@ def _gates_text(text: str, where: str) -> dict[str, bool]:
         if not sep or not _GATE.match(key) or value.lower() not in ("true", "false"):
             raise MatrixError(f"{where}: expected feature gates as Name=true|false[,...], got {item!r}")
         gates[key] = value.lower() == "true"
+    problem = unknown_gate(gates)
+    if problem:
+        raise MatrixError(f"{where}: {problem}")
     return gates
 
 

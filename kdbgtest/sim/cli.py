@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.sim import cluster
-from kdbgtest.sim.config import DEFAULT_NAME, DEFAULT_VERSION, SimConfig
+from kdbgtest.sim.config import DEFAULT_NAME, DEFAULT_VERSION, SimConfig, unknown_gate
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -45,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=_feature_gates,
         default={},
         metavar="K=V,...",
-        help="e.g. EphemeralContainers=false",
+        help="the gates the sim models, e.g. EphemeralContainers=false (a cluster without ephemeral containers)",
     )
     up.add_argument(
         "--time-scale",
@@ -167,6 +167,9 @@ def _feature_gates(text: str) -> dict[str, bool]:
         if not sep or not key or value.lower() not in ("true", "false"):
             raise argparse.ArgumentTypeError(f"expected NAME=true|false, got {item!r}")
         gates[key.strip()] = value.lower() == "true"
+    problem = unknown_gate(gates)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return gates
 
 

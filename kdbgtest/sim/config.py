@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_NAME = "kdbg"
 DEFAULT_VERSION = "1.34"
 DEFAULT_STATE_ROOT = Path("/var/tmp/kdbgtest-sim")
+
+
+# The feature gates the sim models (a real API server refuses gates it does not know, and so does the sim):
+# EphemeralContainers, off by default before 1.23, answers as a cluster without ephemeral containers.
+KNOWN_GATES = ("EphemeralContainers",)
+
+
+def unknown_gate(names: Iterable[str]) -> str | None:
+    """The error for the first feature gate name the sim does not model, or None if it models them all."""
+    for name in names:
+        if name not in KNOWN_GATES:
+            close = difflib.get_close_matches(name, KNOWN_GATES, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            return f"unrecognized feature gate {name!r}; {hint}the sim models {', '.join(KNOWN_GATES)}"
+    return None
 
 
 def node_names(cluster: str, count: int) -> list[str]:

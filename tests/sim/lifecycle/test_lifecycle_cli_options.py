@@ -19,6 +19,11 @@ from kdbgtest.sim.config import SimConfig
         (["up", "--nodes", "0"], "expected a whole number of at least 1"),
         (["up", "--kubernetes-version", "2.1"], "expected a Kubernetes version like 1.30"),
         (["up", "--feature-gates", "EphemeralContainers"], "expected NAME=true|false"),
+        (
+            ["up", "--feature-gates", "EphemeralContainer=false"],
+            "unrecognized feature gate 'EphemeralContainer'; did you mean 'EphemeralContainers'? "
+            "the sim models EphemeralContainers",
+        ),
         (["up", "--time-scale", "0"], "expected a factor in (0, 1]"),
     ],
 )
@@ -42,13 +47,13 @@ def test_options_reach_the_config() -> None:
             "--kubernetes-version",
             "v1.22.3",
             "--feature-gates",
-            "EphemeralContainers=false,Foo=True",
+            "EphemeralContainers=false,EphemeralContainers=True",
             "--time-scale",
             "0.1",
         ]
     )
     assert (args.name, args.kubernetes_version, args.time_scale) == ("v", "1.22", 0.1)
-    assert args.feature_gates == {"EphemeralContainers": False, "Foo": True}
+    assert args.feature_gates == {"EphemeralContainers": True}  # the last one wins, as in Kubernetes
     assert callable(args.func)
 
 

@@ -84,6 +84,8 @@ def test_columns_are_ordered_by_version_with_unique_directories(tmp_path: Path) 
             "unknown key 'version'; a SimCluster has featureGates",
         ),
         ("c.yaml", "kind: SimCluster\nfeatureGates: {EphemeralContainers: 'no'}\n", "map gate names to true"),
+        ("c.yaml", "kind: SimCluster\nfeatureGates: {Ephemeral: false}\n", "unrecognized feature gate 'Ephemeral'"),
+        ("sim:1.34:Foo=false", None, "sim:1.34:Foo=false: unrecognized feature gate 'Foo'; the sim models"),
         ("c.yaml", "kind: SimCluster\ntimeScale: 2\n", "timeScale must be a number in (0, 1], got 2"),
         ("c.yaml", "kind: SimCluster\nnodes: 0\n", "nodes must be a whole number of at least 1, got 0"),
         ("c.yaml", "[1, 2]\n", "must be a mapping"),
