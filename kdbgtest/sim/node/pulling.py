@@ -12,6 +12,10 @@ from pathlib import Path
 from kdbgtest.sim.node import backoff, images
 
 RETRY = 10.0  # nominal seconds between syncs that retry an image that must not be pulled
+# Nominal seconds a failed pull shows ErrImagePull before the next sync reports ImagePullBackOff: the kubelet's
+# PLEG relists every second and the sandbox's events trigger that sync. (Retrying at once made ErrImagePull last
+# a few milliseconds, too short for anyone watching the pod to see it.)
+PLEG_RELIST = 1.0
 
 
 class PullFailed(Exception):
@@ -77,7 +81,7 @@ class Puller:
             event("Warning", "Failed", "Error: ErrImagePull")
             self.backoff.next(backoff_key, self.backoff.now())
             self.last_error[backoff_key] = f"ErrImagePull: {error}"
-            raise PullFailed("ErrImagePull", error, 0.0) from exc
+            raise PullFailed("ErrImagePull", error, PLEG_RELIST * self.scale) from exc
         took = go_millis(time.monotonic() - start)
         size = await asyncio.to_thread(self._size, resolved)
         event(

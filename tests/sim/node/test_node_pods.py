@@ -134,7 +134,7 @@ def test_unknown_image_is_err_image_pull_then_image_pull_back_off(run_node: Any)
         assert reasons[:3] == ["Pulling", "Failed", "Failed"] and "BackOff" in reasons
         assert (h.state.pod("img") or {})["status"]["phase"] == "Pending"
 
-    run_node(scenario, time_scale=0.05)
+    run_node(scenario, time_scale=0.2)  # ErrImagePull shows for 0.2 s, then ImagePullBackOff for 1.8 s
 
 
 def test_deletion_sends_sigterm_then_sigkill_after_grace_and_removes_the_pod(run_node: Any) -> None:
