@@ -1,6 +1,6 @@
 """Latency of the sim's node runtime: container start to first output, exec, node and pod sandboxes.
 
-Run as root: `PYTHONPATH=. python benchmarks/bench_runtime.py [--runs N]`. Prints median and p90 in ms.
+Run as root: `python benchmarks/bench_runtime.py [--runs N]`. Prints median and p90 in ms.
 Everything is made in a temporary state directory and removed at the end (`cleanup.remove_all`).
 """
 
@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kdbgtest.sim.node import cleanup, images, runc, sandbox
 
