@@ -173,6 +173,10 @@ class StreamTerminal(ExpectingTerminal):
         """The driver printed the hint and pressed Enter when it attached: nothing to wait for."""
         return self._hint_pressed
 
+    def wait_for_raw_mode(self, timeout: float) -> bool:
+        """No local terminal echoes here: typed text goes straight to the stream."""
+        return not self._eof
+
     # -- input ----------------------------------------------------------------------------------------------
 
     def send_line(self, line: str) -> None:

@@ -6,10 +6,13 @@ Order of events for an interactive step:
    so the shell prints a fresh prompt; a first `send` then reaches a shell that is attached and reading. If
    kubectl ends instead (e.g. the container already terminated and kubectl printed its logs), the dialogue
    goes on and its first `expect` reports what was printed.
-2. The items, in order. Each `expect`/`end` waits at most its own `timeout`, and never past the step's
+2. With a TTY, before the first `send` (or control key): wait until kubectl has switched its terminal to raw
+   mode. Until then the terminal itself echoes what is typed (`kubectl exec -it` prints nothing to wait for),
+   so a line typed too early shows twice and an `expect` could match the echo instead of the answer.
+3. The items, in order. Each `expect`/`end` waits at most its own `timeout`, and never past the step's
    deadline. Regex named groups are collected as captures, and later items of the same dialogue may use them
    as `${name}` (the runner substitutes every variable known before the step; the rest is filled in here).
-3. Without items the driver waits for the program to end (bounded by the step's time).
+4. Without items the driver waits for the program to end (bounded by the step's time).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class Terminal(Protocol):
 
     def wait_for_hint(self, timeout: float) -> bool: ...
 
+    def wait_for_raw_mode(self, timeout: float) -> bool: ...
+
     def send_line(self, line: str) -> None: ...
 
     def send_control(self, char: str) -> None: ...
@@ -55,12 +60,25 @@ class Outcome:
     exit_code: int | None = None
 
 
-def run(session: Terminal, items: Dialogue | None, outcome: Outcome, *, deadline: float, wait_for_hint: bool) -> None:
+def run(
+    session: Terminal,
+    items: Dialogue | None,
+    outcome: Outcome,
+    *,
+    deadline: float,
+    wait_for_hint: bool,
+    tty: bool = False,
+) -> None:
     """Play `items` against `session` before the monotonic `deadline`, recording into `outcome` as it goes
-    (so captures made before a failure are kept); raise StepTimeout/StepFailed."""
+    (so captures made before a failure are kept); raise StepTimeout/StepFailed. With `tty`, the first key is
+    typed only once kubectl has switched its terminal to raw mode (see the module docstring)."""
     if wait_for_hint:
         session.wait_for_hint(_remaining(deadline, "kubectl to attach"))
+    typed = False
     for item in items if items is not None else [model.ExpectEnd(end=True)]:
+        if tty and not typed and isinstance(item, model.SendLine | model.SendControl):
+            session.wait_for_raw_mode(_remaining(deadline, "kubectl to switch its terminal to raw mode"))
+            typed = True
         _play(session, item, deadline, outcome)
 
 

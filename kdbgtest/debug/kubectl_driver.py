@@ -71,7 +71,7 @@ class KubectlDriver:
             return self._run(args, session, timeout, known)
         tty = action.interactive if action.tty is None else action.tty
         hint = tty and not action.quiet and action.attach is not False
-        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, known=known)
+        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, tty=tty, known=known)
 
     def exec(
         self,
@@ -86,7 +86,7 @@ class KubectlDriver:
         args = argv.exec_argv(action, namespace=namespace)
         if not action.interactive:
             return self._run(args, session, timeout, {})
-        return self._interactive(args, session, timeout, step_slug, wait_for_hint=False, known={})
+        return self._interactive(args, session, timeout, step_slug, wait_for_hint=False, tty=True, known={})
 
     def kubectl(
         self,
@@ -103,7 +103,8 @@ class KubectlDriver:
         if not action.interactive:
             return self._run(args, session, timeout, {})
         hint = prints_prompt_hint(action.args)
-        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, known={})
+        tty = requests_tty(action.args)
+        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, tty=tty, known={})
 
     # -- the two ways of running ---------------------------------------------------------------------------
 
@@ -131,6 +132,7 @@ class KubectlDriver:
         step_slug: str,
         *,
         wait_for_hint: bool,
+        tty: bool,
         known: dict[str, str],
     ) -> CommandResult:
         full = [*self.base, *args]
@@ -140,7 +142,7 @@ class KubectlDriver:
         error: StepTimeout | StepFailed | None = None
         with Session(full, transcript=transcript, env=self.env) as term:
             try:
-                dialogue.run(term, items, outcome, deadline=started + timeout, wait_for_hint=wait_for_hint)
+                dialogue.run(term, items, outcome, deadline=started + timeout, wait_for_hint=wait_for_hint, tty=tty)
             except (StepTimeout, StepFailed) as exc:
                 error = exc
             term.close()
@@ -178,13 +180,20 @@ def known_captures(action: model.DebugAction) -> dict[str, str]:
     return found
 
 
+def requests_tty(args: list[str]) -> bool:
+    """Whether `kubectl ARGS` asks for a TTY (`-t`, `-it`, `-ti`, `--tty`), looking only before `--`."""
+    own = args[: args.index("--")] if "--" in args else args
+    flags = {a.split("=", 1)[0] if "=" in a else a for a in own if a.startswith("-")}
+    return bool({"-t", "-it", "-ti", "--tty"} & flags) and "--tty=false" not in own
+
+
 def prints_prompt_hint(args: list[str]) -> bool:
     """Whether `kubectl ARGS` will print `If you don't see a command prompt, ...` (it attaches with a TTY)."""
-    words = [a for a in args if not a.startswith("-")]
-    flags = {a.split("=", 1)[0] if "=" in a else a for a in args if a.startswith("-")}
-    tty = bool({"-t", "-it", "-ti", "--tty"} & flags) and "--tty=false" not in args
-    quiet = bool({"-q", "--quiet"} & flags) and "--quiet=false" not in args
-    return bool(words) and words[0] in ("attach", "debug", "run") and tty and not quiet
+    own = args[: args.index("--")] if "--" in args else args
+    words = [a for a in own if not a.startswith("-")]
+    flags = {a.split("=", 1)[0] if "=" in a else a for a in own if a.startswith("-")}
+    quiet = bool({"-q", "--quiet"} & flags) and "--quiet=false" not in own
+    return bool(words) and words[0] in ("attach", "debug", "run") and requests_tty(args) and not quiet
 
 
 def printed_captures(text: str) -> dict[str, str]:

@@ -32,6 +32,7 @@ PROMPT_HINT = "If you don't see a command prompt, try pressing enter."
 ENTER = "\r"  # what the Enter key sends; the terminal driver turns it into a newline for cooked-mode readers
 _TERMINATE_GRACE = 2.0  # seconds between SIGTERM and SIGKILL in close()
 _READ_SIZE = 65536
+_RAW_POLL = 0.02  # seconds between looks at the terminal's echo flag while waiting for raw mode
 
 
 class Session(ExpectingTerminal):
@@ -109,6 +110,24 @@ class Session(ExpectingTerminal):
             return None
 
         return self._wait(find, f"kubectl's {PROMPT_HINT!r} (did the container start?)", timeout)
+
+    def wait_for_raw_mode(self, timeout: float) -> bool:
+        """Wait until the program has switched its terminal to raw mode (echo off), or ended; True if raw.
+
+        kubectl does so once it streams a TTY (`kubectl exec -it`, `debug -it`, `attach -it`). Text typed before
+        then is echoed by the terminal itself, so it would show twice and an `expect` could match the echo
+        instead of the program's answer; a person would wait for the prompt. StepTimeout when time runs out.
+        """
+        deadline = time.monotonic() + timeout
+        while not self._eof and self._child.getecho():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StepTimeout(
+                    f"timed out after {timeout:g}s waiting for {self.name} to switch its terminal to raw mode"
+                    f"{self._seen()}"
+                )
+            self._read(min(remaining, _RAW_POLL))
+        return not self._eof
 
     # -- input -------------------------------------------------------------------------------------------
 

@@ -1,14 +1,19 @@
 """A stand-in for `kubectl debug -it` attached to a shell, for Session tests (run in a pseudo-terminal).
 
-It prints what kubectl prints before attaching, then behaves like a shell whose first prompt was lost:
-nothing until Enter is pressed, then a coloured prompt. Commands: `echo WORDS`, `hostname`, `exit [N]`;
+It prints what kubectl prints before attaching, then, as kubectl does once it streams a TTY, switches its
+terminal to raw mode (so the local terminal no longer echoes; the echo comes from the "container's" terminal,
+played here) and behaves like a shell whose first prompt was lost: nothing until Enter is pressed, then a
+coloured prompt. Commands: `echo WORDS`, `hostname`, `exit [N]`;
 anything else is "not found". Options: `-q` (like kubectl: neither line), `--no-hint`, `--stubborn` (ignore
 SIGTERM/SIGHUP/SIGINT and never exit on its own, to test that close() kills it), `--exit N` (exit with N at
 once after the banner).
 """
 
+import os
 import signal
 import sys
+import termios
+import tty
 
 PROMPT = "\x1b[1;32m/ #\x1b[0m "
 
@@ -29,16 +34,43 @@ def main() -> int:
             signal.signal(sig, signal.SIG_IGN)
         while True:
             signal.pause()
-    sys.stdin.readline()  # the Enter that makes the prompt appear
+    if os.isatty(0):
+        tty.setraw(0, termios.TCSANOW)  # as Go's term.MakeRaw: what was typed before is kept
+    if read_line() is None:  # the Enter that makes the prompt appear
+        return 0
     return shell()
+
+
+def write(text: str) -> None:
+    """Output as a remote terminal sends it: raw mode does not turn \\n into \\r\\n here."""
+    sys.stdout.write(text.replace("\n", "\r\n"))
+    sys.stdout.flush()
+
+
+def read_line() -> str | None:
+    """A line as the container's terminal reads it: echoed, ended by Enter; None for Ctrl-D on an empty line."""
+    line = ""
+    while True:
+        byte = os.read(0, 1)
+        if not byte:
+            return None
+        char = byte.decode("utf-8", "replace")
+        if char in "\r\n":
+            write("\n")
+            return line
+        if char == "\x04":
+            if not line:
+                return None
+            continue
+        line += char
+        write(char)
 
 
 def shell() -> int:
     while True:
-        sys.stdout.write(PROMPT)
-        sys.stdout.flush()
-        line = sys.stdin.readline()
-        if not line:  # Ctrl-D
+        write(PROMPT)
+        line = read_line()
+        if line is None:  # Ctrl-D
             return 0
         words = line.split()
         if not words:
@@ -46,11 +78,11 @@ def shell() -> int:
         if words[0] == "exit":
             return int(words[1]) if len(words) > 1 else 0
         if words[0] == "echo":
-            print(" ".join(words[1:]))
+            write(" ".join(words[1:]) + "\n")
         elif words[0] == "hostname":
-            print("\x1b]0;title\x07app-7d9f8b-x2k4q")
+            write("\x1b]0;title\x07app-7d9f8b-x2k4q\n")
         else:
-            print(f"sh: {words[0]}: not found")
+            write(f"sh: {words[0]}: not found\n")
 
 
 if __name__ == "__main__":

@@ -432,5 +432,5 @@ def test_attach_fallbacks_and_interactive_exec_read_alike(
     for name in ("kubectl", "api"):
         result = drivers[name].exec(action, namespace=namespace, session=exec_session, timeout=30, step_slug="x")
         outputs[name] = [line for line in result.output.splitlines() if line.strip() not in ("", "/ #")]
-    assert outputs["api"] == outputs["kubectl"]
+    assert outputs["api"] == outputs["kubectl"], outputs
     assert outputs["api"][-1] == "command terminated with exit code 3"

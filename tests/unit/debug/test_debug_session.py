@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from kdbgtest.base.errors import StepFailed, StepTimeout, ToolMissing
+from kdbgtest.debug import dialogue
 from kdbgtest.debug import session as session_mod
 from kdbgtest.debug.session import Session
+from kdbgtest.scenario.model import ExpectEnd, ExpectText, SendLine
 
 FAKE = Path(__file__).parents[2] / "data" / "debug" / "fake_attach.py"
 BUSYBOX = shutil.which("busybox")
@@ -149,3 +151,35 @@ def test_regex_match_at_the_end_of_output_waits_for_the_rest_of_the_line(tmp_pat
     script = "import sys, time; sys.stdout.write('4'); sys.stdout.flush(); time.sleep(0.005); print('2')"
     with Session([sys.executable, "-c", script], transcript=tmp_path / "t.txt") as s:
         assert s.expect_regex(r"^(?P<n>\d+)$", 10) == {"n": "42"}
+
+
+# A program that, like kubectl, reads its terminal in raw mode, but only after a while (kubectl connects first).
+LATE_RAW = """
+import sys, termios, time, tty
+time.sleep(float(sys.argv[1]))
+tty.setraw(0, termios.TCSANOW)  # as Go's term.MakeRaw: keep what was typed before
+line = b""
+while not line.endswith((b"\\r", b"\\n")):  # typed in cooked mode, Enter arrived as \\n
+    line += sys.stdin.buffer.read(1)
+sys.stdout.write("got " + line.decode().strip() + "\\r\\n")
+sys.stdout.flush()
+"""
+
+
+@pytest.mark.parametrize("wait", [True, False])
+def test_typing_waits_for_raw_mode_or_the_terminal_echoes_it(tmp_path: Path, wait: bool) -> None:
+    """With `tty`, the dialogue types only once the program has switched its terminal to raw mode; typed earlier,
+    the line is echoed by the terminal itself and shows twice (which is what the wait prevents)."""
+    items = [SendLine(send="hello"), ExpectText(expect="got hello"), ExpectEnd(end=True)]
+    with Session([sys.executable, "-c", LATE_RAW, "0.5"], transcript=tmp_path / "t.txt") as s:
+        dialogue.run(s, items, dialogue.Outcome(), deadline=time.monotonic() + 20, wait_for_hint=False, tty=wait)
+        assert s.text.count("hello") == (1 if wait else 2), s.text
+
+
+def test_waiting_for_raw_mode_ends_with_the_program_or_times_out(tmp_path: Path) -> None:
+    with Session([sys.executable, "-c", "print('bye')"], transcript=tmp_path / "a.txt") as s:
+        assert s.wait_for_raw_mode(10) is False
+    never_raw = [sys.executable, "-c", "import time; print('cooked'); time.sleep(30)"]
+    expected = r"(?s)0\.5s waiting for python.* to switch its terminal to raw mode.*cooked"
+    with Session(never_raw, transcript=tmp_path / "b.txt") as s, pytest.raises(StepTimeout, match=expected):
+        s.wait_for_raw_mode(0.5)
