@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
 
+import conftest
 import pytest
-from conftest import Harness, busybox, collect, container_status, until
+from conftest import Harness, busybox, collect, container_status, spawn, until
 
 from kdbgtest.sim.contracts import LogsUnavailable
 from kdbgtest.sim.node import cleanup
@@ -383,3 +386,22 @@ def test_termination_messages(run_node: Any) -> None:
         assert container_status(pod, "logged")["state"]["terminated"]["message"] == "first\nlast words\n"
 
     run_node(scenario)
+
+
+def test_a_leftover_task_that_never_ends_fails_the_test_instead_of_hanging(
+    run_node: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(conftest, "LEFTOVER_WAIT", 0.5)
+
+    async def stubborn() -> None:
+        while True:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(3600)
+
+    async def scenario(h: Harness) -> None:
+        spawn(stubborn())
+
+    start = time.monotonic()
+    with pytest.raises(pytest.fail.Exception, match=r"did not end within 0.5s(?s:.*)stubborn \("):
+        run_node(scenario)
+    assert time.monotonic() - start < 30
