@@ -55,26 +55,26 @@ def exec_argv(action: model.ExecAction, *, namespace: str) -> list[str]:
 
 def kubectl_argv(action: model.KubectlAction, *, namespace: str) -> list[str]:
     """The arguments after `kubectl` for a plain step: `--namespace=NS` first, unless the step picks one."""
-    if any(_is_namespace_flag(arg) for arg in _flags_part(action.args)):
+    if any(_is_namespace_flag(arg) for arg in own_args(action.args)):
         return list(action.args)
     return [f"--namespace={namespace}", *action.args]
 
 
 def chosen_namespace(args: list[str]) -> str | None:
     """The namespace a plain kubectl step's own `-n`/`--namespace` names (`-nNS`, `-n=NS`, `-n NS`), or None."""
-    args = _flags_part(args)
+    args = own_args(args)
     for i, arg in enumerate(args):
         if arg in ("-n", "--namespace"):
             return args[i + 1] if i + 1 < len(args) else None
         for prefix in ("--namespace=", "-n="):
             if arg.startswith(prefix):
                 return arg[len(prefix) :]
-        if arg.startswith("-n") and not arg.startswith("--") and len(arg) > 2:
+        if _is_glued_short_n(arg):
             return arg[2:]
     return None
 
 
-def _flags_part(args: list[str]) -> list[str]:
+def own_args(args: list[str]) -> list[str]:
     """kubectl's own arguments: everything before `--` (after it, `-n 5` belongs to the command, e.g. head)."""
     return args[: args.index("--")] if "--" in args else list(args)
 
@@ -82,7 +82,12 @@ def _flags_part(args: list[str]) -> list[str]:
 def _is_namespace_flag(arg: str) -> bool:
     if arg in _NAMESPACE_FLAGS or any(arg.startswith(flag + "=") for flag in _NAMESPACE_FLAGS):
         return True
-    return arg.startswith("-n") and not arg.startswith("--") and len(arg) > 2  # -nNS
+    return _is_glued_short_n(arg)
+
+
+def _is_glued_short_n(arg: str) -> bool:
+    """`-nNS`: the short namespace flag with its value attached."""
+    return arg.startswith("-n") and not arg.startswith("--") and len(arg) > 2
 
 
 def _debug_target(action: model.DebugAction) -> str:

@@ -182,18 +182,21 @@ def known_captures(action: model.DebugAction) -> dict[str, str]:
 
 def requests_tty(args: list[str]) -> bool:
     """Whether `kubectl ARGS` asks for a TTY (`-t`, `-it`, `-ti`, `--tty`), looking only before `--`."""
-    own = args[: args.index("--")] if "--" in args else args
-    flags = {a.split("=", 1)[0] if "=" in a else a for a in own if a.startswith("-")}
-    return bool({"-t", "-it", "-ti", "--tty"} & flags) and "--tty=false" not in own
+    own = argv.own_args(args)
+    return bool({"-t", "-it", "-ti", "--tty"} & _flag_names(own)) and "--tty=false" not in own
 
 
 def prints_prompt_hint(args: list[str]) -> bool:
     """Whether `kubectl ARGS` will print `If you don't see a command prompt, ...` (it attaches with a TTY)."""
-    own = args[: args.index("--")] if "--" in args else args
+    own = argv.own_args(args)
     words = [a for a in own if not a.startswith("-")]
-    flags = {a.split("=", 1)[0] if "=" in a else a for a in own if a.startswith("-")}
-    quiet = bool({"-q", "--quiet"} & flags) and "--quiet=false" not in own
+    quiet = bool({"-q", "--quiet"} & _flag_names(own)) and "--quiet=false" not in own
     return bool(words) and words[0] in ("attach", "debug", "run") and requests_tty(args) and not quiet
+
+
+def _flag_names(args: list[str]) -> set[str]:
+    """The flags among `args`, without their `=value`."""
+    return {a.split("=", 1)[0] for a in args if a.startswith("-")}
 
 
 def printed_captures(text: str) -> dict[str, str]:
