@@ -80,11 +80,20 @@ class ExpectingTerminal(abc.ABC):
 
     # -- internals -------------------------------------------------------------------------------------------
 
-    def _wait(self, find: Callable[[], tuple[int, T] | None], what: str, timeout: float, *, settle: bool = False) -> T:
+    def _wait(
+        self,
+        find: Callable[[], tuple[int, T] | None],
+        what: str,
+        timeout: float,
+        *,
+        settle: bool = False,
+        poll: float | None = None,
+    ) -> T:
         """Read until `find` returns (new cursor, value); raise StepTimeout/StepFailed with the last lines.
 
         With `settle`, a match that ends exactly where the output so far ends (a regex `$` or `\\d+` may have
-        matched half a line) is only accepted once no more output arrives within `SETTLE` seconds.
+        matched half a line) is only accepted once no more output arrives within `SETTLE` seconds. With `poll`,
+        `find` is asked again at least that often even without output (for a state that output does not show).
         """
         deadline = time.monotonic() + timeout
         while True:
@@ -104,7 +113,7 @@ class ExpectingTerminal(abc.ABC):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}{self._seen()}")
-            self._read(remaining)
+            self._read(remaining if poll is None else min(remaining, poll))
 
     def _require_running(self, action: str) -> None:
         """StepFailed naming `action` if the program has already ended."""

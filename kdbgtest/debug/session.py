@@ -118,16 +118,13 @@ class Session(ExpectingTerminal):
         then is echoed by the terminal itself, so it would show twice and an `expect` could match the echo
         instead of the program's answer; a person would wait for the prompt. StepTimeout when time runs out.
         """
-        deadline = time.monotonic() + timeout
-        while not self._eof and self._child.getecho():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise StepTimeout(
-                    f"timed out after {timeout:g}s waiting for {self.name} to switch its terminal to raw mode"
-                    f"{self._seen()}"
-                )
-            self._read(min(remaining, _RAW_POLL))
-        return not self._eof
+
+        def find() -> tuple[int, bool] | None:
+            if self._eof or not self._child.getecho():
+                return self._cursor, not self._eof
+            return None
+
+        return self._wait(find, f"{self.name} to switch its terminal to raw mode", timeout, poll=_RAW_POLL)
 
     # -- input -------------------------------------------------------------------------------------------
 
