@@ -1,4 +1,4 @@
-"""The `kdbgtest` command: list, validate, run, schema, fixtures, sim, matrix.
+"""The `kdbgtest` command: list, validate, run, schema, fixtures, sim, local, matrix.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
@@ -20,6 +20,7 @@ from kdbgtest import options
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import select
 from kdbgtest.fixtures import catalog
+from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
 from kdbgtest.report import console, json_report, junit
 from kdbgtest.runner import engine, events, selection
@@ -126,7 +127,7 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    names = "{list,validate,run,schema,fixtures,sim,matrix}"
+    names = "{list,validate,run,schema,fixtures,sim,local,matrix}"
     commands = parser.add_subparsers(dest="command", metavar=names, required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     _command(commands, "schema", "print the JSON Schema of scenario files", cmd_schema)
     _command(commands, "fixtures", "list the built-in fixtures and their parameters", cmd_fixtures)
     sim_cli.add_parser(commands)
+    local_cli.add_parser(commands)
     matrix_cli.add_parser(commands)
     return parser
 

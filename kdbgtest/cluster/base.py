@@ -23,7 +23,7 @@ TOOLBOX_IMAGE = "toolbox-image"  # the kdbgtest/debug-toolbox:1 image can run on
 class ClusterInfo:
     """A reachable cluster, as the runner sees it."""
 
-    kind: str  # "sim", "kind" or "kubeconfig": every report says which produced a result
+    kind: str  # "sim", "kind", "local" or "kubeconfig": every report says which produced a result
     name: str
     kubeconfig: Path
     context: str | None

@@ -1,4 +1,4 @@
-"""`--cluster kind|sim|kubeconfig|auto`: a registry of provider factories, and the `auto` choice.
+"""`--cluster kind|sim|local|kubeconfig|auto`: a registry of provider factories, and the `auto` choice.
 
 auto: the kubeconfig given with `--kubeconfig`/`--context` if any (the KUBECONFIG variable alone does not
 count, so a run never lands on whatever cluster a shell happens to point at); else kind when its provider is
@@ -18,7 +18,7 @@ from kdbgtest.base.errors import ClusterError
 from kdbgtest.cluster import base
 from kdbgtest.cluster import kubeconfig as kubeconfig_provider
 
-CHOICES = ("auto", "kind", "sim", "kubeconfig")
+CHOICES = ("auto", "kind", "sim", "local", "kubeconfig")
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,16 @@ def _sim(request: ClusterRequest) -> base.ClusterProvider:
     return sim.SimProvider(kubectl=request.kubectl)
 
 
+def _local(request: ClusterRequest) -> base.ClusterProvider:
+    from kdbgtest.cluster import local  # a real Kubernetes built from upstream: never chosen by `auto`
+
+    return local.LocalProvider(kubectl=request.kubectl)
+
+
 PROVIDERS: dict[str, Entry] = {
     "kubeconfig": Entry(_kubeconfig, lambda: True),
     "sim": Entry(_sim, lambda: True),
+    "local": Entry(_local, lambda: True),
 }
 
 LAZY = {"kind": "kdbgtest.cluster.kind"}

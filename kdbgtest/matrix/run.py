@@ -26,7 +26,11 @@ ARTIFACTS = "artifacts"
 
 
 def provider_for(spec: ClusterSpec, request: select.ClusterRequest) -> base.ClusterProvider:
-    """The provider of one column: a sim of its own, or kind with the column's config."""
+    """The provider of one column: a sim of its own, the local real cluster, or kind with the column's config."""
+    if spec.local_version is not None:
+        from kdbgtest.cluster import local
+
+        return local.LocalProvider(spec.local_version, kubectl=request.kubectl)
     if spec.sim is not None:
         from kdbgtest.cluster import sim  # the sim package is large: load it only when a sim is wanted
         from kdbgtest.sim.config import SimConfig

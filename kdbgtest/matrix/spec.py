@@ -13,6 +13,8 @@ An entry is one of:
       nodes: 2                        # optional
       timeScale: 0.1                  # optional: faster CrashLoopBackOff (0 < F <= 1)
 
+- `local` or `local:1.37.2`: the real local cluster (`kdbgtest local`) of that pinned release (default
+  v1.37.2); a running one of that version is used, otherwise one is started for the column and removed after.
 - a kind cluster config (`kind: Cluster`, e.g. `clusters/kind-1.37.yaml`): run with the kind provider.
 
 Columns are ordered by Kubernetes version (ties keep the command line's order; a version only known once
@@ -34,6 +36,7 @@ from kdbgtest.cluster import kindconfig
 from kdbgtest.sim.config import DEFAULT_VERSION, unknown_gate
 
 DEFAULT_SIM_VERSION = DEFAULT_VERSION
+DEFAULT_LOCAL_VERSION = "v1.37.2"  # kdbgtest.local.pins.DEFAULT_VERSION (not imported: the front end stays light)
 SIM_KEYS = {"kind", "name", "kubernetesVersion", "featureGates", "nodes", "timeScale"}
 _VERSION = re.compile(r"^v?1\.(\d+)(?:\.(\d+))?$")
 _GATE = re.compile(r"^[A-Z][A-Za-z0-9]+$")
@@ -61,6 +64,7 @@ class ClusterSpec:
     version: str | None  # "1.34" or "1.37.0" when known before the cluster runs
     sim: SimSettings | None = None
     kind_config: Path | None = None
+    local_version: str | None = None  # "v1.37.2" for a local column
     slug: str = ""  # directory under --out, unique in the matrix (set by `parse_all`)
 
     @property
@@ -104,10 +108,13 @@ def parse(entry: str) -> ClusterSpec:
     """One `--clusters` entry (see the module docstring)."""
     if entry == "sim" or entry.startswith("sim:"):
         return _sim_shorthand(entry)
+    if entry == "local" or entry.startswith("local:"):
+        return _local(entry)
     path = Path(entry)
     if path.suffix not in (".yaml", ".yml"):
         raise MatrixError(
-            f"--clusters entry {entry!r} is neither sim[:1.N[:Gate=true|false,...]] nor a .yaml cluster file"
+            f"--clusters entry {entry!r} is neither sim[:1.N[:Gate=true|false,...]], local[:v1.N.P] nor a .yaml "
+            "cluster file"
         )
     data = _read(path)
     if data.get("kind") == "SimCluster":
@@ -163,6 +170,16 @@ def _sim_spec(source: str, settings: SimSettings, label: str | None) -> ClusterS
     gates = " ".join(f"{k}={str(v).lower()}" for k, v in sorted(settings.feature_gates.items()))
     derived = f"sim {settings.kubernetes_version}" + (f" {gates}" if gates else "")
     return ClusterSpec(source, label or derived, "sim", settings.kubernetes_version, sim=settings)
+
+
+def _local(entry: str) -> ClusterSpec:
+    version = entry.partition(":")[2] or DEFAULT_LOCAL_VERSION
+    match = _VERSION.match(version)
+    if match is None or match[2] is None:
+        raise MatrixError(f"--clusters entry {entry!r}: expected local:v1.N.P (a pinned release), e.g. local:1.37.2")
+    version = "v" + version.removeprefix("v")
+    label = f"local {version.removeprefix('v')}"
+    return ClusterSpec(entry, label, "local", version.removeprefix("v"), local_version=version)
 
 
 def _kind_file(path: Path) -> ClusterSpec:

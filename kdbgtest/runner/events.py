@@ -15,7 +15,7 @@ Verdict = Literal["passed", "failed", "error", "skipped"]
 @dataclass(frozen=True)
 class RunStarted:
     run_id: str
-    cluster_kind: str  # "sim" | "kind" | "kubeconfig": which kind of cluster produced the results
+    cluster_kind: str  # "sim" | "kind" | "local" | "kubeconfig": which kind of cluster produced the results
     cluster_name: str
     server_version: str
     kubectl_version: str

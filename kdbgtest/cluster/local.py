@@ -1,0 +1,85 @@
+"""The local real cluster (`kdbgtest local`) as a provider.
+
+If a local cluster is already running (`kdbgtest local up`), a run uses it and leaves it running. Otherwise the
+provider starts one for the run (building it first if the cache is empty: tens of minutes the first time) and
+removes it afterwards. Capabilities are probed like any cluster's; reports name it "local Kubernetes vX.Y.Z
+(built from upstream)".
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from kdbgtest.base import tools
+from kdbgtest.base.errors import ClusterError, KdbgtestError
+from kdbgtest.cluster import base, kubeconfig
+from kdbgtest.local import cluster as local_cluster
+from kdbgtest.local import pins
+
+log = logging.getLogger(__name__)
+
+
+def label(version: str) -> str:
+    return f"local Kubernetes {version} (built from upstream)"
+
+
+class LocalProvider:
+    """Uses the running local cluster, or starts (and afterwards removes) one of `version`."""
+
+    def __init__(self, version: str = pins.DEFAULT_VERSION, kubectl: Path | None = None) -> None:
+        self.version = pins.normalize(version)
+        self.kubectl = kubectl
+        self._cluster = local_cluster.LocalCluster(version=self.version, progress=_progress)
+        self._started = False
+
+    def acquire(self) -> base.ClusterInfo:
+        running = self._cluster.status()
+        if running.state == "running":
+            if running.version != self.version:
+                raise ClusterError(
+                    f"a local cluster of {running.version} is running, not {self.version}; stop it with "
+                    "`kdbgtest local down` or ask for its version"
+                )
+            path = self._cluster.where.kubeconfig
+        else:
+            path = self._cluster.up()
+            self._started = True
+        try:
+            return self._info(path)
+        except BaseException:
+            self.release()
+            raise
+
+    def _info(self, path: Path) -> base.ClusterInfo:
+        found = kubeconfig.probe(tools.require("kubectl", self.kubectl), path, None)
+        capabilities = kubeconfig.client_capabilities(found.client_minor) | {base.TARGET_NAMESPACE, base.NODE_DEBUG}
+        if found.ephemeral_containers:
+            capabilities.add(base.EPHEMERAL_CONTAINERS)
+        return base.ClusterInfo(
+            kind="local",
+            name=label(self.version),
+            kubeconfig=path,
+            context=None,
+            server_version=found.server_version,
+            nodes=found.nodes,
+            capabilities=frozenset(capabilities),
+            control_plane=found.control_plane,
+        )
+
+    def release(self) -> None:
+        """Stop the cluster if this provider started it; a cluster the user started keeps running."""
+        if not self._started:
+            return
+        self._started = False
+        try:
+            forced = self._cluster.down()
+        except KdbgtestError as exc:
+            raise ClusterError(f"stopping the local cluster failed: {exc}") from None
+        if forced:
+            log.warning("the local cluster needed forceful cleanup: %s", ", ".join(forced))
+
+
+def _progress(message: str) -> None:
+    print(f"kdbgtest local: {message}", file=sys.stderr, flush=True)

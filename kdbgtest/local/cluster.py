@@ -1,0 +1,328 @@
+"""`LocalCluster`: up, down and status of a real single-node Kubernetes on this host.
+
+`up` builds what is missing, records what it is about to change (state.json, written before any change), then
+starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd (with the images imported) and
+the kubelet, each waited for, and returns the admin kubeconfig once the node is Ready and the default service
+account exists. Any failure or Ctrl-C on the way undoes everything. `down` stops the components in reverse
+order and then removes whatever a crash may have left (`host.restore`), so `up` after `kill -9` starts clean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kdbgtest.base import process, waiting
+from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
+from kdbgtest.local import build, components, host, images, pki, procs
+from kdbgtest.local import layout as paths
+from kdbgtest.local import pins as pinning
+
+API_TIMEOUT = 120.0
+NODE_TIMEOUT = 180.0
+CNI_PLUGINS = ("bridge", "host-local", "loopback")
+Progress = Callable[[str], None]
+
+
+@dataclass
+class LocalStatus:
+    name: str
+    state: str  # running, stopped, stale
+    version: str = ""
+    components: dict[str, bool] = field(default_factory=dict)  # name -> alive
+    kubeconfig: str = ""
+    nodes: list[str] = field(default_factory=list)
+
+
+class LocalCluster:
+    """One local cluster, named `name` (one may run per host)."""
+
+    def __init__(
+        self,
+        name: str = paths.DEFAULT_NAME,
+        version: str = pinning.DEFAULT_VERSION,
+        *,
+        pins_root: Path | None = None,
+        state_parent: Path | None = None,
+        progress: Progress = lambda message: None,
+    ) -> None:
+        self.where = paths.Layout(name, state_parent)
+        self.version = pinning.normalize(version)
+        self.pins_root = pins_root
+        self.progress = progress
+        self.cleaned: list[str] = []  # what `up` removed of a crashed earlier run
+        self._started: list[procs.Running] = []  # watched during start-up: one that dies fails `up` at once
+
+    # ---- up ---------------------------------------------------------------------------------------------
+
+    def up(self, *, export: Path | None = None) -> Path:
+        """Start the cluster (building it first if needed); return the admin kubeconfig path."""
+        preflight()
+        pins = pinning.load(self.version, self.pins_root)
+        with _locked(self.where.lock):
+            self._refuse_running()
+            if self.where.state.exists():
+                self.cleaned = self._teardown()
+            bin_dir = build.build(pins, progress=self.progress)
+            try:
+                self._start(pins, bin_dir)
+            except BaseException:
+                self.progress("start failed; removing what was started")
+                self._teardown()
+                raise
+        if export is not None:
+            export.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.where.kubeconfig, export)
+            export.chmod(0o600)
+        return self.where.kubeconfig
+
+    def _start(self, pins: pinning.Pins, bin_dir: Path) -> None:
+        where = self.where
+        where.root.mkdir(parents=True, exist_ok=True)
+        where.root.chmod(0o700)
+        record: dict[str, Any] = {
+            "version": pins.kubernetes,
+            "bin_dir": str(bin_dir),
+            "host": host.snapshot(),
+            "components": [],
+            "started": time.time(),
+        }
+        self._save(record)
+        began = time.monotonic()
+        host.prepare()
+        where.pki.generate(paths.NODE_NAME, where.server, _serving_names())
+        where.kubeconfig.write_text(
+            where.pki.kubeconfig_text(pki.identities(paths.NODE_NAME)[0], where.server, where.name)
+        )
+        where.kubeconfig.chmod(0o600)
+        components.write_configs(where, pins)
+        archives = images.build_archives(build.cache_root() / pins.kubernetes / "images", pins.pause)
+        etcd, apiserver, *controllers = components.control_plane(where, bin_dir)
+        self._launch(record, etcd)
+        self._wait_url("http://127.0.0.1:2379/health", "etcd")
+        self._launch(record, apiserver)
+        waiting.wait_for(
+            lambda: self._probe("/readyz"),
+            timeout=API_TIMEOUT,
+            what="kube-apiserver /readyz",
+            interval=0.5,
+            describe=str,
+        )
+        for component in controllers:
+            self._launch(record, component)
+        self._launch(record, components.containerd(where, bin_dir))
+        waiting.wait_for(
+            lambda: (where.containerd_socket.exists(), str(where.containerd_socket)),
+            timeout=60,
+            what="containerd's socket",
+            interval=0.2,
+        )
+        self._import(bin_dir, archives)
+        self._launch(record, components.kubelet(where, bin_dir))
+        waiting.wait_for(
+            self._node_ready,
+            timeout=NODE_TIMEOUT,
+            what=f"node {paths.NODE_NAME} to be Ready",
+            interval=1.0,
+            describe=str,
+        )
+        waiting.wait_for(
+            lambda: self._probe("/api/v1/namespaces/default/serviceaccounts/default"),
+            timeout=60,
+            what="the default service account",
+            interval=0.5,
+            describe=str,
+        )
+        self.progress(f"local cluster '{where.name}' ({pins.kubernetes}) is ready in {time.monotonic() - began:.1f}s")
+
+    def _launch(self, record: dict[str, Any], component: components.Component) -> None:
+        self.progress(f"starting {component.name}")
+        env = {"PATH": f"{Path(component.argv[0]).parent}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"}
+        running = procs.start(component.name, component.argv, self.where.log(component.name), env)
+        record["components"].append(running.to_json())
+        self._save(record)
+        self._started.append(running)
+
+    def _import(self, bin_dir: Path, archives: list[Path]) -> None:
+        ctr = [str(bin_dir / "ctr"), "--address", str(self.where.containerd_socket), "-n", "k8s.io"]
+        for archive in archives:
+            process.run([*ctr, "images", "import", "--platform", "linux/amd64", str(archive)], timeout=120)
+
+    # ---- probes -----------------------------------------------------------------------------------------
+
+    def _check_alive(self) -> None:
+        for running in self._started:
+            if not running.alive():
+                log = self.where.log(running.name)
+                raise ClusterError(f"{running.name} exited during start-up; the end of {log}:\n" + procs.log_tail(log))
+
+    def _probe(self, path: str) -> tuple[bool, str]:
+        self._check_alive()
+        try:
+            self.api_get(path)
+            return True, "ok"
+        except ClusterError as exc:
+            return False, str(exc)
+
+    def _node_ready(self) -> tuple[bool, str]:
+        self._check_alive()
+        try:
+            node = self.api_get(f"/api/v1/nodes/{paths.NODE_NAME}")
+        except ClusterError as exc:
+            return False, str(exc)
+        conditions = {c["type"]: c for c in node.get("status", {}).get("conditions", [])}
+        ready = conditions.get("Ready", {})
+        return ready.get("status") == "True", f"Ready={ready.get('status')} ({ready.get('message', '')})"
+
+    def _wait_url(self, url: str, what: str) -> None:
+        def probe() -> tuple[bool, str]:
+            self._check_alive()
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    return response.status == 200, f"HTTP {response.status}"
+            except (urllib.error.URLError, OSError) as exc:
+                return False, str(exc)
+
+        waiting.wait_for(probe, timeout=60, what=what, interval=0.2, describe=str)
+
+    def api_get(self, path: str) -> Any:
+        """GET `path` as the admin (JSON), or a ClusterError saying why not."""
+        certs = self.where.pki
+        context = ssl.create_default_context(cafile=str(certs.ca_cert))
+        context.load_cert_chain(str(certs.cert("admin")), str(certs.key("admin")))
+        try:
+            with urllib.request.urlopen(self.where.server + path, timeout=5, context=context) as response:
+                return json.loads(response.read().decode() or "null")
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise ClusterError(f"the local API server did not answer GET {path}: {exc}") from None
+
+    # ---- down and status --------------------------------------------------------------------------------
+
+    def down(self) -> list[str]:
+        """Stop everything and remove every trace; return what had to be removed by force."""
+        with _locked(self.where.lock):
+            return self._teardown()
+
+    def _teardown(self) -> list[str]:
+        record = self._load()
+        forced: list[str] = []
+        for data in reversed(record.get("components", [])):
+            running = procs.Running.from_json(data)
+            if running.alive() and procs.stop(running):
+                forced.append(f"{running.name} needed SIGKILL")
+        bin_dir = Path(record["bin_dir"]) if record.get("bin_dir") else None
+        leftovers = host.restore(record.get("host", {}), self.where.root, bin_dir)
+        if self.where.root.exists():
+            host.unmount_below(self.where.root)
+            shutil.rmtree(self.where.root)
+        return forced + leftovers
+
+    def state(self) -> str:
+        record = self._load()
+        if not record:
+            return "stopped"
+        alive = [procs.Running.from_json(c).alive() for c in record.get("components", [])]
+        return "running" if alive and all(alive) else "stale"
+
+    def status(self) -> LocalStatus:
+        record = self._load()
+        result = LocalStatus(self.where.name, self.state(), str(record.get("version", "")))
+        result.components = {c["name"]: procs.Running.from_json(c).alive() for c in record.get("components", [])}
+        if result.state == "running":
+            result.kubeconfig = str(self.where.kubeconfig)
+            with contextlib.suppress(ClusterError):
+                result.nodes = [n["metadata"]["name"] for n in self.api_get("/api/v1/nodes").get("items", [])]
+        return result
+
+    def _refuse_running(self) -> None:
+        for other in sorted(self.where.root.parent.glob("*/state.json")):
+            cluster = LocalCluster(other.parent.name, state_parent=self.where.root.parent)
+            if cluster.state() == "running":
+                raise ClusterError(
+                    f"local cluster '{other.parent.name}' is already running (one per host); use it, or stop it "
+                    f"with `kdbgtest local down --name {other.parent.name}`"
+                )
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.where.state.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save(self, record: dict[str, Any]) -> None:
+        tmp = self.where.state.with_name(".state.json.tmp")
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        tmp.replace(self.where.state)
+
+
+def preflight() -> None:
+    """Root, runc, iptables, ip and the CNI plugins; each missing piece named with its Debian package."""
+    if os.geteuid() != 0:
+        raise ClusterError("the local cluster runs kubelet and containerd on this host and needs root; run as root")
+    needs = {"runc": "runc", "iptables": "iptables", "ip": "iproute2", "busybox": "busybox-static", "gcc": "gcc"}
+    missing = sorted({pkg for tool, pkg in needs.items() if shutil.which(tool) is None})
+    plugin_dirs = [Path(d) for d in components.CNI_PLUGIN_DIRS]
+    if not all(any((d / p).is_file() for d in plugin_dirs) for p in CNI_PLUGINS):
+        missing.append("containernetworking-plugins")
+    if missing:
+        raise ClusterError(f"the local cluster needs: apt-get install {' '.join(missing)}")
+    if not Path("/dev/kmsg").exists():
+        raise ClusterError("the kubelet needs /dev/kmsg, which this machine lacks")
+
+
+def _serving_names() -> list[str]:
+    return [
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+        "localhost",
+        "127.0.0.1",
+        "10.0.0.1",
+        *_host_addresses(),
+    ]
+
+
+def _host_addresses() -> list[str]:
+    """This host's own IPv4 addresses (the API server advertises the default route's)."""
+    try:
+        done = process.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], timeout=10, check=False)
+    except KdbgtestError:
+        return []
+    return [line.split()[3].split("/")[0] for line in done.stdout.splitlines() if len(line.split()) > 3]
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """An exclusive lock on the state parent: one `up` or `down` at a time on this host."""
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+
+        def attempt() -> tuple[bool, str]:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False, "held by another kdbgtest local command"
+            return True, ""
+
+        try:
+            waiting.wait_for(attempt, timeout=600, what=f"the lock on {directory}", interval=0.5, describe=str)
+        except StepTimeout as exc:
+            raise ClusterError(str(exc)) from None
+        yield
+    finally:
+        os.close(fd)
