@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from kdbgtest.base import waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.runner import kube
 
@@ -11,6 +12,7 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 RUN_ID_LABEL = "kdbgtest.io/run-id"
 SCENARIO_LABEL = "kdbgtest.io/scenario"
 MAX_NAME = 63
+SERVICE_ACCOUNT_TIMEOUT = 60.0
 
 
 def namespace_name(scenario: str, run_id: str) -> str:
@@ -41,6 +43,29 @@ def create(client: kube.Kubectl, name: str, scenario: str, run_id: str) -> None:
         client.create(manifest)
     except KdbgtestError as exc:
         raise ClusterError(f"cannot create namespace {name}: {exc}") from None
+    _await_default_service_account(client, name)
+
+
+def _await_default_service_account(client: kube.Kubectl, name: str) -> None:
+    """A real API server refuses pods until the controller-manager has made the namespace's `default` service
+    account (`error looking up service account`); a cluster without service accounts (the sim) has nothing to
+    wait for."""
+
+    def present() -> tuple[bool, str]:
+        try:
+            found = client.get("serviceaccount/default", namespace=name)
+        except KdbgtestError as exc:
+            return "doesn't have a resource type" in str(exc), str(exc)
+        return found is not None, "not created yet"
+
+    waiting.wait_for(
+        present,
+        timeout=SERVICE_ACCOUNT_TIMEOUT,
+        what=f"service account default in namespace {name}",
+        interval=kube.FIRST_POLL,
+        max_interval=kube.MAX_POLL,
+        describe=str,
+    )
 
 
 def is_ours(client: kube.Kubectl, name: str, run_id: str) -> bool:
