@@ -210,9 +210,17 @@ class LocalCluster:
     # ---- down and status --------------------------------------------------------------------------------
 
     def down(self) -> list[str]:
-        """Stop everything and remove every trace; return what had to be removed by force."""
+        """Stop everything and remove every trace; return what had to be removed by force.
+
+        Then check: a process, mount, cgroup, bridge or egress rule of a local cluster still on the host is a
+        `ClusterError` naming it (the leak check `./dev local` and CI rely on).
+        """
         with _locked(self.where.lock):
-            return self._teardown()
+            removed = self._teardown()
+            left = leftovers(self.where.root.parent)
+        if left:
+            raise ClusterError(f"the local cluster left behind after down: {'; '.join(left)}")
+        return removed
 
     def _teardown(self) -> list[str]:
         record = self._load()
@@ -265,6 +273,14 @@ class LocalCluster:
         tmp = self.where.state.with_name(".state.json.tmp")
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         tmp.replace(self.where.state)
+
+
+def leftovers(state_parent: Path) -> list[str]:
+    """What of any local cluster is still on the host (no baseline needed: none of it exists without one)."""
+    found = host.footprint(state_parent, build.cache_root())
+    problems = [f"{key}: {found[key]}" for key in ("processes", "mounts", "cgroups", "state dirs") if found[key]]
+    problems += [key for key in ("bridge", "egress rule") if found[key]]
+    return problems
 
 
 def preflight() -> None:
