@@ -170,7 +170,7 @@ class LocalCluster:
     def _probe(self, path: str) -> tuple[bool, str]:
         self._check_alive()
         try:
-            self.api_get(path)
+            self.api_get(path, raw=True)
             return True, "ok"
         except ClusterError as exc:
             return False, str(exc)
@@ -196,14 +196,15 @@ class LocalCluster:
 
         waiting.wait_for(probe, timeout=60, what=what, interval=0.2, describe=str)
 
-    def api_get(self, path: str) -> Any:
-        """GET `path` as the admin (JSON), or a ClusterError saying why not."""
+    def api_get(self, path: str, *, raw: bool = False) -> Any:
+        """GET `path` as the admin (JSON, or text with `raw`), or a ClusterError saying why not."""
         certs = self.where.pki
         context = ssl.create_default_context(cafile=str(certs.ca_cert))
         context.load_cert_chain(str(certs.cert("admin")), str(certs.key("admin")))
         try:
             with urllib.request.urlopen(self.where.server + path, timeout=5, context=context) as response:
-                return json.loads(response.read().decode() or "null")
+                body = response.read().decode()
+                return body if raw else json.loads(body or "null")
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise ClusterError(f"the local API server did not answer GET {path}: {exc}") from None
 
