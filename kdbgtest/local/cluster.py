@@ -62,7 +62,8 @@ class LocalCluster:
         self.pins_root = pins_root
         self.progress = progress
         self.cleaned: list[str] = []  # what `up` removed of a crashed earlier run
-        self._started: list[procs.Running] = []  # watched during start-up: one that dies fails `up` at once
+        self._started: list[procs.Running] = []
+        self.node = paths.Node("", "")  # set by `up`  # watched during start-up: one that dies fails `up` at once
 
     # ---- up ---------------------------------------------------------------------------------------------
 
@@ -91,7 +92,10 @@ class LocalCluster:
         where = self.where
         where.root.mkdir(parents=True, exist_ok=True)
         where.root.chmod(0o700)
+        node = host.detect_node()
+        self.node = node
         record: dict[str, Any] = {
+            "node": node.name,
             "version": pins.kubernetes,
             "bin_dir": str(bin_dir),
             "host": host.snapshot(),
@@ -101,12 +105,10 @@ class LocalCluster:
         self._save(record)
         began = time.monotonic()
         host.prepare()
-        where.pki.generate(paths.NODE_NAME, where.server, _serving_names())
-        where.kubeconfig.write_text(
-            where.pki.kubeconfig_text(pki.identities(paths.NODE_NAME)[0], where.server, where.name)
-        )
+        where.pki.generate(node.name, where.server, _serving_names())
+        where.kubeconfig.write_text(where.pki.kubeconfig_text(pki.identities(node.name)[0], where.server, where.name))
         where.kubeconfig.chmod(0o600)
-        components.write_configs(where, pins)
+        components.write_configs(where, pins, node)
         archives = images.build_archives(build.cache_root() / pins.kubernetes / "images", pins.pause)
         etcd, apiserver, *controllers = components.control_plane(where, bin_dir)
         self._launch(record, etcd)
@@ -129,11 +131,11 @@ class LocalCluster:
             interval=0.2,
         )
         self._import(bin_dir, archives)
-        self._launch(record, components.kubelet(where, bin_dir))
+        self._launch(record, components.kubelet(where, bin_dir, node))
         waiting.wait_for(
             self._node_ready,
             timeout=NODE_TIMEOUT,
-            what=f"node {paths.NODE_NAME} to be Ready",
+            what=f"node {node.name} to be Ready",
             interval=1.0,
             describe=str,
         )
@@ -178,7 +180,7 @@ class LocalCluster:
     def _node_ready(self) -> tuple[bool, str]:
         self._check_alive()
         try:
-            node = self.api_get(f"/api/v1/nodes/{paths.NODE_NAME}")
+            node = self.api_get(f"/api/v1/nodes/{self.node.name}")
         except ClusterError as exc:
             return False, str(exc)
         conditions = {c["type"]: c for c in node.get("status", {}).get("conditions", [])}

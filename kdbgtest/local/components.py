@@ -29,13 +29,13 @@ class Component:
     argv: list[str]
 
 
-def write_configs(where: paths.Layout, pins: Pins) -> None:
+def write_configs(where: paths.Layout, pins: Pins, node: paths.Node) -> None:
     """Write containerd's, the CNI's, the kubelet's and the scheduler's configuration files."""
     where.config.mkdir(parents=True, exist_ok=True)
     where.cni_conf.mkdir(parents=True, exist_ok=True)
     where.config_file("containerd.toml").write_text(containerd_toml(where, pins))
     (where.cni_conf / "10-kdbgtest.conflist").write_text(json.dumps(cni_conflist(where), indent=2) + "\n")
-    where.config_file("kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(where), sort_keys=False))
+    where.config_file("kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(where, node), sort_keys=False))
     where.config_file("scheduler.yaml").write_text(yaml.safe_dump(scheduler_config(where), sort_keys=False))
 
 
@@ -116,7 +116,7 @@ def containerd(where: paths.Layout, bin_dir: Path) -> Component:
     return Component("containerd", [str(bin_dir / "containerd"), f"--config={where.config_file('containerd.toml')}"])
 
 
-def kubelet(where: paths.Layout, bin_dir: Path) -> Component:
+def kubelet(where: paths.Layout, bin_dir: Path, node: paths.Node) -> Component:
     return Component(
         "kubelet",
         [
@@ -124,7 +124,8 @@ def kubelet(where: paths.Layout, bin_dir: Path) -> Component:
             f"--config={where.config_file('kubelet.yaml')}",
             f"--kubeconfig={where.pki.kubeconfig('kubelet')}",
             f"--root-dir={where.kubelet}",
-            f"--hostname-override={paths.NODE_NAME}",
+            f"--hostname-override={node.name}",
+            f"--node-ip={node.ip}",
             "--v=1",
         ],
     )
@@ -195,12 +196,12 @@ def cni_conflist(where: paths.Layout) -> dict[str, object]:
     }
 
 
-def kubelet_config(where: paths.Layout) -> dict[str, object]:
+def kubelet_config(where: paths.Layout, node: paths.Node) -> dict[str, object]:
     off = "0%"
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
-        "address": "127.0.0.1",
+        "address": node.ip,  # the API server reaches the kubelet at the node's InternalIP
         "port": paths.KUBELET_PORT,
         "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1",

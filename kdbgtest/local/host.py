@@ -14,12 +14,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import shutil
 import signal
+import socket
 from pathlib import Path
 
 from kdbgtest.base import process, tools, waiting
-from kdbgtest.base.errors import StepTimeout
+from kdbgtest.base.errors import ClusterError, StepTimeout
 from kdbgtest.local import layout as paths
 
 SYSCTLS = (
@@ -50,6 +52,31 @@ _RULE = [
     "DROP",
 ]
 _MNT_DETACH = 2
+
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def detect_node() -> paths.Node:
+    """This host as a node; a one-line error when its hostname or address cannot serve (the kubelet refuses a
+    loopback node IP, and a node name must be a DNS subdomain)."""
+    name = socket.gethostname().lower()
+    if not _DNS_SUBDOMAIN.match(name) or len(name) > 253:
+        raise ClusterError(f"this host's name {name!r} is not a valid Kubernetes node name; set a DNS-style hostname")
+    ip_tool = str(tools.require("ip"))
+    route = process.run([ip_tool, "-4", "-o", "route", "show", "default"], timeout=10, check=False).stdout.split()
+    device = route[route.index("dev") + 1] if "dev" in route else ""
+    shown = (
+        process.run([ip_tool, "-4", "-o", "addr", "show", "dev", device], timeout=10, check=False) if device else None
+    )
+    words = shown.stdout.split() if shown else []
+    ip = words[words.index("inet") + 1].split("/")[0] if "inet" in words else ""
+    if not ip:
+        raise ClusterError(
+            "the local cluster needs an IPv4 default route for its node address (the kubelet refuses loopback); "
+            "this host has none"
+        )
+    return paths.Node(name, ip)
 
 
 def snapshot() -> dict[str, object]:

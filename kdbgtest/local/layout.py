@@ -17,6 +17,7 @@ every hierarchy, the bridge `kdbgtest0`, the pod subnet 10.88.0.0/16, ports 2379
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from kdbgtest.local.pki import Pki
@@ -27,10 +28,17 @@ CGROUP_ROOT = "kdbgtest-local"
 BRIDGE = "kdbgtest0"
 POD_SUBNET = "10.88.0.0/16"
 SERVICE_SUBNET = "10.0.0.0/24"
-NODE_NAME = "127.0.0.1"  # the kubelet's --hostname-override: an IP, so the node's address is loopback
 API_PORT = 6443
 ETCD_PORTS = (2379, 2380)
 KUBELET_PORT = 10250
+
+
+@dataclass(frozen=True)
+class Node:
+    """The one node: named after this host (as kind and cloud nodes are), addressed by its default-route IPv4."""
+
+    name: str
+    ip: str
 
 
 def state_parent() -> Path:
