@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kdbgtest.base import tools
+from kdbgtest.base import interrupt, tools
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import driver as debug_driver
 from kdbgtest.runner import events, kube, selection
@@ -129,8 +129,24 @@ def run_scenarios(
             scenario_count=len(chosen),
         )
     )
-    results = [run_one(s, cluster, options, reporters, driver_factory=driver_factory) for s in chosen]
+    results: list[events.ScenarioFinished] = []
+    try:
+        for scenario in chosen:
+            results.append(run_one(scenario, cluster, options, reporters, driver_factory=driver_factory))
+    except KeyboardInterrupt as exc:
+        stopped = interrupt.as_interrupted(exc)
+        if isinstance(stopped.result, events.ScenarioFinished):
+            results.append(stopped.result)
+        _finish(emit, RunSummary(options.run_id, tuple(results), time.monotonic() - started), stopped.name)
+        stopped.recorded = True
+        raise stopped from None
     summary = RunSummary(options.run_id, tuple(results), time.monotonic() - started)
+    _finish(emit, summary, "")
+    return summary
+
+
+def _finish(emit: Callable[[events.Event], None], summary: RunSummary, interrupted: str) -> None:
+    """RunFinished; an interrupted run says by which signal (the scenario it stopped is an error)."""
     emit(
         events.RunFinished(
             passed=summary.count("passed"),
@@ -138,6 +154,6 @@ def run_scenarios(
             errors=summary.count("error"),
             skipped=summary.count("skipped"),
             duration=summary.duration,
+            interrupted=interrupted,
         )
     )
-    return summary

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kdbgtest.base import interrupt
 from kdbgtest.base.errors import KdbgtestError, StepTimeout
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import api_driver, kubectl_driver
@@ -74,6 +75,7 @@ class ScenarioRun:
         self.message = ""
         self.failed_step: str | None = None
         self.started = time.monotonic()
+        self.cleanup_incomplete = False
 
     # -- the run ---------------------------------------------------------------------------------------------
 
@@ -84,12 +86,13 @@ class ScenarioRun:
         reason = selection.unmet(self.scenario.requires, self.cluster)
         if reason is not None:
             return self._finished("skipped", reason)
-        interrupted, bug = False, None
+        interrupted: interrupt.Interrupted | None = None
+        bug = None
         try:
             self._body()
-        except KeyboardInterrupt:
-            interrupted = True
-            self._fail("error", "interrupted by Ctrl-C", self.failed_step)
+        except KeyboardInterrupt as exc:
+            interrupted = interrupt.as_interrupted(exc)
+            self._fail("error", f"interrupted by {interrupted.reason}", self.failed_step)
         except Exception as exc:  # noqa: BLE001 - a kdbgtest bug: clean up first, then let it through
             bug = exc
             self._fail(
@@ -97,8 +100,12 @@ class ScenarioRun:
             )
         deferred = self._wrap_up()
         result = self._finished(self.verdict, self.message)
-        if interrupted or deferred:
-            raise KeyboardInterrupt
+        if interrupted is None and deferred:
+            interrupted = interrupt.Interrupted(deferred[0])
+        if interrupted is not None:
+            interrupted.incomplete = interrupted.incomplete or self.cleanup_incomplete
+            interrupted.result = result
+            raise interrupted
         if bug is not None:
             raise bug
         return result
@@ -159,7 +166,10 @@ class ScenarioRun:
         except KdbgtestError as exc:
             verdict, message = "failed", self._explain(exc)
         except BaseException as exc:
-            why = "interrupted by Ctrl-C" if isinstance(exc, KeyboardInterrupt) else f"kdbgtest bug: {exc!r}"
+            if isinstance(exc, KeyboardInterrupt):
+                why = f"interrupted by {interrupt.as_interrupted(exc).reason}"
+            else:
+                why = f"kdbgtest bug: {exc!r}"
             self._step_finished(step, "error", why, started, outcome)
             self.failed_step = step.name
             raise
@@ -213,8 +223,8 @@ class ScenarioRun:
 
     # -- artifacts and cleanup -------------------------------------------------------------------------------
 
-    def _wrap_up(self) -> bool:
-        """Artifacts on failure, then cleanup, with the first Ctrl-C deferred; True if one was deferred."""
+    def _wrap_up(self) -> list[int]:
+        """Artifacts on failure, then cleanup, with the first SIGINT/SIGTERM/SIGHUP deferred; those deferred."""
         with cleanup.shielded() as deferred:
             self._adopt_namespace()
             if self.verdict != "passed" and self.tracker.namespace:
@@ -234,8 +244,9 @@ class ScenarioRun:
                 )
             )
             if report.problems:
+                self.cleanup_incomplete = True
                 self._fail("error", "cleanup failed: " + "; ".join(report.problems), None)
-        return bool(deferred)
+        return deferred
 
     def _adopt_namespace(self) -> None:
         """A namespace created just before an interruption, but not yet recorded, is still ours to remove."""
