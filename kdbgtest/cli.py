@@ -4,7 +4,8 @@ Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validat
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
 `KdbgtestError` is printed as one line `kdbgtest: error: ...`; anything else is a kdbgtest bug and is shown
 with its traceback. `run` and `matrix` stopped by SIGINT, SIGTERM or SIGHUP clean up first, say so on one line
-and exit 128 + the signal number (130, 143, 129).
+and exit 128 + the signal number (130, 143, 129). An API server that stops answering stops the run with one
+line saying when and where, exit 2.
 """
 
 from __future__ import annotations
@@ -197,6 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KdbgtestError as exc:
         print(f"kdbgtest: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except interrupt.ClusterLost as lost:
+        where = f", during {lost.where}" if lost.where else ""
+        advice = "once the cluster answers, `kdbgtest clean` removes what it left"
+        print(f"kdbgtest: error: {lost.message}{where}; the run stopped there (an infrastructure error, not a "
+              f"test failure); {advice}", file=sys.stderr)  # fmt: skip
+        return lost.exit_code
     except KeyboardInterrupt as exc:
         stopped = interrupt.as_interrupted(exc)
         outcome = "cleaned up"

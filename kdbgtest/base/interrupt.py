@@ -39,6 +39,11 @@ class Interrupted(KeyboardInterrupt):
         return "Ctrl-C" if self.signum == signal.SIGINT else self.name
 
     @property
+    def summary(self) -> str:
+        """What a report says about the scenario it stopped."""
+        return f"interrupted by {self.reason}"
+
+    @property
     def exit_code(self) -> int:
         return 128 + self.signum
 
@@ -65,3 +70,30 @@ def signals_interrupt() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+class ClusterLost(Interrupted):
+    """The cluster's API server stopped answering: the run stops where it is, as after a signal, but cleanup
+    does not wait for a dead server, and the command exits 2 (an infrastructure error, not a test failure).
+    `where` names the scenario and step it stopped in (set by the runner)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(signal.SIGUSR1)
+        self.message = message
+        self.where = ""
+
+    @property
+    def name(self) -> str:
+        return "API server unreachable"
+
+    @property
+    def reason(self) -> str:
+        return self.message
+
+    @property
+    def summary(self) -> str:
+        return f"stopped: {self.message}"
+
+    @property
+    def exit_code(self) -> int:
+        return 2

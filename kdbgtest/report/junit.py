@@ -164,7 +164,7 @@ class JUnitReporter:
 def _interrupted_case(signal_name: str) -> ET.Element:
     """A run stopped between scenarios (or before the first) is still an error a CI system must show."""
     case = ET.Element("testcase", name="run interrupted", classname="kdbgtest", time="0.000")
-    message = f"the run was interrupted by {signal_name}; the remaining scenarios were not run"
+    message = f"the run stopped early ({signal_name}); the remaining scenarios were not run"
     ET.SubElement(case, "error", message=message, type="kdbgtest.interrupted").text = message + "\n"
     return case
 

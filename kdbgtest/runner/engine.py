@@ -20,7 +20,7 @@ from pathlib import Path
 from kdbgtest.base import interrupt, tools
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import driver as debug_driver
-from kdbgtest.runner import events, kube, selection
+from kdbgtest.runner import events, kube, liveness, selection
 from kdbgtest.runner import scenario_run as scenario_run_mod
 from kdbgtest.scenario import loader
 
@@ -131,9 +131,10 @@ def run_scenarios(
     )
     results: list[events.ScenarioFinished] = []
     try:
-        for scenario in chosen:
-            results.append(run_one(scenario, cluster, options, reporters, driver_factory=driver_factory))
-    except KeyboardInterrupt as exc:
+        with liveness.watching(cluster.kubeconfig, cluster.context):
+            for scenario in chosen:
+                results.append(run_one(scenario, cluster, options, reporters, driver_factory=driver_factory))
+    except KeyboardInterrupt as exc:  # a signal, or the API server stopped answering
         stopped = interrupt.as_interrupted(exc)
         if isinstance(stopped.result, events.ScenarioFinished):
             results.append(stopped.result)
