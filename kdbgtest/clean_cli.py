@@ -12,18 +12,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from kdbgtest import options
 from kdbgtest.base import tools
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.runner import kube, leftovers
 
 REMOVE_TIMEOUT = 120.0  # per namespace
-
-
-def _age(text: str) -> float:
-    try:
-        return leftovers.parse_age(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(commands: Any) -> None:
@@ -35,7 +29,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--kubectl", type=Path, metavar="PATH", help="kubectl binary (default: the pinned one)")
     parser.add_argument(
         "--older-than",
-        type=_age,
+        type=options.age,
         default=leftovers.DEFAULT_AGE,
         metavar="AGE",
         help="only what runs created more than AGE ago (90s, 30m, 1h, 2d; 0: any age; default 1h), so that "

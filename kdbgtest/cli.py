@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     provider = select.provider(options.cluster_request(values))
     try:
         cluster = provider.acquire()
-        _warn_about_leftovers(cluster, run_options)
+        _warn_about_leftovers(cluster, run_options, args.warn_leftovers_older_than)
         summary = engine.run_scenarios(scenarios, cluster, run_options, reporters)
     except KeyboardInterrupt as exc:  # before the engine started (it records its own interruptions)
         stopped = interrupt.as_interrupted(exc)
@@ -131,8 +131,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
-def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions) -> None:
-    found = leftovers.warning(engine.kubectl_for(cluster, run_options))
+def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions, older_than: float) -> None:
+    found = leftovers.warning(engine.kubectl_for(cluster, run_options), older_than=older_than)
     if found:
         print(f"kdbgtest: warning: {found}", file=sys.stderr)
 

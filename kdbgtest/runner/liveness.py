@@ -98,6 +98,11 @@ class Watch:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def armed(self) -> bool:
+        """Whether the server answered at least once (only then can it be declared dead)."""
+        return self._last_answer is not None
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=PROBE_TIMEOUT + 1)
