@@ -112,6 +112,12 @@ OPTIONS: tuple[Option, ...] = (
         action="store_true",
     ),
     Option(
+        "allow_outside_files",
+        "let `apply: {file: ...}` read manifests outside the scenario file's directory tree",
+        default=False,
+        action="store_true",
+    ),
+    Option(
         "artifacts",
         "directory for transcripts and failure artifacts",
         default=Path("kdbgtest-artifacts"),
@@ -196,6 +202,7 @@ def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engi
         keyword=values.get("keyword"),
         tags=tuple(values.get("tag") or ()),
         timeout_scale=values.get("timeout_scale") or 1.0,
+        allow_outside_files=bool(values.get("allow_outside_files")),
         **extra,
     )
 

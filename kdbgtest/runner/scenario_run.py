@@ -41,6 +41,7 @@ class Settings:
     driver: str
     timeout_scale: float
     cleanup_timeout: float
+    allow_outside_files: bool = False
 
 
 def default_driver(client: kube.Kubectl, out: Path, name: str) -> debug_driver.Driver:
@@ -158,6 +159,7 @@ class ScenarioRun:
             tracker=self.tracker,
             scale=self.settings.timeout_scale,
             deadline=deadline if math.isfinite(deadline) else math.inf,
+            allow_outside_files=self.settings.allow_outside_files,
         )
         for number, fixture in enumerate(self.scenario.fixtures, start=1):
             self.failed_step = f"fixture {number}" + (f" ({fixture.fixture})" if fixture.fixture else "")
