@@ -22,6 +22,7 @@ from kdbgtest.runner import (
     liveness,
     namespace,
     observe,
+    redact,
     resolve,
     selection,
     steps,
@@ -72,7 +73,9 @@ class ScenarioRun:
         make_driver: Callable[[kube.Kubectl, Path, str], debug_driver.Driver],
     ) -> None:
         self.loaded, self.scenario, self.cluster = loaded, loaded.scenario, cluster
-        self.client, self.settings, self.emit, self.make_driver = client, settings, emit, make_driver
+        self.client, self.settings, self.make_driver = client, settings, make_driver
+        self.redactor = redact.Redactor.for_kubeconfig(cluster.kubeconfig)
+        self.emit: Callable[[events.Event], None] = lambda event: emit(self.redactor.event(event))
         self.namespace = namespace.namespace_name(self.scenario.name, settings.run_id)
         self.out = artifacts.directory(settings.artifacts, self.scenario.name, settings.run_id)
         self.tracker = cleanup.Tracker()
@@ -259,6 +262,7 @@ class ScenarioRun:
                 self.lost = exc
             if self.lost is not None:
                 self._left_on_lost_cluster()
+            self.redactor.files(self.out)  # transcripts and artifacts: before any reporter reads them
         return deferred
 
     def _left_on_lost_cluster(self) -> None:
