@@ -180,8 +180,9 @@ def shielded() -> Iterator[list[int]]:
             raise aborted
         deferred.append(signum)
         name = signal.Signals(signum).name
-        print(f"kdbgtest: {name} received; cleaning up, please wait (Ctrl-C again to abort the cleanup)",
-              file=sys.stderr)  # fmt: skip
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone: cleanup goes on regardless
+            print(f"kdbgtest: {name} received; cleaning up, please wait (Ctrl-C again to abort the cleanup)",
+                  file=sys.stderr)  # fmt: skip
 
     ignored = signal.SIG_IGN
     previous = {s: signal.signal(s, handler) for s in interrupt.HANDLED if signal.getsignal(s) is not ignored}

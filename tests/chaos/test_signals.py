@@ -127,3 +127,34 @@ def test_the_plans_cover_every_signal() -> None:
     if RUNS < 6:
         pytest.skip(f"KDBGTEST_CHAOS_SIGNAL_RUNS={RUNS} is below the default 6")
     assert {Plan.of(i).signum for i in range(RUNS)} == set(SIGNALS)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
+def test_matrix_stops_the_same_way(signum: int, tmp_path: Path) -> None:
+    """`kdbgtest matrix` on two throwaway sims, signalled at a seeded moment: 128 + signal (or finished), and
+    no sim, namespace-holding process or state directory left."""
+    delay = random.Random(f"{SEED}-matrix-{signum}").uniform(0.0, WINDOW)
+    marker = uuid.uuid4().hex
+    sims_before = support.sim_state_dirs(DEFAULT_STATE_ROOT)
+    args = ["matrix", str(support.REPO / "scenarios"), "-k", "copy-same-node or node-leftover-pod",
+            "--clusters", "sim:1.33", "sim:1.34", "--out", str(tmp_path / "matrix")]  # fmt: skip
+    proc = support.launch(args, tmp_path, env={MARKER: marker})
+    try:
+        support.wait_until_handling(proc, set(SIGNALS))
+        time.sleep(delay)  # the chaos itself: a random moment, not a wait for some state
+        sent = proc.poll() is None
+        if sent:
+            os.kill(proc.pid, signum)
+        out, err = proc.communicate(timeout=EXIT_DEADLINE)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    name = signal.Signals(signum).name
+    _log(f"matrix seed {SEED} {name} at +{delay:.2f}s sent={sent} exit={proc.returncode}")
+    context = f"{name} after {delay:.2f}s\n{out}\n{err}"
+    if sent and proc.returncode != 0:
+        assert proc.returncode == 128 + signum, context
+        assert err.strip().splitlines()[-1] == f"kdbgtest: interrupted by {name}; cleaned up", context
+    assert support.processes_with_environment(MARKER, marker) == [], context
+    assert support.sim_state_dirs(DEFAULT_STATE_ROOT) - sims_before == set(), context
