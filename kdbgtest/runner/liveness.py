@@ -110,6 +110,8 @@ class Watch:
     def check(self) -> None:
         """Raise `lost` if the server is gone: probe until it answers or the dead criteria are met (a few
         seconds at most when it refuses); return at once if it answers or was never reached."""
+        if not self.armed and self._thread.is_alive():
+            return  # the watch thread has not reached the server yet: nothing to judge by (and no probe wait)
         while self._observe(answers(self.url)) == "failing":
             self._stop.wait(self.interval)
         self.raise_once()
