@@ -1,14 +1,17 @@
-"""The `kdbgtest` command: list, validate, run, schema, fixtures, sim, local, matrix.
+"""The `kdbgtest` command: list, validate, run, schema, fixtures, sim, local, matrix, clean.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
 `KdbgtestError` is printed as one line `kdbgtest: error: ...`; anything else is a kdbgtest bug and is shown
-with its traceback.
+with its traceback. `run` and `matrix` stopped by SIGINT, SIGTERM or SIGHUP clean up first, say so on one line
+and exit 128 + the signal number (130, 143, 129). An API server that stops answering stops the run with one
+line saying when and where, exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
 from collections import Counter
@@ -16,19 +19,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kdbgtest import options
+from kdbgtest import clean_cli, options
+from kdbgtest.base import interrupt
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import select
+from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.fixtures import catalog
 from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
 from kdbgtest.report import console, json_report, junit
-from kdbgtest.runner import engine, events, selection
+from kdbgtest.runner import cleanup, engine, events, leftovers, selection
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
 
 DEFAULT_PATHS = [Path("scenarios")]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+INTERRUPTIBLE = ("run", "matrix")  # SIGTERM and SIGHUP stop these as Ctrl-C does: cleanup first
 BUG_REPORT = "this is a bug in kdbgtest; please report it with the traceback above"
 
 
@@ -104,16 +110,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
     reporters = _reporters(args)
     provider = select.provider(options.cluster_request(values))
-    cluster = provider.acquire()
     try:
+        cluster = provider.acquire()
+        _warn_about_leftovers(cluster, run_options, args.warn_leftovers_older_than)
         summary = engine.run_scenarios(scenarios, cluster, run_options, reporters)
+    except KeyboardInterrupt as exc:  # before the engine started (it records its own interruptions)
+        stopped = interrupt.as_interrupted(exc)
+        if not stopped.recorded:
+            _emit_interrupted(reporters, stopped)
+            stopped.recorded = True
+        raise stopped from None
     finally:
         try:
-            provider.release()
+            with cleanup.shielded() as deferred:  # a half-stopped throwaway cluster would be left running
+                provider.release()
         finally:
             for reporter in reporters:
                 reporter.close()
+    if deferred:
+        raise interrupt.Interrupted(deferred[0])
     return summary.exit_code
+
+
+def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions, older_than: float) -> None:
+    found = leftovers.warning(engine.kubectl_for(cluster, run_options), older_than=older_than)
+    if found:
+        print(f"kdbgtest: warning: {found}", file=sys.stderr)
+
+
+def _emit_interrupted(reporters: Sequence[events.Reporter], stopped: interrupt.Interrupted) -> None:
+    finished = events.RunFinished(passed=0, failed=0, errors=0, skipped=0, duration=0.0, interrupted=stopped.name)
+    for reporter in reporters:
+        reporter.handle(finished)
 
 
 def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
@@ -127,7 +155,7 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    names = "{list,validate,run,schema,fixtures,sim,local,matrix}"
+    names = "{list,validate,run,schema,fixtures,sim,local,matrix,clean}"
     commands = parser.add_subparsers(dest="command", metavar=names, required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
@@ -138,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim_cli.add_parser(commands)
     local_cli.add_parser(commands)
     matrix_cli.add_parser(commands)
+    clean_cli.add_parser(commands)
     return parser
 
 
@@ -166,13 +195,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
     try:
-        code: int = args.func(args)
+        with interrupt.signals_interrupt() if args.command in INTERRUPTIBLE else contextlib.nullcontext():
+            code: int = args.func(args)
     except KdbgtestError as exc:
         print(f"kdbgtest: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("kdbgtest: interrupted", file=sys.stderr)
-        return 130
+    except interrupt.ClusterLost as lost:
+        where = f", during {lost.where}" if lost.where else ""
+        advice = "once the cluster answers, `kdbgtest clean` removes what it left"
+        print(f"kdbgtest: error: {lost.message}{where}; the run stopped there (an infrastructure error, not a "
+              f"test failure); {advice}", file=sys.stderr)  # fmt: skip
+        return lost.exit_code
+    except KeyboardInterrupt as exc:
+        stopped = interrupt.as_interrupted(exc)
+        outcome = "cleaned up"
+        if stopped.incomplete:
+            outcome = "cleanup incomplete; remove what is left with `kdbgtest clean`"
+        print(f"kdbgtest: interrupted by {stopped.name}; {outcome}", file=sys.stderr)
+        return stopped.exit_code
     except Exception:  # noqa: BLE001 - shown in full: it is our bug
         traceback.print_exc()
         print(f"kdbgtest: {BUG_REPORT}", file=sys.stderr)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest.cluster import select
-from kdbgtest.runner import engine
+from kdbgtest.runner import engine, leftovers
 
 
 def _positive_float(text: str) -> float:
@@ -25,6 +25,14 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
     return value
+
+
+def age(text: str) -> float:
+    """An age option (`90s`, `30m`, `1h`, `2d`, `0`) in seconds."""
+    try:
+        return leftovers.parse_age(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,12 @@ OPTIONS: tuple[Option, ...] = (
         action="store_true",
     ),
     Option(
+        "allow_outside_files",
+        "let `apply: {file: ...}` read manifests outside the scenario file's directory tree",
+        default=False,
+        action="store_true",
+    ),
+    Option(
         "artifacts",
         "directory for transcripts and failure artifacts",
         default=Path("kdbgtest-artifacts"),
@@ -138,6 +152,14 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
         action="store_true",
         short="-v",
+        pytest=False,
+    ),
+    Option(
+        "warn_leftovers_older_than",
+        "warn about namespaces earlier runs left that are older than AGE (90s, 30m, 1h, 2d; see `kdbgtest clean`)",
+        default=leftovers.DEFAULT_AGE,
+        type=age,
+        metavar="AGE",
         pytest=False,
     ),
     Option("junit", "write a JUnit XML report to FILE", type=Path, metavar="FILE", pytest=False),
@@ -180,6 +202,7 @@ def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engi
         keyword=values.get("keyword"),
         tags=tuple(values.get("tag") or ()),
         timeout_scale=values.get("timeout_scale") or 1.0,
+        allow_outside_files=bool(values.get("allow_outside_files")),
         **extra,
     )
 

@@ -139,6 +139,8 @@ class ConsoleReporter:
             text.append(f"{count} {label}", style=style if count else None)
             text.append(", " if label != "skipped" else "")
         text.append(f" in {event.duration:.1f}s")
+        if event.interrupted:
+            text.append(f"; stopped early ({event.interrupted}), the rest was not run", style="bold magenta")
         self.console.print(text)
         for scenario in self.recorder.scenarios.values():
             done = scenario.finished

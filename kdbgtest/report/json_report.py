@@ -133,6 +133,8 @@ def _event(type_name: str, data: dict[str, Any]) -> events.Event:
         raise ValueError(f"unknown event type {type_name!r}")
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
+        if f.name not in data and f.default is not dataclasses.MISSING:
+            continue  # a field added later (e.g. RunFinished.interrupted): a document written before it
         value = data[f.name]
         if f.name == "steps":
             value = [_event("StepFinished", step) for step in value]

@@ -5,8 +5,10 @@
 - A failure carries the real error: `message` is its first line, the element's text has the location, the
   step and its kind, the command, the full message, the output tail and the artifacts directory.
 - `<system-out>` has each step's verdict and the failing step's output tail (escape sequences stripped).
-- Properties: run id, cluster kind and name, server and kubectl versions on the suite; artifacts directory and
-  namespace on each testcase.
+- Properties: run id, cluster kind and name, server and kubectl versions (and the signal that interrupted the run)
+  on the suite; artifacts directory and namespace on each testcase.
+- An interrupted run is an error: the scenario it stopped has one, and a run stopped between scenarios gets a
+  testcase `run interrupted` carrying it.
 The file is (re)written when the run finishes and on close, atomically.
 """
 
@@ -61,6 +63,9 @@ class JUnitReporter:
     def document(self) -> ET.Element:
         """The `<testsuites>` element for everything recorded so far."""
         cases = [self._testcase(s) for s in self.recorder.scenarios.values() if s.finished is not None]
+        interrupted = self.recorder.summary.interrupted if self.recorder.summary else ""
+        if interrupted and not any(c.find("error") is not None for c in cases):
+            cases.append(_interrupted_case(interrupted))
         counts = {
             "tests": str(len(cases)),
             "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
@@ -89,6 +94,7 @@ class JUnitReporter:
                 "cluster_name": run.cluster_name,
                 "server_version": run.server_version,
                 "kubectl_version": run.kubectl_version,
+                "interrupted": self.recorder.summary.interrupted if self.recorder.summary else "",
             },
         )
 
@@ -153,6 +159,14 @@ class JUnitReporter:
             return path.resolve().relative_to(self.root.resolve())
         except ValueError:
             return path
+
+
+def _interrupted_case(signal_name: str) -> ET.Element:
+    """A run stopped between scenarios (or before the first) is still an error a CI system must show."""
+    case = ET.Element("testcase", name="run interrupted", classname="kdbgtest", time="0.000")
+    message = f"the run stopped early ({signal_name}); the remaining scenarios were not run"
+    ET.SubElement(case, "error", message=message, type="kdbgtest.interrupted").text = message + "\n"
+    return case
 
 
 def _failure_text(failure: record.Failure) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 
+from kdbgtest.base import interrupt
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.runner import kube, namespace
 
@@ -162,7 +163,8 @@ def _request_delete(client: kube.Kubectl, ns: str, name: str) -> str | None:
 
 @contextlib.contextmanager
 def shielded() -> Iterator[list[int]]:
-    """Defer the first Ctrl-C while cleanup runs (a second one interrupts); yields the deferred signals.
+    """Defer the first SIGINT, SIGTERM or SIGHUP while cleanup runs (a second one interrupts); yields the
+    deferred signals.
 
     Only possible in the main thread; elsewhere the block runs unshielded.
     """
@@ -173,12 +175,19 @@ def shielded() -> Iterator[list[int]]:
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if deferred:
-            raise KeyboardInterrupt
+            aborted = interrupt.Interrupted(signum)
+            aborted.incomplete = True
+            raise aborted
         deferred.append(signum)
-        print("kdbgtest: cleaning up, please wait (Ctrl-C again to abort the cleanup)", file=sys.stderr)
+        name = signal.Signals(signum).name
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone: cleanup goes on regardless
+            print(f"kdbgtest: {name} received; cleaning up, please wait (Ctrl-C again to abort the cleanup)",
+                  file=sys.stderr)  # fmt: skip
 
-    previous = signal.signal(signal.SIGINT, handler)
+    ignored = signal.SIG_IGN
+    previous = {s: signal.signal(s, handler) for s in interrupt.HANDLED if signal.getsignal(s) is not ignored}
     try:
         yield deferred
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, former in previous.items():
+            signal.signal(signum, former)

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kdbgtest.base import tools
+from kdbgtest.base import interrupt, tools
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import driver as debug_driver
-from kdbgtest.runner import events, kube, selection
+from kdbgtest.runner import events, kube, liveness, selection
 from kdbgtest.runner import scenario_run as scenario_run_mod
 from kdbgtest.scenario import loader
 
@@ -45,6 +45,7 @@ class RunOptions:
     tags: tuple[str, ...] = ()  # --tag T (any of them)
     timeout_scale: float = 1.0  # multiply every deadline (slow clusters)
     cleanup_timeout: float = 120.0  # how long deleting the namespace may take
+    allow_outside_files: bool = False  # `apply: {file:}` may read outside the scenario's directory tree
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def run_one(
             driver=options.driver,
             timeout_scale=options.timeout_scale,
             cleanup_timeout=options.cleanup_timeout,
+            allow_outside_files=options.allow_outside_files,
         ),
         emitter(reporters),
         driver_factory or scenario_run_mod.default_driver,
@@ -129,8 +131,25 @@ def run_scenarios(
             scenario_count=len(chosen),
         )
     )
-    results = [run_one(s, cluster, options, reporters, driver_factory=driver_factory) for s in chosen]
+    results: list[events.ScenarioFinished] = []
+    try:
+        with liveness.watching(cluster.kubeconfig, cluster.context):
+            for scenario in chosen:
+                results.append(run_one(scenario, cluster, options, reporters, driver_factory=driver_factory))
+    except KeyboardInterrupt as exc:  # a signal, or the API server stopped answering
+        stopped = interrupt.as_interrupted(exc)
+        if isinstance(stopped.result, events.ScenarioFinished):
+            results.append(stopped.result)
+        _finish(emit, RunSummary(options.run_id, tuple(results), time.monotonic() - started), stopped.name)
+        stopped.recorded = True
+        raise stopped from None
     summary = RunSummary(options.run_id, tuple(results), time.monotonic() - started)
+    _finish(emit, summary, "")
+    return summary
+
+
+def _finish(emit: Callable[[events.Event], None], summary: RunSummary, interrupted: str) -> None:
+    """RunFinished; an interrupted run says by which signal (the scenario it stopped is an error)."""
     emit(
         events.RunFinished(
             passed=summary.count("passed"),
@@ -138,6 +157,6 @@ def run_scenarios(
             errors=summary.count("error"),
             skipped=summary.count("skipped"),
             duration=summary.duration,
+            interrupted=interrupted,
         )
     )
-    return summary

@@ -83,6 +83,7 @@ class RunFinished:
     errors: int
     skipped: int
     duration: float
+    interrupted: str = ""  # the signal that stopped the run before its end (SIGINT, SIGTERM, SIGHUP), or ""
 
 
 Event = RunStarted | ScenarioStarted | StepStarted | StepFinished | ScenarioFinished | CleanupFinished | RunFinished

@@ -9,11 +9,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kdbgtest.base import interrupt
 from kdbgtest.base.errors import KdbgtestError, StepTimeout
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import api_driver, kubectl_driver
 from kdbgtest.debug import driver as debug_driver
-from kdbgtest.runner import artifacts, cleanup, events, kube, namespace, observe, resolve, selection, steps
+from kdbgtest.runner import (
+    artifacts,
+    cleanup,
+    events,
+    kube,
+    liveness,
+    namespace,
+    observe,
+    redact,
+    resolve,
+    selection,
+    steps,
+)
 from kdbgtest.scenario import loader, model
 
 FIXTURE_APPLY_TIMEOUT = 60.0
@@ -29,6 +42,7 @@ class Settings:
     driver: str
     timeout_scale: float
     cleanup_timeout: float
+    allow_outside_files: bool = False
 
 
 def default_driver(client: kube.Kubectl, out: Path, name: str) -> debug_driver.Driver:
@@ -59,7 +73,9 @@ class ScenarioRun:
         make_driver: Callable[[kube.Kubectl, Path, str], debug_driver.Driver],
     ) -> None:
         self.loaded, self.scenario, self.cluster = loaded, loaded.scenario, cluster
-        self.client, self.settings, self.emit, self.make_driver = client, settings, emit, make_driver
+        self.client, self.settings, self.make_driver = client, settings, make_driver
+        self.redactor = redact.Redactor.for_kubeconfig(cluster.kubeconfig)
+        self.emit: Callable[[events.Event], None] = lambda event: emit(self.redactor.event(event))
         self.namespace = namespace.namespace_name(self.scenario.name, settings.run_id)
         self.out = artifacts.directory(settings.artifacts, self.scenario.name, settings.run_id)
         self.tracker = cleanup.Tracker()
@@ -74,6 +90,8 @@ class ScenarioRun:
         self.message = ""
         self.failed_step: str | None = None
         self.started = time.monotonic()
+        self.cleanup_incomplete = False
+        self.lost: interrupt.ClusterLost | None = None  # the API server stopped answering
 
     # -- the run ---------------------------------------------------------------------------------------------
 
@@ -84,12 +102,15 @@ class ScenarioRun:
         reason = selection.unmet(self.scenario.requires, self.cluster)
         if reason is not None:
             return self._finished("skipped", reason)
-        interrupted, bug = False, None
+        interrupted: interrupt.Interrupted | None = None
+        bug = None
         try:
             self._body()
-        except KeyboardInterrupt:
-            interrupted = True
-            self._fail("error", "interrupted by Ctrl-C", self.failed_step)
+        except KeyboardInterrupt as exc:
+            interrupted = interrupt.as_interrupted(exc)
+            if isinstance(interrupted, interrupt.ClusterLost):
+                self.lost = interrupted
+            self._fail("error", interrupted.summary, self.failed_step)
         except Exception as exc:  # noqa: BLE001 - a kdbgtest bug: clean up first, then let it through
             bug = exc
             self._fail(
@@ -97,8 +118,16 @@ class ScenarioRun:
             )
         deferred = self._wrap_up()
         result = self._finished(self.verdict, self.message)
-        if interrupted or deferred:
-            raise KeyboardInterrupt
+        if interrupted is None and self.lost is not None:  # it stopped answering during cleanup
+            interrupted = self.lost
+        if interrupted is None and deferred:
+            interrupted = interrupt.Interrupted(deferred[0])
+        if isinstance(interrupted, interrupt.ClusterLost):
+            interrupted.where = self._where_stopped()
+        if interrupted is not None:
+            interrupted.incomplete = interrupted.incomplete or self.cleanup_incomplete
+            interrupted.result = result
+            raise interrupted
         if bug is not None:
             raise bug
         return result
@@ -107,6 +136,7 @@ class ScenarioRun:
         try:
             self._setup()
         except KdbgtestError as exc:
+            liveness.check_now()
             verdict: events.Verdict = "failed" if self.tracker.namespace else "error"
             self._fail(verdict, self._explain(exc), self.failed_step)
             return
@@ -132,6 +162,7 @@ class ScenarioRun:
             tracker=self.tracker,
             scale=self.settings.timeout_scale,
             deadline=deadline if math.isfinite(deadline) else math.inf,
+            allow_outside_files=self.settings.allow_outside_files,
         )
         for number, fixture in enumerate(self.scenario.fixtures, start=1):
             self.failed_step = f"fixture {number}" + (f" ({fixture.fixture})" if fixture.fixture else "")
@@ -149,17 +180,23 @@ class ScenarioRun:
         started = time.monotonic()
         outcome = steps.Outcome()
         try:
-            resolved = resolve.resolve(step, self.variables, skip=LATE_KEYS)
-            self.ctx.variables = dict(self.variables)
-            outcome = steps.execute(
-                resolved, self.ctx, self.ctx.budget(steps.timeout_of(resolved)), self._slug(step)
-            )
-            verdict: events.Verdict = "failed" if outcome.message else "passed"
-            message = outcome.message
-        except KdbgtestError as exc:
-            verdict, message = "failed", self._explain(exc)
+            try:
+                resolved = resolve.resolve(step, self.variables, skip=LATE_KEYS)
+                self.ctx.variables = dict(self.variables)
+                outcome = steps.execute(
+                    resolved, self.ctx, self.ctx.budget(steps.timeout_of(resolved)), self._slug(step)
+                )
+                verdict: events.Verdict = "failed" if outcome.message else "passed"
+                message = outcome.message
+            except KdbgtestError as exc:
+                verdict, message = "failed", self._explain(exc)
+            if verdict != "passed":
+                liveness.check_now()  # a failure because the cluster stopped answering stops the run here
         except BaseException as exc:
-            why = "interrupted by Ctrl-C" if isinstance(exc, KeyboardInterrupt) else f"kdbgtest bug: {exc!r}"
+            if isinstance(exc, KeyboardInterrupt):
+                why = interrupt.as_interrupted(exc).summary
+            else:
+                why = f"kdbgtest bug: {exc!r}"
             self._step_finished(step, "error", why, started, outcome)
             self.failed_step = step.name
             raise
@@ -213,29 +250,56 @@ class ScenarioRun:
 
     # -- artifacts and cleanup -------------------------------------------------------------------------------
 
-    def _wrap_up(self) -> bool:
-        """Artifacts on failure, then cleanup, with the first Ctrl-C deferred; True if one was deferred."""
+    def _wrap_up(self) -> list[int]:
+        """Artifacts on failure, then cleanup, with the first SIGINT/SIGTERM/SIGHUP deferred; those deferred.
+
+        Nothing is asked of a cluster that stopped answering (before or during this): what is left is named."""
         with cleanup.shielded() as deferred:
-            self._adopt_namespace()
-            if self.verdict != "passed" and self.tracker.namespace:
-                artifacts.collect(self.client, self.out, self.tracker.namespace, self.tracker.pods)
-            self._close_drivers()
-            if self.settings.keep:
-                report = cleanup.keep(self.client, self.tracker)
-            else:
-                report = cleanup.remove(
-                    self.client,
-                    self.tracker,
-                    timeout=self.settings.cleanup_timeout * self.settings.timeout_scale,
-                )
-            self.emit(
-                events.CleanupFinished(
-                    self.scenario.name, report.removed, self.settings.keep, report.hint, report.problems
-                )
+            try:
+                if self.lost is None:
+                    self._collect_and_clean()
+            except interrupt.ClusterLost as exc:
+                self.lost = exc
+            if self.lost is not None:
+                self._left_on_lost_cluster()
+            self.redactor.files(self.out)  # transcripts and artifacts: before any reporter reads them
+        return deferred
+
+    def _left_on_lost_cluster(self) -> None:
+        self._close_drivers()  # local sessions only: kubectl processes still waiting on the server
+        self.cleanup_incomplete = True
+        left = [f"namespace {self.tracker.namespace}" if self.tracker.namespace else
+                f"namespace {self.namespace} (if it was created)"]  # fmt: skip
+        left += [f"pod {ns}/{name}" for ns, name in self.tracker.pods if ns != self.tracker.namespace]
+        problem = f"not removed, the cluster stopped answering: {', '.join(left)}; `kdbgtest clean` removes it"
+        self.emit(events.CleanupFinished(self.scenario.name, [], self.settings.keep, "", [problem]))
+
+    def _where_stopped(self) -> str:
+        step = f", step '{self.failed_step}'" if self.failed_step else ""
+        return f"scenario {self.scenario.name} ({self.loaded.path}:{self.loaded.line}){step}"
+
+    def _collect_and_clean(self) -> None:
+        self._adopt_namespace()
+        if self.verdict != "passed" and self.tracker.namespace:
+            artifacts.collect(self.client, self.out, self.tracker.namespace, self.tracker.pods)
+        self._close_drivers()
+        if self.settings.keep:
+            report = cleanup.keep(self.client, self.tracker)
+        else:
+            report = cleanup.remove(
+                self.client,
+                self.tracker,
+                timeout=self.settings.cleanup_timeout * self.settings.timeout_scale,
             )
-            if report.problems:
-                self._fail("error", "cleanup failed: " + "; ".join(report.problems), None)
-        return bool(deferred)
+        self.emit(
+            events.CleanupFinished(
+                self.scenario.name, report.removed, self.settings.keep, report.hint, report.problems
+            )
+        )
+        if report.problems:
+            liveness.check_now()
+            self.cleanup_incomplete = True
+            self._fail("error", "cleanup failed: " + "; ".join(report.problems), None)
 
     def _adopt_namespace(self) -> None:
         """A namespace created just before an interruption, but not yet recorded, is still ours to remove."""

@@ -41,6 +41,7 @@ class Context:
     scale: float = 1.0  # --timeout-scale: every deadline is multiplied by it
     other_driver: Callable[[str], debug_driver.Driver] | None = None  # a step's own `driver:` choice
     deadline: float = math.inf  # time.monotonic() by which the whole scenario must be done
+    allow_outside_files: bool = False  # --allow-outside-files: `apply: {file:}` may leave base_dir's tree
 
     def budget(self, seconds: float) -> float:
         """`seconds` scaled, but never past the scenario's deadline; StepTimeout when none is left."""
@@ -66,7 +67,7 @@ class Outcome:
 
 
 def render_apply(
-    action: model.ApplyAction, base_dir: Path, values: Mapping[str, str]
+    action: model.ApplyAction, base_dir: Path, values: Mapping[str, str], *, allow_outside: bool = False
 ) -> tuple[list[Obj], model.WaitAction | None]:
     """Manifests of an apply action and the state to wait for afterwards (a fixture's default, or none).
 
@@ -91,8 +92,21 @@ def render_apply(
         items = action.manifest if isinstance(action.manifest, list) else [action.manifest]
         return list(items), wait
     if action.file is not None:
-        return variables.substitute(_read_manifests(base_dir / action.file), values), wait
+        return variables.substitute(_read_manifests(manifest_path(base_dir, action.file, allow_outside)), values), wait
     raise ScenarioError("an apply needs one of `fixture`, `manifest` or `file`")
+
+
+def manifest_path(base_dir: Path, file: str, allow_outside: bool) -> Path:
+    """`file` relative to the scenario's directory; ScenarioError if it resolves (`..`, an absolute path, a
+    symlink) outside that directory's tree, unless `allow_outside`."""
+    path = base_dir / file
+    resolved, tree = path.resolve(), base_dir.resolve()
+    if not allow_outside and not resolved.is_relative_to(tree):
+        raise ScenarioError(
+            f"manifest file {file!r} resolves to {resolved}, outside the scenario's directory {tree}; move it "
+            "under that directory, or pass --allow-outside-files to allow it"
+        )
+    return path
 
 
 def _read_manifests(path: Path) -> list[Obj]:
@@ -105,7 +119,7 @@ def _read_manifests(path: Path) -> list[Obj]:
 
 def apply(action: model.ApplyAction, ctx: Context, timeout: float) -> Outcome:
     """Apply the manifests in the run's namespace (stdin), then wait for the declared state."""
-    manifests, wait = render_apply(action, ctx.base_dir, ctx.variables)
+    manifests, wait = render_apply(action, ctx.base_dir, ctx.variables, allow_outside=ctx.allow_outside_files)
     done = ctx.client.apply(manifests, namespace=ctx.namespace, timeout=timeout)
     outcome = Outcome(argv=done.argv, output_tail=checks.tail(done.output, 5))
     if wait is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 DEFAULT_NAME = "kdbg"
 DEFAULT_VERSION = "1.34"
-DEFAULT_STATE_ROOT = Path("/var/tmp/kdbgtest-sim")
+DEFAULT_STATE_ROOT = Path("/var/lib/kdbgtest/sim")  # 0700 and root's: see kdbgtest.base.private_dirs
 
 
 # The feature gates the sim models (a real API server refuses gates it does not know, and so does the sim):

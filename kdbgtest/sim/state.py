@@ -1,6 +1,7 @@
 """The state directory of one sim cluster, and telling a running sim from a crashed one.
 
-Layout of `<state>/` (default /var/tmp/kdbgtest-sim/NAME):
+Layout of `<state>/` (default /var/lib/kdbgtest/sim/NAME, a 0700 directory only root can change; a state
+directory owned by someone else, or writable by others, is refused):
     cluster.json   the SimConfig, written before the daemon starts
     daemon.pid     "PID STARTTIME": the daemon process (start time guards against pid reuse)
     daemon.log     the daemon's log (and anything it printed)
@@ -26,11 +27,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.base import waiting
+from kdbgtest.base import private_dirs, waiting
 from kdbgtest.base.errors import ClusterError
 from kdbgtest.sim.config import SimConfig
 
 DAEMON_MODULE = "kdbgtest.sim.daemon"
+HINT = "remove it, or pass a --state-dir that only you can change"
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,13 @@ class StateDir:
         return self.config.exists()
 
     def check_ours(self) -> None:
-        """ClusterError unless `root` is absent, an empty directory, or a sim state directory.
+        """ClusterError unless `root` is absent, an empty directory, or a sim state directory, and only we can
+        change it (owned by us, not writable by others, in parents others cannot change).
 
-        Guards every removal: a mistyped --state-dir must never make the sim delete someone else's files.
+        Guards every removal: a mistyped --state-dir must never make the sim delete someone else's files, or
+        use files another user could have planted.
         """
+        private_dirs.check(self.root, hint=HINT)
         if self.root.is_dir() and (self.config.exists() or not any(self.root.iterdir())):
             return
         if not self.root.exists() and not self.root.is_symlink():
@@ -131,7 +136,7 @@ def exclusive(directory: Path, *, timeout: float) -> Iterator[None]:
     Serialises the check-then-start of `up`, so that two starts of one cluster cannot both see it absent.
     Locking the directory itself leaves no lock file behind.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dirs.ensure_shared_safely(directory, hint=HINT)
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         waiting.wait_for(

@@ -9,7 +9,8 @@ State lives in the directory named by $FAKE_KUBECTL_DIR:
     "sticky_namespaces": true,                a deleted namespace stays Terminating forever
     "rules": [{"match": ["word", ...], "exit": 1, "stdout": "", "stderr": "", "sigint_parent": false,
                "delay": 0, "continue": false}]  first rule whose words all appear in argv answers instead
-                                              (with "continue", it then does what it normally does)
+                                              (with "continue", it then does what it normally does;
+                                              "signal_parent": "SIGTERM" sends kdbgtest that signal)
   }
 Supported: create/apply -f -, get (KIND/NAME, KIND, -o json|yaml|wide, --ignore-not-found, -l,
 --field-selector, -A, --raw), delete, describe, logs [--previous], version, debug (ephemeral and node/NAME,
@@ -317,6 +318,8 @@ def main() -> None:
         if all(word in argv for word in rule["match"]):
             if rule.get("sigint_parent"):
                 os.kill(os.getppid(), signal.SIGINT)
+            if rule.get("signal_parent"):  # a signal name, e.g. "SIGTERM"
+                os.kill(os.getppid(), signal.Signals[rule["signal_parent"]])
             threading.Event().wait(rule.get("delay", 0))
             if rule.get("continue"):
                 break  # then behave as usual

@@ -32,11 +32,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from kdbgtest.base import process, tools
+from kdbgtest.base import private_dirs, process, tools
 from kdbgtest.base.errors import KdbgtestError
 
 ENV_VAR = "KDBGTEST_SIM_IMAGES"
-DEFAULT_CACHE = Path("/var/tmp/kdbgtest-sim/images")
+DEFAULT_CACHE = Path("/var/lib/kdbgtest/images")  # shared by every sim; 0700, only its owner may change it
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _SOURCES = Path(__file__).resolve().parent.parent / "images"
 _LAYOUT_VERSION = "kdbgtest-sim-image-v1"
@@ -122,7 +122,8 @@ class ImageStore:
     """Resolves references to images, building the built-in ones once into `cache_dir` (shared on disk)."""
 
     def __init__(self, cache_dir: Path = DEFAULT_CACHE, mapped: Mapping[str, Path] | None = None) -> None:
-        self.cache_dir = cache_dir
+        # Another user able to write here could swap the root filesystem of every container the sim starts.
+        self.cache_dir = private_dirs.ensure_private(cache_dir, hint="remove it (a cache) or use another one")
         self._mapped = {**mappings_from_env(os.environ.get(ENV_VAR)), **(mapped or {})}
         self._resolved: dict[str, Image] = {}
         self._lock = threading.Lock()

@@ -14,6 +14,7 @@ import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from kdbg_fakes import FakeKubectl
 
 REPO = Path(__file__).resolve().parents[3]
@@ -166,14 +167,25 @@ def test_run_failing_exits_1_and_keep_prints_removal(tmp_path: Path, fake_kubect
     assert not any("delete" in c for c in fake_kubectl.commands())
 
 
-def test_ctrl_c_during_run_cleans_up_and_exits_130(tmp_path: Path, fake_kubectl: FakeKubectl) -> None:
-    rule = {"match": ["pod/app", "-o", "json"], "sigint_parent": True, "delay": 10}
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_signal_during_run_cleans_up_records_it_and_exits_128_plus_it(
+    tmp_path: Path, fake_kubectl: FakeKubectl, name: str, code: int
+) -> None:
+    rule = {"match": ["pod/app", "-o", "json"], "signal_parent": name, "delay": 10}
     fake_kubectl.configure(raw=DISCOVERY, rules=[rule])
-    done = run_fake(tmp_path, fake_kubectl, write(tmp_path, "busybox:1.36"))
-    assert done.returncode == 130, done.stdout + done.stderr
-    assert done.stderr.strip().endswith("kdbgtest: interrupted")
+    junit, report = tmp_path / "junit.xml", tmp_path / "report.json"
+    done = run_fake(tmp_path, fake_kubectl, write(tmp_path, "busybox:1.36"), "--junit", str(junit), "--json",
+                    str(report))  # fmt: skip
+    assert done.returncode == code, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"kdbgtest: interrupted by {name}; cleaned up"
     assert not any("|Namespace|kdbg-demo-" in k for k in fake_kubectl.objects()), "namespace removed"
     assert any(c[:2] == ["delete", "namespace"] for c in fake_kubectl.commands())
+    suite = ET.parse(junit).getroot()
+    assert suite.get("errors") == "1", ET.tostring(suite, encoding="unicode")
+    reason = "Ctrl-C" if name == "SIGINT" else name
+    assert suite.find(".//testcase/error").get("message") == f"interrupted by {reason}"  # type: ignore[union-attr]
+    summary = json.loads(report.read_text())["summary"]
+    assert (summary["interrupted"], summary["errors"]) == (name, 1)
 
 
 def test_run_selecting_nothing_is_a_usage_error() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -90,3 +91,21 @@ def test_control_characters_never_break_the_xml(tmp_path: Path) -> None:
     assert case is not None
     error = case.find("error")
     assert error is not None and error.get("message") == "bad  byte"
+
+
+def test_a_run_interrupted_between_scenarios_is_an_error(run_events: list[events.Event], tmp_path: Path) -> None:
+    """No scenario was stopped half-way (all finished), yet the run was: CI must not see a clean suite."""
+    finished = run_events[-1]
+    assert isinstance(finished, events.RunFinished)
+    interrupted = dataclasses.replace(finished, interrupted="SIGTERM")
+    root = write([*run_events[:-1], interrupted], tmp_path / "junit.xml")
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("errors") == "1"
+    (case,) = [c for c in suite.iterfind("testcase") if c.find("error") is not None]
+    assert case.get("name") == "run interrupted"
+    error = case.find("error")
+    assert error is not None and error.get("message") == (
+        "the run stopped early (SIGTERM); the remaining scenarios were not run"
+    )
+    props = {p.get("name"): p.get("value") for p in suite.iterfind("properties/property")}
+    assert props["interrupted"] == "SIGTERM"
