@@ -102,6 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not any(selection.selected(s.scenario, run_options.keyword, run_options.tags) for s in scenarios):
         raise UsageError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
     reporters = _reporters(args)
+    _notice(select.kubeconfig_notice(options.cluster_request(values)))
     provider = select.provider(options.cluster_request(values))
     cluster = provider.acquire()
     try:
@@ -113,6 +114,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             for reporter in reporters:
                 reporter.close()
     return summary.exit_code
+
+
+def _notice(line: str | None) -> None:
+    if line:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _reporters(args: argparse.Namespace) -> list[events.Reporter]:

@@ -67,12 +67,19 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option(
         "cluster",
-        "where to run: an existing kubeconfig, kind, the offline sim, or auto (kubeconfig if given, "
-        "else kind if usable, else sim)",
+        "where to run: an existing kubeconfig, kind, the offline sim, or auto (--kubeconfig/--context if "
+        "given, else kind if usable, else sim). auto never uses the KUBECONFIG variable alone (it says so when "
+        "that is set); --cluster kubeconfig without --kubeconfig runs on KUBECONFIG's cluster",
         default="auto",
         choices=select.CHOICES,
     ),
-    Option("kubeconfig", "kubeconfig of an existing cluster", type=Path, metavar="FILE"),
+    Option(
+        "kubeconfig",
+        "kubeconfig of an existing cluster (default with --cluster kubeconfig: the first entry of KUBECONFIG, "
+        "else ~/.kube/config)",
+        type=Path,
+        metavar="FILE",
+    ),
     Option("context", "context in the kubeconfig", metavar="NAME"),
     Option(
         "kubectl",

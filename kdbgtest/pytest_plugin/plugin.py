@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from kdbgtest import options
+from kdbgtest.cluster import select
 from kdbgtest.pytest_plugin import discovery, items, session
 
 MODES = {
@@ -36,6 +37,11 @@ def pytest_configure(config: pytest.Config) -> None:
     for mode, text in MODES.items():
         config.addinivalue_line("markers", f"{mode}: {text}")
     session.configure(config)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """The KUBECONFIG notice of `kdbgtest run`, at the top of the session."""
+    return select.kubeconfig_notice(session.state(config).request)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
