@@ -22,7 +22,7 @@ from kdbgtest.cluster import select
 from kdbgtest.fixtures import catalog
 from kdbgtest.matrix import cli as matrix_cli
 from kdbgtest.report import console, json_report, junit
-from kdbgtest.runner import engine, events, selection
+from kdbgtest.runner import artifacts, engine, events, selection
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
 
@@ -101,6 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_options = options.run_options(values)
     if not any(selection.selected(s.scenario, run_options.keyword, run_options.tags) for s in scenarios):
         raise UsageError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
+    artifacts.prepare(run_options.artifacts)
     reporters = _reporters(args)
     _notice(select.kubeconfig_notice(options.cluster_request(values)))
     provider = select.provider(options.cluster_request(values))

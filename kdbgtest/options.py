@@ -111,6 +111,13 @@ OPTIONS: tuple[Option, ...] = (
         action="store_true",
     ),
     Option(
+        "namespace",
+        "run every scenario in this existing namespace, one after another, instead of a new namespace each "
+        "(for clusters where you may not create namespaces); cleanup removes only what the run created there, "
+        "found by its labels",
+        metavar="NS",
+    ),
+    Option(
         "artifacts",
         "directory for transcripts and failure artifacts",
         default=Path("kdbgtest-artifacts"),
@@ -187,6 +194,7 @@ def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engi
         keyword=values.get("keyword"),
         tags=tuple(values.get("tag") or ()),
         timeout_scale=values.get("timeout_scale") or 1.0,
+        namespace=values.get("namespace"),
         **extra,
     )
 

@@ -45,6 +45,7 @@ class RunOptions:
     tags: tuple[str, ...] = ()  # --tag T (any of them)
     timeout_scale: float = 1.0  # multiply every deadline (slow clusters)
     cleanup_timeout: float = 120.0  # how long deleting the namespace may take
+    namespace: str | None = None  # --namespace: run in this existing namespace (see runner/shared_namespace.py)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def run_one(
             driver=options.driver,
             timeout_scale=options.timeout_scale,
             cleanup_timeout=options.cleanup_timeout,
+            namespace=options.namespace,
         ),
         emitter(reporters),
         driver_factory or scenario_run_mod.default_driver,

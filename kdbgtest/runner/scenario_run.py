@@ -14,6 +14,7 @@ from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import api_driver, kubectl_driver
 from kdbgtest.debug import driver as debug_driver
 from kdbgtest.runner import artifacts, cleanup, events, kube, namespace, observe, resolve, selection, steps
+from kdbgtest.runner import shared_namespace as shared
 from kdbgtest.scenario import loader, model
 
 FIXTURE_APPLY_TIMEOUT = 60.0
@@ -29,6 +30,7 @@ class Settings:
     driver: str
     timeout_scale: float
     cleanup_timeout: float
+    namespace: str | None = None  # --namespace: an existing namespace shared by the run's scenarios
 
 
 def default_driver(client: kube.Kubectl, out: Path, name: str) -> debug_driver.Driver:
@@ -60,7 +62,12 @@ class ScenarioRun:
     ) -> None:
         self.loaded, self.scenario, self.cluster = loaded, loaded.scenario, cluster
         self.client, self.settings, self.emit, self.make_driver = client, settings, emit, make_driver
-        self.namespace = namespace.namespace_name(self.scenario.name, settings.run_id)
+        self.namespace = settings.namespace or namespace.namespace_name(self.scenario.name, settings.run_id)
+        self.shared = (
+            shared.for_run(settings.namespace, self.scenario.name, settings.run_id)
+            if settings.namespace
+            else None
+        )
         self.out = artifacts.directory(settings.artifacts, self.scenario.name, settings.run_id)
         self.tracker = cleanup.Tracker()
         self.variables = resolve.run_variables(
@@ -107,7 +114,9 @@ class ScenarioRun:
         try:
             self._setup()
         except KdbgtestError as exc:
-            verdict: events.Verdict = "failed" if self.tracker.namespace else "error"
+            verdict: events.Verdict = "failed" if self.tracker.namespace or self.ctx else "error"
+            if isinstance(exc, namespace.NamespaceForbidden) and exc.again:
+                verdict = "skipped"  # said once, by the first scenario
             self._fail(verdict, self._explain(exc), self.failed_step)
             return
         for step in self.scenario.steps:
@@ -118,8 +127,11 @@ class ScenarioRun:
             self._run_step(step, is_finally=True)
 
     def _setup(self) -> None:
-        namespace.create(self.client, self.namespace, self.scenario.name, self.settings.run_id)
-        self.tracker.namespace = self.namespace
+        if self.shared is not None:
+            self.shared.check(self.client)
+        else:
+            namespace.create(self.client, self.namespace, self.scenario.name, self.settings.run_id)
+            self.tracker.namespace = self.namespace
         cleanup.snapshot_debug_pods(self.client, self.tracker)
         deadline = self.started + self.scenario.timeout * self.settings.timeout_scale
         self.ctx = steps.Context(
@@ -132,6 +144,7 @@ class ScenarioRun:
             tracker=self.tracker,
             scale=self.settings.timeout_scale,
             deadline=deadline if math.isfinite(deadline) else math.inf,
+            shared=self.shared,
         )
         for number, fixture in enumerate(self.scenario.fixtures, start=1):
             self.failed_step = f"fixture {number}" + (f" ({fixture.fixture})" if fixture.fixture else "")
@@ -158,6 +171,8 @@ class ScenarioRun:
             message = outcome.message
         except KdbgtestError as exc:
             verdict, message = "failed", self._explain(exc)
+        except OSError as exc:  # the system refused something, e.g. writing a transcript to a full disk
+            verdict, message = "error", f"{type(exc).__name__}: {exc}"
         except BaseException as exc:
             why = "interrupted by Ctrl-C" if isinstance(exc, KeyboardInterrupt) else f"kdbgtest bug: {exc!r}"
             self._step_finished(step, "error", why, started, outcome)
@@ -215,18 +230,18 @@ class ScenarioRun:
 
     def _wrap_up(self) -> bool:
         """Artifacts on failure, then cleanup, with the first Ctrl-C deferred; True if one was deferred."""
+        timeout = self.settings.cleanup_timeout * self.settings.timeout_scale
         with cleanup.shielded() as deferred:
             self._adopt_namespace()
-            if self.verdict != "passed" and self.tracker.namespace:
-                artifacts.collect(self.client, self.out, self.tracker.namespace, self.tracker.pods)
+            self._collect_artifacts()
             self._close_drivers()
             if self.settings.keep:
                 report = cleanup.keep(self.client, self.tracker)
             else:
-                report = cleanup.remove(
-                    self.client,
-                    self.tracker,
-                    timeout=self.settings.cleanup_timeout * self.settings.timeout_scale,
+                report = cleanup.remove(self.client, self.tracker, timeout=timeout)
+            if self.shared is not None:
+                report = shared.finish_cleanup(
+                    report, self.shared, self.client, keep=self.settings.keep, timeout=timeout
                 )
             self.emit(
                 events.CleanupFinished(
@@ -236,6 +251,18 @@ class ScenarioRun:
             if report.problems:
                 self._fail("error", "cleanup failed: " + "; ".join(report.problems), None)
         return bool(deferred)
+
+    def _collect_artifacts(self) -> None:
+        """On failure, the artifacts of the run's namespace (of its own objects in a shared one). A file system
+        error (a full disk, `--artifacts` naming a file) is told in the verdict and never stops the cleanup."""
+        where = self.tracker.namespace or (self.shared.name if self.shared and self.ctx else None)
+        if self.verdict == "passed" or where is None:
+            return
+        labels = self.shared.selector if self.shared else None
+        try:
+            artifacts.collect(self.client, self.out, where, self.tracker.pods, labels=labels)
+        except OSError as exc:
+            self.message += f" (the failure artifacts could not be written: {exc})"
 
     def _adopt_namespace(self) -> None:
         """A namespace created just before an interruption, but not yet recorded, is still ours to remove."""
