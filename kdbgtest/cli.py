@@ -1,4 +1,4 @@
-"""The `kdbgtest` command: list, validate, run, schema, fixtures, sim, matrix.
+"""The `kdbgtest` command: list, validate, run, schema, init, fixtures, sim, matrix.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
@@ -25,6 +25,7 @@ from kdbgtest.report import console, json_report, junit
 from kdbgtest.runner import artifacts, engine, events, selection
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
+from kdbgtest.starter import files as starter
 
 DEFAULT_PATHS = [Path("scenarios")]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -91,7 +92,23 @@ def cmd_fixtures(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(schema.json_schema_text())
+    if args.out is None:
+        print(schema.json_schema_text(), end="")
+        return EXIT_OK
+    try:
+        args.out.write_text(schema.json_schema_text(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write it ({exc.strerror or exc})") from None
+    print(f"wrote {args.out}; name it in scenario files with `# yaml-language-server: $schema=<path to it>`")
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """A starter for another repository (see kdbgtest/starter/files.py)."""
+    for line in starter.write_starter(args.directory, force=args.force):
+        print(line)
+    print(starter.images_note())
+    print(f"next: kdbgtest validate {args.directory / 'scenarios'} && kdbgtest run {args.directory / 'scenarios'}")
     return EXIT_OK
 
 
@@ -133,13 +150,17 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    names = "{list,validate,run,schema,fixtures,sim,matrix}"
+    names = "{list,validate,run,schema,init,fixtures,sim,matrix}"
     commands = parser.add_subparsers(dest="command", metavar=names, required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
     run = _command(commands, "run", "run scenarios against a cluster", cmd_run, paths=True)
     options.add_to_argparse(run)
-    _command(commands, "schema", "print the JSON Schema of scenario files", cmd_schema)
+    schema_cmd = _command(commands, "schema", "print the JSON Schema of scenario files (--out: write it)", cmd_schema)
+    schema_cmd.add_argument("--out", type=Path, metavar="FILE", help="write the schema to FILE")
+    init = _command(commands, "init", "write a starter: scenarios/ (with the schema), noxfile.py, clusters/", cmd_init)
+    init.add_argument("directory", nargs="?", type=Path, default=Path(), help="where (default: here)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
     _command(commands, "fixtures", "list the built-in fixtures and their parameters", cmd_fixtures)
     sim_cli.add_parser(commands)
     matrix_cli.add_parser(commands)
