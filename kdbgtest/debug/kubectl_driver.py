@@ -29,7 +29,7 @@ from kdbgtest.debug.session import Session
 from kdbgtest.scenario import model
 
 KUBECTL_ENV = {"KUBECTL_KUBERC": "false"}
-LOOK_TIMEOUT = 30.0  # seconds for the `kubectl get pod` that asks why a debug container does not start
+LOOK_TIMEOUT = 10.0  # seconds for the `kubectl get pod` that asks why a debug container does not start
 # What kubectl prints about the debug container it creates (debug.go: debugByEphemeralContainer and
 # generateNodeDebugPod).
 _DEFAULTED = re.compile(r"^Defaulting debug container name to (?P<debug_container>[a-z0-9][-a-z0-9]*)\.$", re.M)
