@@ -118,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_options = options.run_options(values)
     if not any(selection.selected(s.scenario, run_options.keyword, run_options.tags) for s in scenarios):
         raise UsageError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
-    artifacts.prepare(run_options.artifacts)
+    artifacts.check_writable(run_options.artifacts)
     reporters = _reporters(args)
     _notice(select.kubeconfig_notice(options.cluster_request(values)))
     provider = select.provider(options.cluster_request(values))

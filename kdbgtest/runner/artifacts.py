@@ -25,18 +25,19 @@ def directory(root: Path, scenario: str, run_id: str) -> Path:
     return root / f"{scenario}-{run_id}"
 
 
-def prepare(root: Path) -> None:
-    """Create the artifacts directory before a run; `KdbgtestError` in one sentence when it cannot be (a file
-    of that name, no permission), so no result is lost to it after the run."""
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        probe = root / f".kdbgtest-write-check-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise KdbgtestError(
-            f"--artifacts {root}: cannot write there ({exc.strerror or exc}); pass a writable directory"
-        ) from None
+def check_writable(root: Path) -> None:
+    """Before a run: `KdbgtestError` in one sentence when the artifacts directory cannot be written (a file of
+    that name, a read-only place), so no result is lost to it after the run. Nothing is created here."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if not existing.is_dir():
+        problem = "a file of that name is in the way" if existing == root else f"{existing} is not a directory"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable"
+    if problem is not None:
+        raise KdbgtestError(f"--artifacts {root}: cannot write there ({problem}); pass a writable directory")
 
 
 def _safe(name: str) -> str:
