@@ -48,7 +48,7 @@ def test_artifacts_naming_a_file_is_one_line_before_any_cluster(tmp_path: Path) 
     assert done.stderr == f"kdbgtest: error: --artifacts {taken}: cannot write there (a file of that name is in " \
         "the way); pass a writable directory\n"  # fmt: skip
     assert taken.read_text() == "not a directory\n"
-    below = process.run([*argv[:5], str(taken / "sub"), *argv[6:]], timeout=120, check=False, cwd=ROOT)
+    below = process.run([*argv[:6], str(taken / "sub"), *argv[7:]], timeout=120, check=False, cwd=ROOT)
     assert below.returncode == 2, below.output
     assert f"cannot write there ({taken} is not a directory)" in below.stderr
 
