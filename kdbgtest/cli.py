@@ -1,4 +1,4 @@
-"""The `kdbgtest` command: list, validate, run, schema, fixtures, sim, local, matrix, clean.
+"""The `kdbgtest` command: list, validate, run, schema, init, fixtures, sim, local, matrix, clean.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
@@ -28,9 +28,10 @@ from kdbgtest.fixtures import catalog
 from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
 from kdbgtest.report import console, json_report, junit
-from kdbgtest.runner import cleanup, engine, events, leftovers, selection
+from kdbgtest.runner import artifacts, cleanup, engine, events, leftovers, selection
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
+from kdbgtest.starter import files as starter
 
 DEFAULT_PATHS = [Path("scenarios")]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -52,9 +53,7 @@ def _load(paths: list[Path], *, strict: bool) -> loader.LoadResult:
     for issue in result.issues:
         print(issue, file=sys.stderr)
     if result.issues and strict:
-        raise UsageError(
-            f"{len(result.issues)} issue(s) in scenario files; fix them (see `kdbgtest validate`)"
-        )
+        raise UsageError(f"{len(result.issues)} issue(s) in scenario files; fix them (see `kdbgtest validate`)")
     return result
 
 
@@ -98,7 +97,23 @@ def cmd_fixtures(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(schema.json_schema_text())
+    if args.out is None:
+        print(schema.json_schema_text(), end="")
+        return EXIT_OK
+    try:
+        args.out.write_text(schema.json_schema_text(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write it ({exc.strerror or exc})") from None
+    print(f"wrote {args.out}; name it in scenario files with `# yaml-language-server: $schema=<path to it>`")
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """A starter for another repository (see kdbgtest/starter/files.py)."""
+    for line in starter.write_starter(args.directory, force=args.force):
+        print(line)
+    print(starter.images_note())
+    print(f"next: kdbgtest validate {args.directory / 'scenarios'} && kdbgtest run {args.directory / 'scenarios'}")
     return EXIT_OK
 
 
@@ -108,7 +123,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_options = options.run_options(values)
     if not any(selection.selected(s.scenario, run_options.keyword, run_options.tags) for s in scenarios):
         raise UsageError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
+    artifacts.check_writable(run_options.artifacts)
     reporters = _reporters(args)
+    _notice(select.kubeconfig_notice(options.cluster_request(values)))
     provider = select.provider(options.cluster_request(values))
     try:
         cluster = provider.acquire()
@@ -144,6 +161,11 @@ def _emit_interrupted(reporters: Sequence[events.Reporter], stopped: interrupt.I
         reporter.handle(finished)
 
 
+def _notice(line: str | None) -> None:
+    if line:
+        print(line, file=sys.stderr, flush=True)
+
+
 def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
     reporters: list[events.Reporter] = [console.ConsoleReporter(verbose=args.verbose)]
     if args.junit is not None:
@@ -155,13 +177,17 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    names = "{list,validate,run,schema,fixtures,sim,local,matrix,clean}"
+    names = "{list,validate,run,schema,init,fixtures,sim,local,matrix,clean}"
     commands = parser.add_subparsers(dest="command", metavar=names, required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
     run = _command(commands, "run", "run scenarios against a cluster", cmd_run, paths=True)
     options.add_to_argparse(run)
-    _command(commands, "schema", "print the JSON Schema of scenario files", cmd_schema)
+    schema_cmd = _command(commands, "schema", "print the JSON Schema of scenario files (--out: write it)", cmd_schema)
+    schema_cmd.add_argument("--out", type=Path, metavar="FILE", help="write the schema to FILE")
+    init = _command(commands, "init", "write a starter: scenarios/ (with the schema), noxfile.py, clusters/", cmd_init)
+    init.add_argument("directory", nargs="?", type=Path, default=Path(), help="where (default: here)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
     _command(commands, "fixtures", "list the built-in fixtures and their parameters", cmd_fixtures)
     sim_cli.add_parser(commands)
     local_cli.add_parser(commands)
@@ -180,9 +206,7 @@ def _command(
 ) -> argparse.ArgumentParser:
     sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
     if paths:
-        sub.add_argument(
-            "paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)"
-        )
+        sub.add_argument("paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)")
     if name == "list":
         sub.add_argument("-k", dest="keyword", metavar="EXPR", help="only scenarios matching EXPR")
         sub.add_argument("--tag", action="append", metavar="TAG", help="only scenarios with this tag")

@@ -75,12 +75,19 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option(
         "cluster",
-        "where to run: an existing kubeconfig, kind, the offline sim, or auto (kubeconfig if given, "
-        "else kind if usable, else sim)",
+        "where to run: an existing kubeconfig, kind, the offline sim, or auto (--kubeconfig/--context if "
+        "given, else kind if usable, else sim). auto never uses the KUBECONFIG variable alone (it says so when "
+        "that is set); --cluster kubeconfig without --kubeconfig runs on KUBECONFIG's cluster",
         default="auto",
         choices=select.CHOICES,
     ),
-    Option("kubeconfig", "kubeconfig of an existing cluster", type=Path, metavar="FILE"),
+    Option(
+        "kubeconfig",
+        "kubeconfig of an existing cluster (default with --cluster kubeconfig: the first entry of KUBECONFIG, "
+        "else ~/.kube/config)",
+        type=Path,
+        metavar="FILE",
+    ),
     Option("context", "context in the kubeconfig", metavar="NAME"),
     Option(
         "kubectl",
@@ -116,6 +123,13 @@ OPTIONS: tuple[Option, ...] = (
         "let `apply: {file: ...}` read manifests outside the scenario file's directory tree",
         default=False,
         action="store_true",
+    ),
+    Option(
+        "namespace",
+        "run every scenario in this existing namespace, one after another, instead of a new namespace each "
+        "(for clusters where you may not create namespaces); cleanup removes only what the run created there, "
+        "found by its labels",
+        metavar="NS",
     ),
     Option(
         "artifacts",
@@ -203,6 +217,7 @@ def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engi
         tags=tuple(values.get("tag") or ()),
         timeout_scale=values.get("timeout_scale") or 1.0,
         allow_outside_files=bool(values.get("allow_outside_files")),
+        namespace=values.get("namespace"),
         **extra,
     )
 

@@ -2,7 +2,9 @@
 
 auto: the kubeconfig given with `--kubeconfig`/`--context` if any (the KUBECONFIG variable alone does not
 count, so a run never lands on whatever cluster a shell happens to point at); else kind when its provider is
-installed and usable (kind and docker work); else the offline sim. Another provider registers itself with
+installed and usable (kind and docker work); else the offline sim. `--cluster kubeconfig` without
+`--kubeconfig` uses KUBECONFIG (its first entry), else ~/.kube/config. `kubeconfig_notice` is the line a run
+prints first when KUBECONFIG is set, so nobody wonders which cluster was used. Another provider registers itself with
 `register`; `kind` is looked up lazily in `kdbgtest.cluster.kind` (its `provider(request)` and `usable()`).
 """
 
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,3 +112,19 @@ def provider(request: ClusterRequest) -> base.ClusterProvider:
             f"cluster provider '{name}' is not available in this installation; use one of: {', '.join(known)}"
         )
     return entry.factory(request)
+
+
+def kubeconfig_notice(request: ClusterRequest, environ: Mapping[str, str] | None = None) -> str | None:
+    """One line about the KUBECONFIG variable when it is set and no `--kubeconfig` is given: that `auto`
+    ignores it, or that the run uses it. None when it is not set or does not matter."""
+    value = (os.environ if environ is None else environ).get("KUBECONFIG", "")
+    entries = [e for e in value.split(os.pathsep) if e]
+    if not entries or request.kubeconfig is not None or request.kind not in ("auto", "kubeconfig"):
+        return None
+    if request.kind == "auto" and request.context is None:
+        return (
+            f"kdbgtest: KUBECONFIG is set ({value}) but not used: --cluster auto never runs on the cluster your "
+            "shell points at; pass --cluster kubeconfig to run there"
+        )
+    first = f" (its first entry; other files are not merged): {entries[0]}" if len(entries) > 1 else f": {value}"
+    return f"kdbgtest: using the kubeconfig from KUBECONFIG{first}"

@@ -19,7 +19,7 @@ from kubernetes.client import exceptions
 from kubernetes.stream import stream
 
 from kdbgtest.base.errors import ClusterError
-from kdbgtest.debug import api_errors
+from kdbgtest.debug import api_errors, stuck
 
 Obj = dict[str, Any]
 CALL_TIMEOUT = 30.0
@@ -120,7 +120,8 @@ class Api:
         self, pod: str, namespace: str, container: str, remaining: Callable[[str], float], warn: Callable[[str], None]
     ) -> bool:
         """Watch the pod until `container` runs (False) or terminated (True), like kubectl's waitForContainer;
-        a waiting message goes to `warn`. `remaining(what)` is the time left (it raises when there is none)."""
+        a waiting message goes to `warn`. `remaining(what)` is the time left (it raises when there is none).
+        A container that cannot start (`stuck.NEVER_STARTS`) raises `stuck.CannotStart` at once."""
         last = "no event"
         while True:
             left = remaining(f"container {container} of pod {pod} to start (last seen: {last})")
@@ -140,6 +141,11 @@ class Api:
                     if message:
                         warn(f"Warning: container {container}: {message}")
                         last = message
+                    why = stuck.state_stuck(state)
+                    if why is not None:
+                        raise stuck.CannotStart(
+                            f"pod {pod}: container {container}: {why}; kubectl would wait for it until its timeout"
+                        )
 
     # -- plumbing -------------------------------------------------------------------------------------------
 

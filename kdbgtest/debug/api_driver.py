@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
-from kdbgtest.debug import api_stream, argv, dialogue, podgen
+from kdbgtest.debug import api_stream, argv, dialogue, podgen, stuck
 from kdbgtest.debug.api_client import Api, Failure
 from kdbgtest.debug.driver import (
     DEBUG_CONTAINER,
@@ -234,6 +234,8 @@ class ApiDriver:
                 return self._logs_instead(target, step, slug, action.interactive)
         except Failure as exc:
             return step.result(1, stderr=exc.text + "\n")
+        except stuck.CannotStart as exc:
+            raise SessionFailed(str(exc), step.result(None)) from None
         if not action.quiet:
             step.printed.stderr += HINT
         try:

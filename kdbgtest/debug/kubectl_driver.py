@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from kdbgtest.base import process
 from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
-from kdbgtest.debug import ansi, argv, dialogue
+from kdbgtest.debug import ansi, argv, dialogue, hintwait, stuck
 from kdbgtest.debug.driver import (
     DEBUG_CONTAINER,
     DEBUG_POD,
@@ -29,6 +29,7 @@ from kdbgtest.debug.session import Session
 from kdbgtest.scenario import model
 
 KUBECTL_ENV = {"KUBECTL_KUBERC": "false"}
+LOOK_TIMEOUT = 10.0  # seconds for the `kubectl get pod` that asks why a debug container does not start
 # What kubectl prints about the debug container it creates (debug.go: debugByEphemeralContainer and
 # generateNodeDebugPod).
 _DEFAULTED = re.compile(r"^Defaulting debug container name to (?P<debug_container>[a-z0-9][-a-z0-9]*)\.$", re.M)
@@ -71,7 +72,10 @@ class KubectlDriver:
             return self._run(args, session, timeout, known)
         tty = action.interactive if action.tty is None else action.tty
         hint = tty and not action.quiet and action.attach is not False
-        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, tty=tty, known=known)
+        look = self._looker(namespace, known)
+        return self._interactive(
+            args, session, timeout, step_slug, wait_for_hint=hint, tty=tty, known=known, look=look
+        )
 
     def exec(
         self,
@@ -134,7 +138,9 @@ class KubectlDriver:
         wait_for_hint: bool,
         tty: bool,
         known: dict[str, str],
+        look: Callable[[str, str], str | None] | None = None,
     ) -> CommandResult:
+        """`look(container, text so far)`, if given, says why a container kubectl waits for cannot start."""
         full = [*self.base, *args]
         started = time.monotonic()
         transcript = self.artifacts / f"{_safe(step_slug)}.transcript.txt"
@@ -142,6 +148,9 @@ class KubectlDriver:
         error: StepTimeout | StepFailed | None = None
         with Session(full, transcript=transcript, env=self.env) as term:
             try:
+                if wait_for_hint and look is not None:
+                    hintwait.wait_for_hint(term, started + timeout, lambda c: look(c, term.text))
+                    wait_for_hint = False
                 dialogue.run(term, items, outcome, deadline=started + timeout, wait_for_hint=wait_for_hint, tty=tty)
             except (StepTimeout, StepFailed) as exc:
                 error = exc
@@ -161,6 +170,25 @@ class KubectlDriver:
             kind = SessionTimeout if isinstance(error, StepTimeout) else SessionFailed
             raise kind(f"{error} (transcript: {transcript})", result) from None
         return result
+
+    def _looker(self, namespace: str, known: dict[str, str]) -> Callable[[str, str], str | None]:
+        """How `_interactive` asks why a debug container does not start: the pod is the one the step names, or
+        the node-debugger pod kubectl said it created."""
+
+        def look(container: str, printed: str) -> str | None:
+            pod = {**known, **printed_captures(printed)}.get(DEBUG_POD)
+            if pod is None:
+                return None
+            get = [*self.base, "get", "pod", pod, "--namespace", namespace, "--output", "json"]
+            done = process.run(get, timeout=LOOK_TIMEOUT, check=False, env=self.env)
+            try:
+                found = json.loads(done.stdout) if done.returncode == 0 else None
+            except ValueError:
+                return None
+            why = stuck.cannot_start(found, [container]) if isinstance(found, dict) else None
+            return None if why is None else f"pod {pod}: {why}"
+
+        return look
 
     def _write_custom(self, custom: dict[str, Any], step_slug: str) -> Path:
         self.artifacts.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,11 @@ Cluster entries (see kdbgtest/matrix/spec.py): `sim[:1.N[:Gate=true|false,...]]`
 YAML file, or a kind config (`clusters/*.yaml`). Scenario paths go before `--clusters` or after `--`.
 Columns are ordered by Kubernetes version; each cluster's results and artifacts are kept in `OUT/<column>/`.
 Written to OUT: matrix.md (for $GITHUB_STEP_SUMMARY), matrix.json (kdbgtest-matrix/1), matrix.html, and
-differences/*.diff. Exit code: 1 if any scenario regressed between neighbouring versions; else 2 if a
-cluster could not be used (or a usage error); else 0.
+differences/*.diff.
+
+Exit code: 0 every scenario passed (or was skipped) on every cluster; 1 a scenario failed or errored on at
+least one cluster (whether or not it regressed between neighbouring versions); 2 nothing failed, but a
+cluster could not be used, or a usage error.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
     {
       "format": "kdbgtest-matrix/1",
-      "exit_code": 0 | 1 | 2,             # 1: a regression; 2: a cluster could not be used; else 0
-      "summary": {"columns", "scenarios", "regressions", "fixes", "differences"},   # counts
+      "exit_code": 0 | 1 | 2,             # 1: a scenario failed somewhere; 2: a cluster could not be used
+      "summary": {"columns", "scenarios", "failing", "regressions", "fixes", "differences"},   # counts
       "columns": [{"id", "label", "provider", "source", "server_version", "cluster_name",
                    "kubectl_version", "results", "error"}],                  # in version order
       "scenarios": [{"scenario", "path", "cells": {"<column id>": {"verdict", "reason", "link"}}}],
@@ -38,6 +38,7 @@ def to_json(matrix: model.Matrix) -> dict[str, Any]:
         "summary": {
             "columns": len(matrix.columns),
             "scenarios": len(matrix.rows),
+            "failing": len(matrix.failing),
             "regressions": len(matrix.regressions),
             "fixes": len(matrix.fixes),
             "differences": len(matrix.differences),

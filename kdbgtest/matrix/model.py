@@ -81,9 +81,15 @@ class Matrix:
     differences: list[Difference] = field(default_factory=list)
 
     @property
+    def failing(self) -> list[str]:
+        """The scenarios that failed (or errored) on at least one cluster, in row order."""
+        return [r.scenario for r in self.rows if any(c.verdict in FAILING for c in r.cells.values())]
+
+    @property
     def exit_code(self) -> int:
-        """1 when anything regressed, 2 when a cluster could not be used, else 0."""
-        if self.regressions:
+        """1 when a scenario failed anywhere (a regression or not), else 2 when a cluster could not be used,
+        else 0: a suite that fails on every cluster is as red as one that regressed."""
+        if self.regressions or self.failing:
             return 1
         return 2 if any(c.error for c in self.columns) else 0
 

@@ -33,9 +33,11 @@ def headline(matrix: model.Matrix) -> str:
         f"**{len(matrix.regressions)} regression(s)**, {len(matrix.fixes)} fix(es), "
         f"{len(matrix.differences)} behaviour difference(s)"
     )
+    failing = matrix.failing
+    fails = f"; **{len(failing)} scenario(s) failing** on at least one cluster" if failing else ""
     broken = [c.label for c in matrix.columns if c.error]
     tail = f"; could not use: {', '.join(broken)}" if broken else ""
-    return f"{len(matrix.rows)} scenario(s) on {len(matrix.columns)} cluster(s): {counts}{tail}."
+    return f"{len(matrix.rows)} scenario(s) on {len(matrix.columns)} cluster(s): {counts}{fails}{tail}."
 
 
 def _grid(matrix: model.Matrix) -> str:

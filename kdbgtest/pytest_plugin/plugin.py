@@ -3,10 +3,11 @@
     pytest scenarios/                      # every scenario, one item each, located at its YAML line
     pytest scenarios/ -m copy              # scenarios with a copy-mode debug step
     pytest scenarios/ --kdbgtest-cluster sim --kdbgtest-keep
+    pytest path/to/suite/ other.yaml       # paths named on the command line are collected too
 
 Files are collected when they lie under the scenario roots: `--kdbgtest-scenarios PATH` (repeatable), else the
-`kdbgtest_scenarios` ini option, else `<rootdir>/scenarios`. Kubernetes manifests kept there (for
-`apply: {file: ...}`) are not scenarios and are left alone.
+`kdbgtest_scenarios` ini option, else `<rootdir>/scenarios`; or when they are named on the command line (see
+`discovery`). Kubernetes manifests kept there (for `apply: {file: ...}`) are not scenarios and are left alone.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from kdbgtest import options
-from kdbgtest.pytest_plugin import items, session
+from kdbgtest.cluster import select
+from kdbgtest.pytest_plugin import discovery, items, session
 
 MODES = {
     "ephemeral": "scenarios with an ephemeral-container debug step",
@@ -38,6 +39,11 @@ def pytest_configure(config: pytest.Config) -> None:
     session.configure(config)
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """The KUBECONFIG notice of `kdbgtest run`, at the top of the session."""
+    return select.kubeconfig_notice(session.state(config).request)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     session.release(config)
 
@@ -52,32 +58,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def scenario_roots(config: pytest.Config) -> list[Path]:
-    given = config.getoption("kdbgtest_scenarios") or []
-    if given:
-        return [Path(p).resolve() for p in given]
-    ini = config.getini("kdbgtest_scenarios")
-    if ini:
-        return [Path(p).resolve() for p in ini]
-    return [config.rootpath / "scenarios"]
-
-
-def _is_manifest(path: Path) -> bool:
-    """A Kubernetes manifest (apiVersion + kind, no steps) rather than a scenario."""
-    try:
-        first = next(iter(yaml.safe_load_all(path.read_text(encoding="utf-8"))), None)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False  # a broken file is reported by the scenario loader
-    return isinstance(first, dict) and "apiVersion" in first and "kind" in first and "steps" not in first
-
-
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> items.ScenarioFile | None:
-    if file_path.suffix not in (".yaml", ".yml"):
-        return None
-    resolved = file_path.resolve()
-    if not any(resolved == root or root in resolved.parents for root in scenario_roots(parent.config)):
-        return None
-    if _is_manifest(file_path):
+    if not discovery.is_scenario_file(file_path, parent.config):
         return None
     scenario_file: items.ScenarioFile = items.ScenarioFile.from_parent(parent, path=file_path)
     return scenario_file

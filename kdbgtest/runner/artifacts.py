@@ -9,6 +9,7 @@ A command that fails leaves its error in the file it would have filled; collecti
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,21 @@ ARTIFACT_TIMEOUT = 30.0
 def directory(root: Path, scenario: str, run_id: str) -> Path:
     """The artifacts directory of one scenario run."""
     return root / f"{scenario}-{run_id}"
+
+
+def check_writable(root: Path) -> None:
+    """Before a run: `KdbgtestError` in one sentence when the artifacts directory cannot be written (a file of
+    that name, a read-only place), so no result is lost to it after the run. Nothing is created here."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if not existing.is_dir():
+        problem = "a file of that name is in the way" if existing == root else f"{existing} is not a directory"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable"
+    if problem is not None:
+        raise KdbgtestError(f"--artifacts {root}: cannot write there ({problem}); pass a writable directory")
 
 
 def _safe(name: str) -> str:
@@ -41,23 +57,28 @@ def _save(path: Path, client: kube.Kubectl, args: list[str], namespace: str | No
     path.write_text(text)
 
 
-def collect(client: kube.Kubectl, out: Path, namespace: str, extra_pods: list[tuple[str, str]]) -> list[Path]:
-    """Write every artifact of the namespace (and of `extra_pods`) into `out`; return the files written."""
+def collect(
+    client: kube.Kubectl, out: Path, namespace: str, extra_pods: list[tuple[str, str]], *, labels: str | None = None
+) -> list[Path]:
+    """Write every artifact of the namespace (its pods matching `labels`, if given; and `extra_pods`) into
+    `out`; return the files written. OSError when `out` cannot be written."""
     out.mkdir(parents=True, exist_ok=True)
     before = set(out.iterdir())
     _save(out / "events.txt", client, ["get", "events", "-o", "wide", "--sort-by=.lastTimestamp"], namespace)
     _save(out / "events.json", client, ["get", "events", "-o", "json"], namespace)
     try:
-        pods = client.items("pods", namespace=namespace, timeout=ARTIFACT_TIMEOUT)
+        pods = client.items("pods", namespace=namespace, labels=labels, timeout=ARTIFACT_TIMEOUT)
     except KdbgtestError as exc:
         (out / "pods.error.txt").write_text(f"could not list pods in {namespace}: {exc}\n")
         pods = []
     for pod in pods:
         name = str((pod.get("metadata") or {}).get("name"))
         _pod_artifacts(client, out / _safe(name), namespace, name, pod)
+    collected = {(namespace, str((pod.get("metadata") or {}).get("name"))) for pod in pods}
     for ns, name in extra_pods:
-        if ns != namespace:
-            _pod_artifacts(client, out / _safe(f"{ns}.{name}"), ns, name, _get_or_none(client, ns, name))
+        if (ns, name) not in collected and (labels is not None or ns != namespace):
+            stem = out / _safe(name if ns == namespace else f"{ns}.{name}")
+            _pod_artifacts(client, stem, ns, name, _get_or_none(client, ns, name))
     return sorted(set(out.iterdir()) - before)
 
 

@@ -46,6 +46,7 @@ class RunOptions:
     timeout_scale: float = 1.0  # multiply every deadline (slow clusters)
     cleanup_timeout: float = 120.0  # how long deleting the namespace may take
     allow_outside_files: bool = False  # `apply: {file:}` may read outside the scenario's directory tree
+    namespace: str | None = None  # --namespace: run in this existing namespace (see runner/shared_namespace.py)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def run_one(
             timeout_scale=options.timeout_scale,
             cleanup_timeout=options.cleanup_timeout,
             allow_outside_files=options.allow_outside_files,
+            namespace=options.namespace,
         ),
         emitter(reporters),
         driver_factory or scenario_run_mod.default_driver,

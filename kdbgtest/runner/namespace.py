@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kdbgtest.base import waiting
-from kdbgtest.base.errors import ClusterError, KdbgtestError
+from kdbgtest.base.errors import ClusterError, CommandFailed, KdbgtestError
 from kdbgtest.runner import kube
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -32,8 +32,29 @@ def labels(scenario: str, run_id: str) -> dict[str, str]:
     return {MANAGED_BY: "kdbgtest", RUN_ID_LABEL: _label(run_id)[:63], SCENARIO_LABEL: _label(scenario)[:63]}
 
 
+class NamespaceForbidden(ClusterError):
+    """The user may not create namespaces. `again` is set for the scenarios after the first that was told."""
+
+    def __init__(self, message: str, *, again: bool) -> None:
+        super().__init__(message)
+        self.again = again
+
+
+# Runs (by run id) that found namespace creation forbidden: said once, the later scenarios do not try again.
+_FORBIDDEN: set[str] = set()
+
+
 def create(client: kube.Kubectl, name: str, scenario: str, run_id: str) -> None:
-    """Create the namespace; an existing one of that name is an error (never reuse someone's namespace)."""
+    """Create the namespace; an existing one of that name is an error (never reuse someone's namespace).
+
+    Creation refused by authorization is `NamespaceForbidden`: the first time with kubectl's words and the way
+    out (`--namespace NS`), then, for the rest of the run, without asking the cluster again."""
+    if run_id in _FORBIDDEN:
+        raise NamespaceForbidden(
+            "not run: this run may not create namespaces (see the first scenario's error); "
+            "use --namespace NS to run in an existing namespace",
+            again=True,
+        )
     manifest = {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -42,6 +63,14 @@ def create(client: kube.Kubectl, name: str, scenario: str, run_id: str) -> None:
     try:
         client.create(manifest)
     except KdbgtestError as exc:
+        if "(Forbidden)" in str(exc):
+            _FORBIDDEN.add(run_id)
+            said = exc.stderr.strip().splitlines()[-1] if isinstance(exc, CommandFailed) and exc.stderr else exc
+            raise NamespaceForbidden(
+                f"kdbgtest may not create namespaces on this cluster ({said}); run the scenarios in an existing "
+                "namespace with --namespace NS (they then run one after another inside it)",
+                again=False,
+            ) from None
         raise ClusterError(f"cannot create namespace {name}: {exc}") from None
     _await_default_service_account(client, name)
 

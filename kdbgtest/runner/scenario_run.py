@@ -27,6 +27,7 @@ from kdbgtest.runner import (
     selection,
     steps,
 )
+from kdbgtest.runner import shared_namespace as shared
 from kdbgtest.scenario import loader, model
 
 FIXTURE_APPLY_TIMEOUT = 60.0
@@ -43,6 +44,7 @@ class Settings:
     timeout_scale: float
     cleanup_timeout: float
     allow_outside_files: bool = False
+    namespace: str | None = None  # --namespace: an existing namespace shared by the run's scenarios
 
 
 def default_driver(client: kube.Kubectl, out: Path, name: str) -> debug_driver.Driver:
@@ -76,12 +78,13 @@ class ScenarioRun:
         self.client, self.settings, self.make_driver = client, settings, make_driver
         self.redactor = redact.Redactor.for_kubeconfig(cluster.kubeconfig)
         self.emit: Callable[[events.Event], None] = lambda event: emit(self.redactor.event(event))
-        self.namespace = namespace.namespace_name(self.scenario.name, settings.run_id)
+        self.namespace = settings.namespace or namespace.namespace_name(self.scenario.name, settings.run_id)
+        self.shared = (
+            shared.for_run(settings.namespace, self.scenario.name, settings.run_id) if settings.namespace else None
+        )
         self.out = artifacts.directory(settings.artifacts, self.scenario.name, settings.run_id)
         self.tracker = cleanup.Tracker()
-        self.variables = resolve.run_variables(
-            cluster, self.scenario, namespace=self.namespace, run_id=settings.run_id
-        )
+        self.variables = resolve.run_variables(cluster, self.scenario, namespace=self.namespace, run_id=settings.run_id)
         self.ctx: steps.Context | None = None
         self.drivers: dict[str, debug_driver.Driver] = {}
         self.step_results: list[events.StepFinished] = []
@@ -96,9 +99,7 @@ class ScenarioRun:
     # -- the run ---------------------------------------------------------------------------------------------
 
     def execute(self) -> events.ScenarioFinished:
-        self.emit(
-            events.ScenarioStarted(self.scenario.name, self.loaded.path, self.loaded.line, self.namespace)
-        )
+        self.emit(events.ScenarioStarted(self.scenario.name, self.loaded.path, self.loaded.line, self.namespace))
         reason = selection.unmet(self.scenario.requires, self.cluster)
         if reason is not None:
             return self._finished("skipped", reason)
@@ -113,9 +114,7 @@ class ScenarioRun:
             self._fail("error", interrupted.summary, self.failed_step)
         except Exception as exc:  # noqa: BLE001 - a kdbgtest bug: clean up first, then let it through
             bug = exc
-            self._fail(
-                "error", "kdbgtest bug: " + "".join(traceback.format_exception_only(exc)).strip(), None
-            )
+            self._fail("error", "kdbgtest bug: " + "".join(traceback.format_exception_only(exc)).strip(), None)
         deferred = self._wrap_up()
         result = self._finished(self.verdict, self.message)
         if interrupted is None and self.lost is not None:  # it stopped answering during cleanup
@@ -137,7 +136,9 @@ class ScenarioRun:
             self._setup()
         except KdbgtestError as exc:
             liveness.check_now()
-            verdict: events.Verdict = "failed" if self.tracker.namespace else "error"
+            verdict: events.Verdict = "failed" if self.tracker.namespace or self.ctx else "error"
+            if isinstance(exc, namespace.NamespaceForbidden) and exc.again:
+                verdict = "skipped"  # said once, by the first scenario
             self._fail(verdict, self._explain(exc), self.failed_step)
             return
         for step in self.scenario.steps:
@@ -148,8 +149,11 @@ class ScenarioRun:
             self._run_step(step, is_finally=True)
 
     def _setup(self) -> None:
-        namespace.create(self.client, self.namespace, self.scenario.name, self.settings.run_id)
-        self.tracker.namespace = self.namespace
+        if self.shared is not None:
+            self.shared.check(self.client)
+        else:
+            namespace.create(self.client, self.namespace, self.scenario.name, self.settings.run_id)
+            self.tracker.namespace = self.namespace
         cleanup.snapshot_debug_pods(self.client, self.tracker)
         deadline = self.started + self.scenario.timeout * self.settings.timeout_scale
         self.ctx = steps.Context(
@@ -163,6 +167,7 @@ class ScenarioRun:
             scale=self.settings.timeout_scale,
             deadline=deadline if math.isfinite(deadline) else math.inf,
             allow_outside_files=self.settings.allow_outside_files,
+            shared=self.shared,
         )
         for number, fixture in enumerate(self.scenario.fixtures, start=1):
             self.failed_step = f"fixture {number}" + (f" ({fixture.fixture})" if fixture.fixture else "")
@@ -174,9 +179,7 @@ class ScenarioRun:
         assert self.ctx is not None
         self.index += 1
         line = self.loaded.step_location(step)[0]
-        self.emit(
-            events.StepStarted(self.scenario.name, step.name, self.index, step_kind(step), line, is_finally)
-        )
+        self.emit(events.StepStarted(self.scenario.name, step.name, self.index, step_kind(step), line, is_finally))
         started = time.monotonic()
         outcome = steps.Outcome()
         try:
@@ -190,6 +193,8 @@ class ScenarioRun:
                 message = outcome.message
             except KdbgtestError as exc:
                 verdict, message = "failed", self._explain(exc)
+            except OSError as exc:  # the system refused something, e.g. writing a transcript to a full disk
+                verdict, message = "error", f"{type(exc).__name__}: {exc}"
             if verdict != "passed":
                 liveness.check_now()  # a failure because the cluster stopped answering stops the run here
         except BaseException as exc:
@@ -280,26 +285,34 @@ class ScenarioRun:
 
     def _collect_and_clean(self) -> None:
         self._adopt_namespace()
-        if self.verdict != "passed" and self.tracker.namespace:
-            artifacts.collect(self.client, self.out, self.tracker.namespace, self.tracker.pods)
+        self._collect_artifacts()
         self._close_drivers()
+        timeout = self.settings.cleanup_timeout * self.settings.timeout_scale
         if self.settings.keep:
             report = cleanup.keep(self.client, self.tracker)
         else:
-            report = cleanup.remove(
-                self.client,
-                self.tracker,
-                timeout=self.settings.cleanup_timeout * self.settings.timeout_scale,
-            )
+            report = cleanup.remove(self.client, self.tracker, timeout=timeout)
+        if self.shared is not None:
+            report = shared.finish_cleanup(report, self.shared, self.client, keep=self.settings.keep, timeout=timeout)
         self.emit(
-            events.CleanupFinished(
-                self.scenario.name, report.removed, self.settings.keep, report.hint, report.problems
-            )
+            events.CleanupFinished(self.scenario.name, report.removed, self.settings.keep, report.hint, report.problems)
         )
         if report.problems:
             liveness.check_now()
             self.cleanup_incomplete = True
             self._fail("error", "cleanup failed: " + "; ".join(report.problems), None)
+
+    def _collect_artifacts(self) -> None:
+        """On failure, the artifacts of the run's namespace (of its own objects in a shared one). A file system
+        error (a full disk, `--artifacts` naming a file) is told in the verdict and never stops the cleanup."""
+        where = self.tracker.namespace or (self.shared.name if self.shared and self.ctx else None)
+        if self.verdict == "passed" or where is None:
+            return
+        labels = self.shared.selector if self.shared else None
+        try:
+            artifacts.collect(self.client, self.out, where, self.tracker.pods, labels=labels)
+        except OSError as exc:
+            self.message += f" (the failure artifacts could not be written: {exc})"
 
     def _adopt_namespace(self) -> None:
         """A namespace created just before an interruption, but not yet recorded, is still ours to remove."""

@@ -22,7 +22,7 @@ from kdbgtest.base.errors import KdbgtestError, ScenarioError, StepTimeout
 from kdbgtest.debug import argv as debug_argv
 from kdbgtest.debug import driver as debug_driver
 from kdbgtest.fixtures import catalog
-from kdbgtest.runner import checks, cleanup, kube, resolve, waits
+from kdbgtest.runner import checks, cleanup, kube, resolve, shared_namespace, waits
 from kdbgtest.scenario import model, variables
 
 Obj = dict[str, Any]
@@ -42,6 +42,7 @@ class Context:
     other_driver: Callable[[str], debug_driver.Driver] | None = None  # a step's own `driver:` choice
     deadline: float = math.inf  # time.monotonic() by which the whole scenario must be done
     allow_outside_files: bool = False  # --allow-outside-files: `apply: {file:}` may leave base_dir's tree
+    shared: shared_namespace.SharedNamespace | None = None  # --namespace: label what is applied
 
     def budget(self, seconds: float) -> float:
         """`seconds` scaled, but never past the scenario's deadline; StepTimeout when none is left."""
@@ -120,6 +121,8 @@ def _read_manifests(path: Path) -> list[Obj]:
 def apply(action: model.ApplyAction, ctx: Context, timeout: float) -> Outcome:
     """Apply the manifests in the run's namespace (stdin), then wait for the declared state."""
     manifests, wait = render_apply(action, ctx.base_dir, ctx.variables, allow_outside=ctx.allow_outside_files)
+    if ctx.shared is not None:
+        manifests = ctx.shared.adopt(manifests)
     done = ctx.client.apply(manifests, namespace=ctx.namespace, timeout=timeout)
     outcome = Outcome(argv=done.argv, output_tail=checks.tail(done.output, 5))
     if wait is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from kdbgtest.base import waiting
 from kdbgtest.base.errors import KdbgtestError, StepFailed
+from kdbgtest.debug import stuck
 from kdbgtest.runner import kube
 from kdbgtest.scenario import model
 
@@ -50,6 +51,8 @@ def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str
         except KdbgtestError as exc:  # a failed poll is something seen, not the end of the wait
             return False, f"{ref}: kubectl failed: {exc}"
         seen = judge(obj)
+        if not seen.done and obj is not None:
+            _fail_if_stuck(obj, action)
         return seen.done, seen.text
 
     return waiting.wait_for(
@@ -60,6 +63,21 @@ def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str
         max_interval=kube.MAX_POLL,
         describe=str,
     )
+
+
+def _fail_if_stuck(pod: Obj, action: model.WaitAction) -> None:
+    """`stuck.CannotStart` when a container the awaited state needs cannot start (an image that cannot be
+    pulled, a refused configuration); a wait `for: waiting` (or `deleted`) expects such states and goes on."""
+    if action.node is not None or action.for_ in ("waiting", "deleted"):
+        return
+    spec = pod.get("spec") or {}
+    if action.for_ in ("running", "ready", "completed"):
+        names = [c.get("name") for c in spec.get("containers") or [] if isinstance(c, dict)]
+    else:
+        names = [action.container or _default_container(pod)]
+    why = stuck.cannot_start(pod, [str(n) for n in names if n])
+    if why is not None:
+        raise stuck.failure(str(action.pod), why, waiting=describe_target(action))
 
 
 def _judge_for(action: model.WaitAction) -> Callable[[Obj | None], Seen]:

@@ -69,7 +69,10 @@ def matrix_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[process.Comple
 def test_exit_code_and_summary(matrix_run: tuple[process.Completed, Path]) -> None:
     done, _ = matrix_run
     assert done.returncode == 1, done.output
-    summary = "3 scenario(s) on 2 cluster(s): 1 regression(s), 0 fix(es), 2 behaviour difference(s)."
+    summary = (
+        "3 scenario(s) on 2 cluster(s): 1 regression(s), 0 fix(es), 2 behaviour difference(s); "
+        "1 scenario(s) failing on at least one cluster."
+    )
     assert summary in done.stdout
 
 

@@ -11,6 +11,7 @@ import pytest
 from matrix_runs import Scenario, Step, write_run
 
 from kdbgtest.matrix import cli
+from kdbgtest.runner import events
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +61,42 @@ def test_results_of_earlier_runs_are_compared_in_version_order(
         "../runs/job-b/results.json",
     ]
     assert (out / "matrix.md").is_file() and (out / "matrix.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code"),
+    [
+        ("failed", "failed", 1),  # failing everywhere is no regression, but the suite is broken
+        ("error", "error", 1),
+        ("passed", "failed", 1),  # a regression
+        ("failed", "passed", 1),  # fixed on the newer version, still failing on the older one
+        ("passed", "skipped", 0),
+        ("passed", "passed", 0),
+    ],
+)
+def test_exit_code_is_1_when_a_scenario_fails_on_any_cluster(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: events.Verdict, new: events.Verdict, code: int
+) -> None:
+    runs, out = tmp_path / "runs", tmp_path / "report"
+    steps = {"passed": [Step("x")], "skipped": []}
+    results = [
+        write_run(runs, name, [Scenario("s", verdict, steps.get(verdict, [Step("x", verdict)]))], server_version=v)
+        for name, verdict, v in (("a", old, "1.34"), ("b", new, "1.35"))
+    ]
+    argv = ["--out", str(out), "--results", *(str(runs / str(r.results)) for r in results)]
+    assert cli.main(argv) == code
+    printed = capsys.readouterr().out
+    document = json.loads((out / "matrix.json").read_text())
+    assert document["exit_code"] == code and document["summary"]["failing"] == code
+    assert ("1 scenario(s) failing on at least one cluster" in printed) == bool(code)
+
+
+def test_help_says_what_the_exit_code_means(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["matrix", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit code: 0 every scenario passed (or was skipped) on every cluster;" in text
+    assert "1 a scenario failed or errored on at least one cluster" in text
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,8 @@ def test_json_document_round_trips_with_stable_keys(tmp_path: Path) -> None:
     matrix, _ = _matrix(tmp_path)
     raw = json.loads((tmp_path / "matrix.json").read_text())
     assert raw["format"] == "kdbgtest-matrix/1" and raw["exit_code"] == 1
-    assert raw["summary"] == {"columns": 2, "scenarios": 3, "regressions": 1, "fixes": 0, "differences": 1}
+    summary = {"columns": 2, "scenarios": 3, "failing": 1, "regressions": 1, "fixes": 0, "differences": 1}
+    assert raw["summary"] == summary
     assert list(raw) == sorted(raw)
     assert sorted(raw["columns"][0]) == [
         "cluster_name", "error", "id", "kubectl_version", "label", "provider", "results", "server_version",

@@ -1,0 +1,72 @@
+"""Which YAML files the pytest plugin collects as scenario files.
+
+- Under the scenario roots (`--kdbgtest-scenarios PATH`, repeatable; else the `kdbgtest_scenarios` ini option;
+  else `<rootdir>/scenarios`): every `.yaml`/`.yml` file except Kubernetes manifests (`apiVersion` and `kind`,
+  no `steps`), so a broken scenario there is a collection error, never silently skipped.
+- Named on the pytest command line, as pytest users expect (`pytest path/to/scenarios/`,
+  `pytest path/to/file.yaml`): a file named itself is collected unless it is a manifest; below a directory
+  named, the YAML files that look like scenarios (a mapping with `steps`), so other YAML kept there (a
+  `--custom` profile, CI config, Helm values) is left alone. `testpaths` from the ini file do not count as named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+SUFFIXES = (".yaml", ".yml")
+_NAMED = pytest.StashKey[list[Path]]()
+
+
+def scenario_roots(config: pytest.Config) -> list[Path]:
+    given = config.getoption("kdbgtest_scenarios") or []
+    if given:
+        return [Path(p).resolve() for p in given]
+    ini = config.getini("kdbgtest_scenarios")
+    if ini:
+        return [Path(p).resolve() for p in ini]
+    return [config.rootpath / "scenarios"]
+
+
+def named_paths(config: pytest.Config) -> list[Path]:
+    """Files and directories given as arguments on the pytest command line (without `::test` parts)."""
+    if _NAMED not in config.stash:
+        named: list[Path] = []
+        if config.args_source == pytest.Config.ArgsSource.ARGS:
+            base = config.invocation_params.dir
+            named = [(base / arg.split("::", 1)[0]).resolve() for arg in config.args]
+        config.stash[_NAMED] = named
+    return config.stash[_NAMED]
+
+
+def is_scenario_file(file_path: Path, config: pytest.Config) -> bool:
+    """Whether `file_path` is collected as a scenario file (see the module docstring)."""
+    if file_path.suffix not in SUFFIXES:
+        return False
+    resolved = file_path.resolve()
+    first = _first_document(file_path)
+    if _is_manifest(first):
+        return False
+    if any(resolved == root or root in resolved.parents for root in scenario_roots(config)):
+        return True
+    named = named_paths(config)
+    if resolved in named:
+        return True
+    below_named = any(path in resolved.parents for path in named)
+    return below_named and isinstance(first, dict) and "steps" in first
+
+
+def _first_document(path: Path) -> Any:
+    """The file's first YAML document; None when it cannot be read (the scenario loader reports why)."""
+    try:
+        return next(iter(yaml.safe_load_all(path.read_text(encoding="utf-8"))), None)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def _is_manifest(first: Any) -> bool:
+    """A Kubernetes manifest (apiVersion + kind, no steps) rather than a scenario."""
+    return isinstance(first, dict) and "apiVersion" in first and "kind" in first and "steps" not in first

@@ -1,0 +1,1 @@
+"""`kdbgtest init`: a starter for another repository (see `files.write_starter`)."""
