@@ -220,6 +220,8 @@ def cmd_get(fake: Fake, words: list[str]) -> None:
     kind_word, _, name = target.partition("/")
     if not name and len(words) > 2:
         name = words[2]
+    if kind_word.lower() not in KINDS:  # as kubectl says it for a resource the server does not serve
+        fail(f'error: the server doesn\'t have a resource type "{kind_word}"')
     kind = KINDS[kind_word.lower()]
     ns = None if flags.get("--all-namespaces") else fake.ns
     if kind == "Event":
