@@ -74,11 +74,10 @@ class LocalProvider:
             return
         self._started = False
         try:
-            forced = self._cluster.down()
+            undone = self._cluster.down()
         except KdbgtestError as exc:
             raise ClusterError(f"stopping the local cluster failed: {exc}") from None
-        if forced:
-            log.warning("the local cluster needed forceful cleanup: %s", ", ".join(forced))
+        log.info("the local cluster is down; undone: %s", ", ".join(undone))
 
 
 def _progress(message: str) -> None:

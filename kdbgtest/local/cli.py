@@ -83,8 +83,7 @@ def run_down(args: argparse.Namespace) -> int:
     if before == "stopped":
         _say(f"local cluster '{args.name}' is not running")
     else:
-        extra = f"; removed by force: {', '.join(removed)}" if removed else ""
-        _say(f"local cluster '{args.name}' stopped{extra}")
+        _say(f"local cluster '{args.name}' stopped; undone: {', '.join(removed) or 'nothing'}; nothing of it is left")
     return 0
 
 

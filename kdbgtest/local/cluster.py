@@ -213,7 +213,7 @@ class LocalCluster:
     # ---- down and status --------------------------------------------------------------------------------
 
     def down(self) -> list[str]:
-        """Stop everything and remove every trace; return what had to be removed by force.
+        """Stop everything and undo every host change; return what was stopped and undone (for the user).
 
         Then check: a process, mount, cgroup, bridge or egress rule of a local cluster still on the host is a
         `ClusterError` naming it (the leak check `./dev local` and CI rely on).
@@ -231,7 +231,7 @@ class LocalCluster:
         for data in reversed(record.get("components", [])):
             running = procs.Running.from_json(data)
             if running.alive() and procs.stop(running):
-                forced.append(f"{running.name} needed SIGKILL")
+                forced.append(f"{running.name} (needed SIGKILL)")
         bin_dir = Path(record["bin_dir"]) if record.get("bin_dir") else None
         leftovers = host.restore(record.get("host", {}), self.where.root, bin_dir)
         if self.where.root.exists():
