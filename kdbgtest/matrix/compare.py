@@ -180,6 +180,7 @@ def _context(run: Run, scenario: record.ScenarioRecord) -> normalise.Context:
         namespace=started.namespace if started else None,
         run_id=run.recorder.run.run_id if run.recorder.run else None,
         cluster=run.column.cluster_name,
+        nodes=run.column.nodes,
         paths=paths,
     )
 

@@ -64,7 +64,7 @@ def from_json(document: dict[str, Any]) -> model.Matrix:
         for r in document["scenarios"]
     ]
     return model.Matrix(
-        columns=[model.Column(**c) for c in document["columns"]],
+        columns=[model.Column(**{**c, "nodes": tuple(c.get("nodes", ()))}) for c in document["columns"]],
         rows=rows,
         regressions=[model.Change(**c) for c in document["regressions"]],
         fixes=[model.Change(**c) for c in document["fixes"]],

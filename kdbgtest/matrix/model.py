@@ -24,6 +24,7 @@ class Column:
     source: str  # the --clusters entry
     server_version: str | None = None  # what the cluster reported (None: it did not run)
     cluster_name: str | None = None
+    nodes: tuple[str, ...] = ()  # node names, normalised to <node> when outputs are compared
     kubectl_version: str | None = None
     results: str | None = None  # the kdbgtest-run/1 JSON document of this column
     error: str = ""  # why the cluster could not be used ("" when it ran)

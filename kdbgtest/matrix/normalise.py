@@ -1,7 +1,8 @@
 """Make two clusters' output comparable: what differs on every run anyway becomes a placeholder.
 
-Replaced: the run's namespace (`<namespace>`), run id (`<run-id>`), cluster name (`<cluster>`, so node
-`kdbgtest-1a2b3c-worker` is `<cluster>-worker`), artifacts and kubeconfig paths, names kubectl generates
+Replaced: the run's namespace (`<namespace>`), run id (`<run-id>`), the cluster's node names as whole words
+(`<node>`: a sim's `kdbgtest-1a2b3c-worker` and a local cluster's `vm` compare equal), cluster name
+(`<cluster>`), artifacts and kubeconfig paths, names kubectl generates
 (`debugger-x7k2p` -> `debugger-<id>`, `node-debugger-<cluster>-worker-<id>`, `app-debug-<id>`), timestamps,
 UIDs, long hashes (container IDs), IPv4 addresses and ages/durations (`5m2s`). In terminal output, lines that
 are only a shell prompt (`/ # `) and blank lines are dropped: how many a session shows depends on timing.
@@ -33,6 +34,7 @@ class Context:
     """Literal strings of one run (namespace, run id, ...) and the placeholder each becomes."""
 
     literals: tuple[tuple[str, str], ...] = ()
+    words: tuple[re.Pattern[str], ...] = ()  # node names, replaced where they stand as a word
 
     @classmethod
     def of(
@@ -41,6 +43,7 @@ class Context:
         namespace: str | None = None,
         run_id: str | None = None,
         cluster: str | None = None,
+        nodes: Iterable[str] = (),
         paths: Iterable[str] = (),
     ) -> Context:
         found = [(p, "<artifacts>") for p in paths if p]
@@ -51,11 +54,15 @@ class Context:
         if cluster:
             found.append((cluster.split(" (", 1)[0], "<cluster>"))
         found.sort(key=lambda item: -len(item[0]))  # the namespace before the run id it contains
-        return cls(tuple(found))
+        longest_first = sorted(nodes, key=len, reverse=True)
+        words = tuple(re.compile(rf"(?<![\w.]){re.escape(node)}(?!\w|\.\w)") for node in longest_first if node)
+        return cls(tuple(found), words)
 
 
 def text(value: str, ctx: Context) -> str:
     """`value` with the run's literals and every volatile pattern replaced."""
+    for word in ctx.words:
+        value = word.sub("<node>", value)
     for literal, placeholder in ctx.literals:
         value = value.replace(literal, placeholder)
     for pattern, replacement in RULES:

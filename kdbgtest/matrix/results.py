@@ -46,6 +46,7 @@ def load(column: model.Column, out: Path) -> Run:
             column,
             server_version=started.server_version,
             cluster_name=started.cluster_name,
+            nodes=started.nodes,
             kubectl_version=started.kubectl_version,
         )
     return Run(column, recorder)

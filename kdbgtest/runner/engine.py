@@ -131,6 +131,7 @@ def run_scenarios(
             server_version=cluster.server_version,
             kubectl_version=client.client_version(),
             scenario_count=len(chosen),
+            nodes=tuple(cluster.nodes),
         )
     )
     results: list[events.ScenarioFinished] = []

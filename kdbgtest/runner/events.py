@@ -20,6 +20,7 @@ class RunStarted:
     server_version: str
     kubectl_version: str
     scenario_count: int
+    nodes: tuple[str, ...] = ()  # the cluster's schedulable nodes (the matrix compares output without them)
 
 
 @dataclass(frozen=True)

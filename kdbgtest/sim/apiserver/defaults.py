@@ -4,17 +4,21 @@ Taken from Kubernetes `pkg/apis/core/v1/defaults.go` (SetDefaults_Pod, SetDefaul
 SetDefaults_Container, SetDefaults_EphemeralContainer, SetDefaults_ContainerPort, SetDefaults_Probe,
 SetDefaults_HTTPGetAction, SetDefaults_Volume and the volume-source defaults), plus what the default
 admission chain adds on create: Priority (priority 0, preemptionPolicy PreemptLowerPriority),
-DefaultTolerationSeconds (not-ready and unreachable NoExecute for 300s) and ServiceAccount
-(serviceAccountName "default"; the projected token volume is not added, because the offline cluster has no
-service-account tokens). Every function returns a new object.
+DefaultTolerationSeconds (not-ready and unreachable NoExecute for 300s) and ServiceAccount (serviceAccountName
+"default" and, on create, the projected `kube-api-access-XXXXX` volume mounted read-only in every container at
+/var/run/secrets/kubernetes.io/serviceaccount, as a real API server adds it: `service_account_volume`; the sim
+node fills it with a placeholder token). Every function returns a new object.
 """
 
 from __future__ import annotations
 
 import copy
+import secrets
 from typing import Any
 
 TOLERATION_SECONDS = 300
+SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+_RAND_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
 _DEFAULT_MODE = 0o644  # secret, configMap, downwardAPI and projected volumes
 _NOT_READY = "node.kubernetes.io/not-ready"
 _UNREACHABLE = "node.kubernetes.io/unreachable"
@@ -140,9 +144,7 @@ def _admission(spec: dict[str, Any]) -> None:
     spec["serviceAccount"] = spec["serviceAccountName"]
     tolerations = spec.get("tolerations") or []
     for key in (_NOT_READY, _UNREACHABLE):
-        covered = any(
-            t.get("key", "") in ("", key) and t.get("effect", "") in ("", "NoExecute") for t in tolerations
-        )
+        covered = any(t.get("key", "") in ("", key) and t.get("effect", "") in ("", "NoExecute") for t in tolerations)
         if not covered:
             tolerations.append(
                 {
@@ -153,3 +155,27 @@ def _admission(spec: dict[str, Any]) -> None:
                 }
             )
     spec["tolerations"] = tolerations
+
+
+def service_account_volume(pod: dict[str, Any]) -> dict[str, Any]:
+    """The ServiceAccount admission plugin on create: a projected token volume, mounted in every (init)
+    container, unless automounting is off or something is mounted at the token path already."""
+    pod = copy.deepcopy(pod)
+    spec = pod["spec"]
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    if spec.get("automountServiceAccountToken") is False or any(
+        m.get("mountPath") == SERVICE_ACCOUNT_MOUNT for c in containers for m in c.get("volumeMounts") or []
+    ):
+        return pod
+    name = "kube-api-access-" + "".join(secrets.choice(_RAND_ALPHABET) for _ in range(5))
+    namespace_item = {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}, "path": "namespace"}
+    sources = [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [namespace_item]}},
+    ]
+    spec.setdefault("volumes", []).append({"name": name, "projected": {"defaultMode": 420, "sources": sources}})
+    for container in containers:
+        mount = {"name": name, "readOnly": True, "mountPath": SERVICE_ACCOUNT_MOUNT}
+        container.setdefault("volumeMounts", []).append(mount)
+    return pod

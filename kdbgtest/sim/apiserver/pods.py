@@ -46,7 +46,7 @@ def create(store: Store, namespace: str, pod: Obj) -> Obj:
     objects.stamp_new(pod, namespace)
     meta["generation"] = 1
     pod.setdefault("spec", {})
-    pod = defaults.default_pod(pod)
+    pod = defaults.service_account_volume(defaults.default_pod(pod))
     errors = validation.validate_pod_create(pod)
     if errors:
         raise _invalid(pod, errors)

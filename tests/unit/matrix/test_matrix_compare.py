@@ -6,7 +6,7 @@ from pathlib import Path
 
 from matrix_runs import Scenario, Step, write_run
 
-from kdbgtest.matrix import model, report
+from kdbgtest.matrix import model, normalise, report
 
 PTRACE: dict[str, object] = {"capabilities": {"add": ["SYS_PTRACE"]}}
 OLD_SESSION = (
@@ -198,3 +198,11 @@ def test_a_cluster_that_could_not_be_used_shows_as_missing_with_exit_code_2(tmp_
     )
     assert matrix.regressions == [] and matrix.differences == []
     assert matrix.exit_code == 2
+
+
+def test_node_names_compare_equal_across_clusters_but_only_as_whole_names() -> None:
+    sim = normalise.Context.of(cluster="kdbgmx-1a2b3c (sim)", nodes=["kdbgmx-1a2b3c-worker"])
+    local = normalise.Context.of(cluster="local Kubernetes v1.37.2 (built from upstream)", nodes=["vm"])
+    said = "Creating debugging pod node-debugger-{n}-x7k2p with container debugger on node {n}."
+    assert normalise.text(said.format(n="kdbgmx-1a2b3c-worker"), sim) == normalise.text(said.format(n="vm"), local)
+    assert normalise.text("kvm vm.overcommit_memory", local) == "kvm vm.overcommit_memory"

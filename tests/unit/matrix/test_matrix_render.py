@@ -122,7 +122,7 @@ def test_json_document_round_trips_with_stable_keys(tmp_path: Path) -> None:
     assert raw["summary"] == summary
     assert list(raw) == sorted(raw)
     assert sorted(raw["columns"][0]) == [
-        "cluster_name", "error", "id", "kubectl_version", "label", "provider", "results", "server_version",
+        "cluster_name", "error", "id", "kubectl_version", "label", "nodes", "provider", "results", "server_version",
         "source",
     ]  # fmt: skip
     assert document.load(tmp_path / "matrix.json") == matrix

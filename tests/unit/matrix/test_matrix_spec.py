@@ -28,9 +28,7 @@ nodes:
 def test_sim_shorthands() -> None:
     plain, gated = spec.parse("sim:1.33"), spec.parse("sim:v1.34:EphemeralContainers=false")
     assert (plain.provider, plain.label, plain.version) == ("sim", "sim 1.33", "1.33")
-    assert gated.sim == spec.SimSettings(
-        kubernetes_version="1.34", feature_gates={"EphemeralContainers": False}
-    )
+    assert gated.sim == spec.SimSettings(kubernetes_version="1.34", feature_gates={"EphemeralContainers": False})
     assert gated.label == "sim 1.34 EphemeralContainers=false"
     assert spec.parse("sim").version == spec.DEFAULT_SIM_VERSION
 
@@ -76,7 +74,7 @@ def test_columns_are_ordered_by_version_with_unique_directories(tmp_path: Path) 
         ("sim:1.x", None, "sim:1.x: expected a Kubernetes minor version like 1.34, got '1.x'"),
         ("sim:1.34:EphemeralContainers", None, "expected feature gates as Name=true|false[,...]"),
         ("sim:1.34.2", None, "expected a Kubernetes minor version like 1.34, got '1.34.2'"),
-        ("scenarios/", None, "is neither sim[:1.N[:Gate=true|false,...]] nor a .yaml cluster file"),
+        ("scenarios/", None, "is neither sim[:1.N[:Gate=true|false,...]], local[:v1.N.P] nor a .yaml cluster file"),
         ("c.yaml", "name: x\nsteps: []\n", "scenario paths go before --clusters or after --"),
         (
             "c.yaml",
