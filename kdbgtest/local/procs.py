@@ -15,6 +15,9 @@ from kdbgtest.base import waiting
 from kdbgtest.base.errors import ClusterError, StepTimeout
 
 STOP_GRACE = 10.0
+# Components started by this process: kept so that a running child's Popen is never garbage-collected (Python
+# warns about that) and so that `stop` reaps it. A component started by another `kdbgtest` process is not here.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ def start(name: str, argv: list[str], log: Path, env: dict[str, str] | None = No
             start_new_session=True,
             env={**os.environ, **(env or {})},
         )
+    _CHILDREN[proc.pid] = proc
     started = start_time(proc.pid)
     if not started:
         raise ClusterError(f"{name} exited at once; see {log}")
@@ -76,6 +80,10 @@ def stop(component: Running, grace: float = STOP_GRACE) -> bool:
 
 
 def _reap(pid: int) -> None:
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        child.poll()
+        return
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
 
