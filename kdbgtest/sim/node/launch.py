@@ -11,6 +11,7 @@ from pathlib import Path
 from kdbgtest.sim.node import (
     command,
     containers,
+    idmap,
     images,
     logs,
     probes,
@@ -146,6 +147,7 @@ class Launcher(PodBase):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o666)
         path.chmod(0o666)
+        idmap.shift(path)
         return path
 
     def termination_message(self, container: Obj, inst: Instance) -> str:

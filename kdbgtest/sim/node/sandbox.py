@@ -18,12 +18,12 @@ import shutil
 import signal
 from pathlib import Path
 
-from kdbgtest.sim.node import images, mounts, network, procfs
+from kdbgtest.sim.node import idmap, images, mounts, network, procfs
 from kdbgtest.sim.node.runc import ContainerConfig, Process, Runc
 from kdbgtest.sim.node.spec import DEFAULT_CAPABILITIES
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
-NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt"}
+NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "user": "user"}
 OS_RELEASE = 'PRETTY_NAME="kdbgtest sim node"\nNAME="kdbgtest sim node"\nID=kdbgtest-sim\nVERSION_ID="1"\n'
 NODE_DIRS = ("var/log/pods", "var/log/containers", "var/lib/kubelet", "opt", "run", "sbin", "usr/local/bin")
 
@@ -66,15 +66,18 @@ class NodeSandbox:
     async def start(self) -> None:
         """Build the root directory, start the init and plug the node into the cluster network."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.runc.expose(self.dir, self.images.cache_dir, *self.images.mapped_dirs())
+        for directory in (self.dir.parent, self.dir):
+            directory.chmod(0o755)  # searchable by the node's root (views bind them at their host paths)
+        # Every node's directory: the view runc starts node containers in is made once, for the first node.
+        self.runc.expose(self.dir.parent, self.images.cache_dir, *self.images.mapped_dirs())
         if not self.root.exists():
             self._build_root()
         cfg = ContainerConfig(
             id=self.container_id, rootfs=self.root, args=["/sbin/init"], hostname=self.name,
-            capabilities=list(DEFAULT_CAPABILITIES), overlay=False, etc_files=False,
+            capabilities=list(DEFAULT_CAPABILITIES), overlay=False, etc_files=False, namespaces={"user": None},
         )  # fmt: skip
         try:
-            self._process = await self.runc.run(cfg, self.dir / "bundle")
+            self._process = await self.runc.run(cfg, self.dir / "bundle", pid_parent=self.runc.host)
             self._pid = self._process.pid
             self.network = await network.acquire(self.state_dir)
             await self.network.attach(self.pid, [f"{self.ip}/16", f"{self.gateway}/16"])
@@ -124,6 +127,7 @@ class NodeSandbox:
         (work / "etc" / "os-release").write_text(OS_RELEASE)
         (work / "etc" / "hosts").write_text(f"127.0.0.1\tlocalhost\n{self.ip}\t{self.name}\n")
         (work / "etc" / "resolv.conf").write_text("nameserver 10.96.0.10\n")
+        idmap.shift_tree(work)  # the node's root owns its root directory, as a kind node's does
         work.rename(self.root)
 
 
@@ -159,7 +163,7 @@ class PodSandbox:
         """Where containers of the pod join namespace `kind` (the node's for host* pods)."""
         if (kind == "network" or kind == "uts") and self.host_network:
             return self.node.ns_path(kind)
-        if (kind == "ipc" and self.host_ipc) or (kind == "pid" and self.host_pid):
+        if kind == "user" or (kind == "ipc" and self.host_ipc) or (kind == "pid" and self.host_pid):
             return self.node.ns_path(kind)
         return f"/proc/{self.pid}/ns/{NS_FILES[kind]}"
 
@@ -171,6 +175,7 @@ class PodSandbox:
             "uts": self.host_network,
             "ipc": self.host_ipc,
             "pid": self.host_pid,
+            "user": True,  # always the node's: a pod is never more privileged than its node
         }
         namespaces = {kind: (self.node.ns_path(kind) if join else None) for kind, join in joined.items()}
         cfg = ContainerConfig(

@@ -93,7 +93,9 @@ def runtime(factory: pytest.TempPathFactory, scenario: Callable[[Rt], Awaitable[
     state = factory.mktemp("state")
 
     async def main() -> None:
-        rt = Rt(state, Runc(state / "runc"), images.ImageStore(image_cache(factory)))
+        bundles = state / "bundles"  # where `Rt.run` puts bundles: visible to runc in node views
+        bundles.mkdir(mode=0o755)
+        rt = Rt(state, Runc(state / "runc", visible=[bundles]), images.ImageStore(image_cache(factory)))
         try:
             await scenario(rt)
         finally:
