@@ -2,8 +2,9 @@
 
 Init containers run in order, then the regular containers, started in order (each once the previous one's
 start has been tried), each under a supervisor that restarts it by `restartPolicy` with CrashLoopBackOff;
-ephemeral containers start as soon as they appear in the spec and are never restarted. On deletion every container gets SIGTERM, SIGKILL after the grace period, then the sandbox
-goes and the pod is removed from the store.
+ephemeral containers start as soon as they appear in the spec and are never restarted. On deletion every
+container gets SIGTERM, SIGKILL after the grace period, then the sandbox goes and the pod is removed from the
+store.
 """
 
 from __future__ import annotations
