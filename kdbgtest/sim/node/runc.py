@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest.base import tools
-from kdbgtest.sim.node import mounts, procfs, spec, tasks, views
+from kdbgtest.sim.node import cgroups, mounts, procfs, spec, tasks, views
 from kdbgtest.sim.node.spec import ContainerConfig, Mount
 from kdbgtest.sim.node.tasks import Process
 
@@ -36,7 +36,6 @@ __all__ = ["ContainerConfig", "Mount", "Process", "Runc", "RuntimeFailure", "Sta
 
 START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 20.0
-CGROUP_FS = Path("/sys/fs/cgroup")
 CGROUP_MARKER = ".kdbgtest-cgroup"  # file in a runc root naming its cgroup parent (read by cleanup)
 _POLL = 0.002
 
@@ -401,8 +400,8 @@ def remove_bundle(bundle: Path) -> None:
     shutil.rmtree(bundle, ignore_errors=True)
 
 
-def remove_cgroup_parent(parent: str) -> None:
+def remove_cgroup_parent(parent: str, layout: cgroups.Layout | None = None) -> None:
     """Remove a root's (empty) cgroup parent directory in every hierarchy; one still in use stays."""
-    for hierarchy in CGROUP_FS.iterdir():
+    for directory in (layout or cgroups.detect()).dirs(parent):
         with contextlib.suppress(OSError):
-            (hierarchy / parent.lstrip("/")).rmdir()
+            directory.rmdir()

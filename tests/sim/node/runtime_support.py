@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kdbgtest.sim.node import cleanup, images
+from kdbgtest.sim.node import cgroups, cleanup, images
 from kdbgtest.sim.node.runc import ContainerConfig, Process, Runc
 
 TOOLS = ("runc", "busybox", "nsenter", "unshare", "setsid", "gcc")
@@ -107,7 +107,7 @@ def runtime(factory: pytest.TempPathFactory, scenario: Callable[[Rt], Awaitable[
         asyncio.run(main())
     finally:
         left = cleanup.leaks(state)
-        left += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/kdbgtest-sim/{_cgroup_tag(state)}")]
+        left += [str(p) for p in cgroups.detect().dirs(f"/kdbgtest-sim/{_cgroup_tag(state)}") if p.exists()]
         cleanup.remove_all(state)
     assert left == [], f"the scenario left {left}"
 
