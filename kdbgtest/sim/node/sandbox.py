@@ -1,9 +1,11 @@
 """Sandboxes: a sim node (like a kind node container) and a pod's sandbox (the pause container).
 
 A `NodeSandbox` is a runc container whose rootfs is the node's own root directory (built from busybox,
-writable, removed when the node stops), with its own PID, mount, network, IPC and UTS namespaces, held by
+writable, removed when the node stops), with its own user, PID, mount, network, IPC and UTS namespaces, held by
 `/sbin/init` (the pause program: sleeps, reaps orphans). Pod containers are started with `pid_parent=node.pid`
 so their PID namespaces nest in the node's: a hostPID pod sees the node's init and the pods, never the host.
+The user namespace (idmap.py) makes the node a sandbox even for privileged pods: threat model in
+`kdbgtest/sim/sandbox.md`.
 
 A `PodSandbox` is a pause container in the node: new network (eth0 with the pod IP 10.244.<node>.<n> on the
 cluster network, see network.py), IPC, UTS (hostname = pod name) and PID namespaces, or the node's for

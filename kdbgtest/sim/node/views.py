@@ -3,9 +3,12 @@
 runc must run inside the node's PID namespace (so that containers nest in it) *and* see a /proc of that
 namespace (it records pids and checks them in /proc). A view is a mount namespace, held by a `sleep` process
 in the host's PID namespace (nothing inside the node can find it), whose root is a small directory tree:
-/usr and the /lib, /bin, /sbin links (read-only), a few /dev nodes, /sys/fs/cgroup, the node's /proc, and
-the directories runc works in (`visible`: the state directory, image caches), bound at their host paths.
-So the runc processes a hostPID pod sees in the node do not lead to the real host's root.
+/usr and the /lib, /bin, /sbin links (read-only), a few /dev nodes, a sysfs with the host's /sys/fs/cgroup,
+the node's /proc, and the directories runc works in (`visible`: the runc root, the nodes' directories, image
+caches), bound at their host paths below world-searchable parents (a node's root, unprivileged on the host,
+must walk down to its rootfs and bind mounts whatever the modes of the real parents). So the runc processes a
+hostPID pod sees in the node do not lead to the real host's root. Node containers themselves are started from
+a view of the host's PID namespace (`Runc.host`).
 """
 
 from __future__ import annotations
