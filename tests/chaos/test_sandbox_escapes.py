@@ -1,12 +1,12 @@
 """A privileged pod on a sim node must not reach the real host (kdbgtest/sim/sandbox.md).
 
-From a `kubectl debug node/N --profile=sysadmin` pod and from a privileged hostPID pod with the node's root at
-/host, on a running sim, through real kubectl, every known route to the host is tried: a cgroup v1 hierarchy
-(mount + mkdir, release_agent), host-global /proc files (/proc/sys, /proc/sysrq-trigger, also through a fresh
-proc mount and after unmounting the read-only /proc/sys), block devices (mknod, devtmpfs, the devices
-cgroup), and other processes' roots (the runc processes a hostPID pod sees lead to the sim's state directory:
-its bearer token, the image cache every sim shares). Each probe prints `ESCAPED ...` for a route that worked
-and `refused ...` for one that did not; the host is checked too. A positive control shows that the pods keep
+From a `kubectl debug node/N --profile=sysadmin` pod and from a privileged pod with the node's PID, network and IPC
+namespaces and its root at /host, on a running sim, through real kubectl, every known route to the host is tried: a
+cgroup v1 hierarchy (mount + mkdir, release_agent), host-global /proc files (/proc/sys, /proc/sysrq-trigger, also
+through a fresh proc mount and after unmounting the read-only /proc/sys), block devices (mknod, devtmpfs, the
+devices cgroup), and other processes' roots (the runc processes a hostPID pod sees lead to the sim's state
+directory: its bearer token, the image cache every sim shares). Each probe prints `ESCAPED ...` for a route that
+worked and `refused ...` for one that did not; the host is checked too. A positive control shows that the pods keep
 their capabilities and the node's own mounts, processes and root.
 """
 
@@ -36,6 +36,8 @@ metadata: {name: privileged-probe}
 spec:
   nodeName: NODE
   hostPID: true
+  hostNetwork: true
+  hostIPC: true
   restartPolicy: Never
   containers:
   - name: probe
@@ -239,19 +241,21 @@ def test_other_processes_roots_do_not_lead_to_the_sims_files(cluster: Cluster, p
 
 
 def test_privileges_inside_the_node_stay(cluster: Cluster, pod: str) -> None:
-    """Positive control: every capability in the pod's view, its own mounts, the node's processes, and the
-    node's root (writable, at /host) still work."""
+    """Positive control: every capability in the pod's view, its own mounts, the node's processes, hostname and
+    network, and the node's root (writable, at /host) still work."""
     marker = f"kdbgtest-node-write-{secrets.token_hex(4)}"
     script = textwrap.dedent(f"""\
         c=$(awk '/^CapEff/ {{print $2}}' /proc/self/status)
         echo "SYS_ADMIN=$(( (0x$c >> 21) & 1 )) SYS_MODULE=$(( (0x$c >> 16) & 1 )) NET_ADMIN=$(( (0x$c >> 12) & 1 ))"
         mkdir -p /tmp/t && mount -t tmpfs none /tmp/t && echo "tmpfs $(grep -c /tmp/t /proc/mounts)"
-        echo "pid1=$(cat /proc/1/comm)"
+        echo "pid1=$(cat /proc/1/comm) uts=$(hostname)"
+        ip -4 addr | grep -o 'inet 172[.]18[.]0[.][0-9]*'
         touch /host/{marker} && echo "node root writable"
         chroot /host /bin/sh -c 'echo "chroot $(cat /etc/hostname)"'
         """)
     output = cluster.probe(pod, script)
     assert "SYS_ADMIN=1 SYS_MODULE=1 NET_ADMIN=1" in output, output
-    assert "tmpfs 1" in output and "pid1=init" in output and "node root writable" in output, output
+    assert "tmpfs 1" in output and "node root writable" in output, output
+    assert f"pid1=init uts={cluster.node}" in output and "inet 172.18.0.2" in output, output  # the node's
     assert f"chroot {cluster.node}" in output, output
     assert (cluster.node_root / marker).is_file()
