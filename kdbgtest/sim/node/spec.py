@@ -9,7 +9,9 @@ from typing import Any
 
 from kdbgtest.sim.node import idmap
 
-NAMESPACE_KINDS = ("pid", "network", "ipc", "uts", "mount")
+# "cgroup": a private cgroup namespace, as containerd gives on cgroup v2 hosts (kind's): mounting cgroupfs in a
+# container shows its own cgroup as the root, never the host's tree.
+NAMESPACE_KINDS = ("pid", "network", "ipc", "uts", "mount", "cgroup")
 DEFAULT_ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Docker/containerd's default capability set (what a pod gets without securityContext.capabilities).
