@@ -19,26 +19,26 @@ from pathlib import Path
 
 from kdbgtest.base import process, tools, waiting
 from kdbgtest.base.errors import StepTimeout
-from kdbgtest.sim.node import mounts, procfs, runc, views
+from kdbgtest.sim.node import cgroups, mounts, procfs, runc, views
 
-CGROUP_FS = Path("/sys/fs/cgroup")
 KILL_TIMEOUT = 10.0
 _PRUNE = ("merged", "root", "upper")  # container and node root filesystems: nothing of ours inside
 
 
-def remove_all(state_dir: Path) -> list[str]:
+def remove_all(state_dir: Path, layout: cgroups.Layout | None = None) -> list[str]:
     """Kill and delete every container, kill helpers, unmount everything and remove `state_dir`.
 
-    Idempotent. Returns one line per thing removed.
+    Idempotent. Returns one line per thing removed. `layout`: the host's cgroups (default: detected).
     """
     done: list[str] = []
     if not state_dir.exists():
         return done
+    layout = layout or cgroups.detect()
     roots = _runc_roots(state_dir)
-    done += _kill_processes(state_dir, roots)
+    done += _kill_processes(state_dir, roots, layout)
     for root in roots:
         done += _delete_containers(root)
-        done += _remove_cgroups(root)
+        done += _remove_cgroups(root, layout)
     done += _unmount_all(state_dir)
     if procfs.mounts_under(state_dir):
         done.append(f"kept {state_dir}: mounts remain below it")
@@ -64,17 +64,18 @@ def _unmount_all(state_dir: Path) -> list[str]:
     return done
 
 
-def leaks(state_dir: Path, *, removed: bool = False) -> list[str]:
+def leaks(state_dir: Path, *, removed: bool = False, layout: cgroups.Layout | None = None) -> list[str]:
     """What is left: processes, mounts, runc containers, cgroups, bundles; with `removed`, the directory."""
     found: list[str] = []
     if not state_dir.exists():
         return found
+    layout = layout or cgroups.detect()
     roots = _runc_roots(state_dir)
-    found += [f"process {pid} ({_comm(pid)}) is still running" for pid in _live_pids(state_dir, roots)]
+    found += [f"process {pid} ({_comm(pid)}) is still running" for pid in _live_pids(state_dir, roots, layout)]
     found += [f"mount {m} is still mounted" for m in procfs.mounts_under(state_dir)]
     for root in roots:
         found += [f"runc container {c.name} still exists in {root}" for c in _containers(root)]
-        found += [f"cgroup {d} still exists" for d in _container_cgroups(root)]
+        found += [f"cgroup {d} still exists" for d in container_cgroups(root, layout)]
     found += [f"bundle {b.parent} was not removed" for b in _walk(state_dir, "config.json")]
     if removed:
         found.append(f"directory {state_dir} still exists")
@@ -101,12 +102,10 @@ def _cgroup_parent(root: Path) -> str:
     return (root / runc.CGROUP_MARKER).read_text().strip()
 
 
-def _container_cgroups(root: Path) -> list[Path]:
-    """Leaf cgroup directories of the root's containers, in every hierarchy."""
-    parent = _cgroup_parent(root).lstrip("/")
+def container_cgroups(root: Path, layout: cgroups.Layout) -> list[Path]:
+    """Leaf cgroup directories of the containers of runc root `root`, in every hierarchy."""
     found = []
-    for hierarchy in CGROUP_FS.iterdir():
-        base = hierarchy / parent
+    for base in layout.dirs(_cgroup_parent(root)):
         if base.is_dir():
             found += sorted(p for p in base.iterdir() if p.is_dir())
     return found
@@ -123,11 +122,11 @@ def _pid_records(state_dir: Path) -> list[tuple[Path, procfs.PidRecord]]:
     return records
 
 
-def _live_pids(state_dir: Path, roots: list[Path]) -> set[int]:
+def _live_pids(state_dir: Path, roots: list[Path], layout: cgroups.Layout) -> set[int]:
     """Processes in the containers' cgroups, live view holders, and anything rooted below `state_dir`."""
     pids: set[int] = set()
     for root in roots:
-        for cgroup in _container_cgroups(root):
+        for cgroup in container_cgroups(root, layout):
             with contextlib.suppress(OSError):
                 pids.update(int(p) for p in (cgroup / "cgroup.procs").read_text().split())
     pids.update(record.pid for _, record in _pid_records(state_dir) if record.alive())
@@ -141,9 +140,9 @@ def _live_pids(state_dir: Path, roots: list[Path]) -> set[int]:
     return pids
 
 
-def _kill_processes(state_dir: Path, roots: list[Path]) -> list[str]:
+def _kill_processes(state_dir: Path, roots: list[Path], layout: cgroups.Layout) -> list[str]:
     done = []
-    for pid in sorted(_live_pids(state_dir, roots)):
+    for pid in sorted(_live_pids(state_dir, roots, layout)):
         name = _comm(pid)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -152,7 +151,7 @@ def _kill_processes(state_dir: Path, roots: list[Path]) -> list[str]:
         path.unlink(missing_ok=True)
     try:
         waiting.wait_for(
-            lambda: (not (left := _live_pids(state_dir, roots)), left),
+            lambda: (not (left := _live_pids(state_dir, roots, layout)), left),
             timeout=KILL_TIMEOUT,
             what="the sim's processes to exit after SIGKILL",
             interval=0.05,
@@ -186,11 +185,9 @@ def _remove_state(container: Path) -> None:
     shutil.rmtree(container, ignore_errors=True)
 
 
-def _remove_cgroups(root: Path) -> list[str]:
+def _remove_cgroups(root: Path, layout: cgroups.Layout) -> list[str]:
     done = []
-    parent = _cgroup_parent(root).lstrip("/")
-    for hierarchy in CGROUP_FS.iterdir():
-        base = hierarchy / parent
+    for base in layout.dirs(_cgroup_parent(root)):
         if not base.is_dir():
             continue
         for leaf in sorted(base.rglob("*"), key=lambda p: len(p.parts), reverse=True):

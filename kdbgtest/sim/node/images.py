@@ -34,12 +34,13 @@ from pathlib import Path
 
 from kdbgtest.base import private_dirs, process, tools
 from kdbgtest.base.errors import KdbgtestError
+from kdbgtest.sim.node import idmap
 
 ENV_VAR = "KDBGTEST_SIM_IMAGES"
 DEFAULT_CACHE = Path("/var/lib/kdbgtest/images")  # shared by every sim; 0700, only its owner may change it
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _SOURCES = Path(__file__).resolve().parent.parent / "images"
-_LAYOUT_VERSION = "kdbgtest-sim-image-v1"
+_LAYOUT_VERSION = "kdbgtest-sim-image-v2"  # v2: owned by the nodes' uid range (idmap.py)
 
 # docker/distribution reference grammar (simplified, as containerd applies it).
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -175,6 +176,7 @@ class ImageStore:
                 try:
                     (work / "rootfs").mkdir()
                     populate(work / "rootfs")
+                    idmap.shift_tree(work / "rootfs")
                     work.rename(final)
                 except BaseException:
                     shutil.rmtree(work, ignore_errors=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from kdbgtest.sim.node import (
     command,
     containers,
+    idmap,
     images,
     logs,
     probes,
@@ -38,9 +39,13 @@ class Launcher(PodBase):
         rec.image_id = f"{image.ref.rsplit(':', 1)[0]}@{image.image_id}"
         cid = containers.new_id()
         while (cfg := self._config(container, kind, image, cid, rec)) is None:
+            self.attempted(container["name"])
             await asyncio.sleep(self.ctx.seconds(RETRY))
         self.event("Normal", "Created", self._created_message(container["name"]), container["name"])
-        inst: Instance | None = await self._guarded(self._launch(cfg, container, rec, kind))
+        try:
+            inst: Instance | None = await self._guarded(self._launch(cfg, container, rec, kind))
+        finally:
+            self.attempted(container["name"])
         return inst
 
     def _created_message(self, name: str) -> str:
@@ -55,6 +60,7 @@ class Launcher(PodBase):
             except pulling.PullFailed as exc:
                 rec.state = {"waiting": {"reason": exc.reason, "message": exc.message}}
                 self.publish()
+                self.attempted(container["name"])
                 await asyncio.sleep(max(exc.wait, 0.01))
 
     def _config(
@@ -146,6 +152,7 @@ class Launcher(PodBase):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o666)
         path.chmod(0o666)
+        idmap.shift(path)
         return path
 
     def termination_message(self, container: Obj, inst: Instance) -> str:

@@ -39,14 +39,24 @@ def umount(target: Path, *, lazy: bool = False) -> None:
         _check(result, f"umount {target}")
 
 
+def make_layer_dirs(image_rootfs: Path, layer: Path) -> tuple[Path, Path, Path]:
+    """`layer/merged`, `layer/upper`, `layer/work`; the upper directory has the owner and mode of the image's
+    root (the merged root shows the upper's: a container's root must own its `/` as it owns the image's)."""
+    merged, upper, work = layer / "merged", layer / "upper", layer / "work"
+    for directory in (merged, upper, work):
+        directory.mkdir(parents=True, exist_ok=True)
+    st = image_rootfs.stat()
+    os.chown(upper, st.st_uid, st.st_gid)
+    upper.chmod(st.st_mode & 0o7777)
+    return merged, upper, work
+
+
 def writable_rootfs(image_rootfs: Path, layer: Path) -> tuple[Path, bool]:
     """An overlay of `layer/upper` over the read-only `image_rootfs`, mounted at `layer/merged`.
 
     Falls back to a copy of the image (returned flag False) when overlayfs is unavailable.
     """
-    merged, upper, work = layer / "merged", layer / "upper", layer / "work"
-    for directory in (merged, upper, work):
-        directory.mkdir(parents=True, exist_ok=True)
+    merged, upper, work = make_layer_dirs(image_rootfs, layer)
     options = f"lowerdir={image_rootfs},upperdir={upper},workdir={work}"
     try:
         mount("overlay", merged, "overlay", 0, options)

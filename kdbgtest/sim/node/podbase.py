@@ -105,6 +105,7 @@ class PodBase:
         self._terminated = False  # every container was stopped because the pod is going away
         self._force_grace: int | None = None
         self._counts: dict[str, int] = {}
+        self.first_attempts: dict[str, asyncio.Event] = {}  # container -> set once its first start was tried
         self._main: asyncio.Task[None] | None = None
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -123,6 +124,12 @@ class PodBase:
         self._creating.add(task)
         task.add_done_callback(self._creating.discard)
         return await asyncio.shield(task)
+
+    def attempted(self, container: str) -> None:
+        """The container's start was tried (it runs, or it could not be started): the next one may start."""
+        event = self.first_attempts.get(container)
+        if event is not None:
+            event.set()
 
     def deleting(self) -> bool:
         return self._gone or bool(self.pod["metadata"].get("deletionTimestamp"))

@@ -1,9 +1,10 @@
 """The pod worker: one pod on one node, from sandbox to deletion, as the kubelet's pod worker + containerd.
 
-Init containers run in order, then the regular containers each under a supervisor that restarts them by
-`restartPolicy` with CrashLoopBackOff; ephemeral containers start as soon as they appear in the spec and are
-never restarted. On deletion every container gets SIGTERM, SIGKILL after the grace period, then the sandbox
-goes and the pod is removed from the store.
+Init containers run in order, then the regular containers, started in order (each once the previous one's
+start has been tried), each under a supervisor that restarts it by `restartPolicy` with CrashLoopBackOff;
+ephemeral containers start as soon as they appear in the spec and are never restarted. On deletion every
+container gets SIGTERM, SIGKILL after the grace period, then the sandbox goes and the pod is removed from the
+store.
 """
 
 from __future__ import annotations
@@ -66,8 +67,7 @@ class PodWorker(launch.Launcher):
         await self._setup()
         self._start_new_ephemerals()
         if await self._run_inits():
-            regular = self.pod["spec"].get("containers") or []
-            await asyncio.gather(*(self._supervise(c, "regular") for c in regular))
+            await self._run_regular(self.pod["spec"].get("containers") or [])
         if not self.deleting():
             await self._finish_terminal()
 
@@ -109,6 +109,24 @@ class PodWorker(launch.Launcher):
                     return False
                 await self._back_off(container, finish)
         return True
+
+    async def _run_regular(self, regular: list[Obj]) -> None:
+        """Supervise the regular containers, starting them in spec order as the kubelet's SyncPod does: each
+        after the previous one's first start attempt has ended (started, or failed to start)."""
+        supervisors: list[asyncio.Task[None]] = []
+        try:
+            for container in regular:
+                attempted = self.first_attempts[container["name"]] = asyncio.Event()
+                supervisor = asyncio.create_task(self._supervise(container, "regular"))
+                supervisors.append(supervisor)
+                waiter = asyncio.create_task(attempted.wait())
+                await asyncio.wait({supervisor, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+            await asyncio.gather(*supervisors)
+        finally:
+            for supervisor in supervisors:
+                supervisor.cancel()
+            await asyncio.gather(*supervisors, return_exceptions=True)
 
     async def _supervise(self, container: Obj, kind: str) -> None:
         policy = self.pod["spec"].get("restartPolicy", "Always")
@@ -224,7 +242,8 @@ class PodWorker(launch.Launcher):
             rec = self.records[name]
             rec.state = {"terminated": inst.terminated(inst.container_id)}
             rec.ready = rec.started = False
-            await self._reap(inst)
+        # Together: one `runc delete` after another made a pod of many containers miss its deadline under load.
+        await asyncio.gather(*(self._reap(inst) for _, inst in running))
 
     async def _stop_sandbox(self) -> None:
         if self.sandbox is not None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest.base import tools
-from kdbgtest.sim.node import mounts, procfs, spec, tasks, views
+from kdbgtest.sim.node import cgroups, mounts, procfs, spec, tasks, views
 from kdbgtest.sim.node.spec import ContainerConfig, Mount
 from kdbgtest.sim.node.tasks import Process
 
@@ -36,7 +36,6 @@ __all__ = ["ContainerConfig", "Mount", "Process", "Runc", "RuntimeFailure", "Sta
 
 START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 20.0
-CGROUP_FS = Path("/sys/fs/cgroup")
 CGROUP_MARKER = ".kdbgtest-cgroup"  # file in a runc root naming its cgroup parent (read by cleanup)
 _POLL = 0.002
 
@@ -83,12 +82,21 @@ class Runc:
         self._where: dict[str, int | None] = {}  # container id -> pid_parent
         self._bundles: dict[str, Path] = {}
         self._view_lock = asyncio.Lock()
-        self._visible = [root.resolve().parent, *visible]
+        self._exec_dir = self.root.with_name(self.root.name + "-execs")
+        self._exec_dir.mkdir(exist_ok=True)
+        self._visible = [root.resolve(), self._exec_dir.resolve(), *visible]
+
+    @property
+    def host(self) -> int:
+        """`pid_parent` for a container in the host's PID namespace whose runc must still run in a view: one
+        in a node's user namespace (its root must reach the rootfs: in a view only the directories given to
+        `expose` are reachable, through world-searchable parents, whatever the modes of the real parents)."""
+        return os.getpid()
 
     def expose(self, *paths: Path) -> None:
-        """Let runc see host directories in node views made from now on (bundles, image caches, volumes).
+        """Let runc see host directories in views made from now on (bundles, image caches, volumes).
 
-        The runc root's parent directory is always visible."""
+        The runc root is always visible."""
         self._visible += paths
 
     # ---- containers -----------------------------------------------------------------------------------
@@ -102,6 +110,9 @@ class Runc:
         if (self.root / cfg.id / "state.json").exists():  # runc's check, made before touching anything
             raise StartError(run_message("container with given ID already exists"), "run")
         view = await self._view(pid_parent) if pid_parent is not None else None
+        if pid_parent is not None and "user" not in cfg.namespaces and _other_user_ns(pid_parent):
+            # The kernel nests a PID namespace only in one of the same or an ancestor user namespace.
+            cfg = dataclasses.replace(cfg, namespaces={**cfg.namespaces, "user": f"/proc/{pid_parent}/ns/user"})
         bundle.mkdir(parents=True, exist_ok=True)
         self._bundles[cfg.id] = bundle
         self._where[cfg.id] = pid_parent
@@ -160,7 +171,7 @@ class Runc:
         """
         view = self._views.get(self._where.get(container_id) or -1)
         bundle = self._bundles.get(container_id)
-        work = (bundle or self.root.with_name(self.root.name + "-execs")) / "execs"
+        work = (bundle or self._exec_dir) / "execs"
         work.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid4().hex[:12]
         overrides = spec.ExecOverrides(env, cwd, uid, gid, additional_gids, capabilities)
@@ -185,11 +196,14 @@ class Runc:
         args = ["delete", *(["--force"] if force else []), container_id]
         await self._command(container_id, *args, missing_ok=True)
         bundle = self._bundles.pop(container_id, None)
-        view = self._views.get(self._where.pop(container_id, None) or -1)
+        where = self._where.pop(container_id, None)
+        view = self._views.get(where or -1)
         if bundle is not None:
             if view is not None:
                 await view.run(["umount", "-l", str(bundle / "layer" / "merged")])
             remove_bundle(bundle)
+        if where == self.host and where not in self._where.values():
+            await self.close_view(where)  # the last node is gone: nothing of the sim stays running
 
     async def state(self, container_id: str) -> dict[str, Any]:
         """`runc state` as a dict (status: created|running|stopped; pid as runc's namespace sees it)."""
@@ -275,9 +289,7 @@ class Runc:
         (a mount made on the host would not reach the view unless made below a shared mount)."""
         if view is None:
             return mounts.writable_rootfs(image_rootfs, layer)[0]
-        merged, upper, work = layer / "merged", layer / "upper", layer / "work"
-        for directory in (merged, upper, work):
-            directory.mkdir(parents=True, exist_ok=True)
+        merged, upper, work = mounts.make_layer_dirs(image_rootfs, layer)
         options = f"lowerdir={image_rootfs},upperdir={upper},workdir={work}"
         overlay = ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)]
         if await view.run(overlay) is not None:
@@ -316,6 +328,11 @@ class Runc:
                 return ""
             raise RuntimeFailure(f"`runc {' '.join(args)}` failed: {text or proc.returncode}")
         return out.decode(errors="replace")
+
+
+def _other_user_ns(pid: int) -> bool:
+    """Whether process `pid` is in a user namespace other than the sim's (a node's)."""
+    return Path(f"/proc/{pid}/ns/user").stat().st_ino != Path("/proc/self/ns/user").stat().st_ino
 
 
 def _init_process(bundle: Path | None) -> dict[str, Any] | None:
@@ -383,8 +400,8 @@ def remove_bundle(bundle: Path) -> None:
     shutil.rmtree(bundle, ignore_errors=True)
 
 
-def remove_cgroup_parent(parent: str) -> None:
+def remove_cgroup_parent(parent: str, layout: cgroups.Layout | None = None) -> None:
     """Remove a root's (empty) cgroup parent directory in every hierarchy; one still in use stays."""
-    for hierarchy in CGROUP_FS.iterdir():
+    for directory in (layout or cgroups.detect()).dirs(parent):
         with contextlib.suppress(OSError):
-            (hierarchy / parent.lstrip("/")).rmdir()
+            directory.rmdir()

@@ -1,9 +1,11 @@
 """Sandboxes: a sim node (like a kind node container) and a pod's sandbox (the pause container).
 
 A `NodeSandbox` is a runc container whose rootfs is the node's own root directory (built from busybox,
-writable, removed when the node stops), with its own PID, mount, network, IPC and UTS namespaces, held by
+writable, removed when the node stops), with its own user, PID, mount, network, IPC and UTS namespaces, held by
 `/sbin/init` (the pause program: sleeps, reaps orphans). Pod containers are started with `pid_parent=node.pid`
 so their PID namespaces nest in the node's: a hostPID pod sees the node's init and the pods, never the host.
+The user namespace (idmap.py) makes the node a sandbox even for privileged pods: threat model in
+`kdbgtest/sim/sandbox.md`.
 
 A `PodSandbox` is a pause container in the node: new network (eth0 with the pod IP 10.244.<node>.<n> on the
 cluster network, see network.py), IPC, UTS (hostname = pod name) and PID namespaces, or the node's for
@@ -18,12 +20,12 @@ import shutil
 import signal
 from pathlib import Path
 
-from kdbgtest.sim.node import images, mounts, network, procfs
+from kdbgtest.sim.node import idmap, images, mounts, network, procfs
 from kdbgtest.sim.node.runc import ContainerConfig, Process, Runc
 from kdbgtest.sim.node.spec import DEFAULT_CAPABILITIES
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
-NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt"}
+NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "user": "user"}
 OS_RELEASE = 'PRETTY_NAME="kdbgtest sim node"\nNAME="kdbgtest sim node"\nID=kdbgtest-sim\nVERSION_ID="1"\n'
 NODE_DIRS = ("var/log/pods", "var/log/containers", "var/lib/kubelet", "opt", "run", "sbin", "usr/local/bin")
 
@@ -66,15 +68,18 @@ class NodeSandbox:
     async def start(self) -> None:
         """Build the root directory, start the init and plug the node into the cluster network."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.runc.expose(self.dir, self.images.cache_dir, *self.images.mapped_dirs())
+        for directory in (self.dir.parent, self.dir):
+            directory.chmod(0o755)  # searchable by the node's root (views bind them at their host paths)
+        # Every node's directory: the view runc starts node containers in is made once, for the first node.
+        self.runc.expose(self.dir.parent, self.images.cache_dir, *self.images.mapped_dirs())
         if not self.root.exists():
             self._build_root()
         cfg = ContainerConfig(
             id=self.container_id, rootfs=self.root, args=["/sbin/init"], hostname=self.name,
-            capabilities=list(DEFAULT_CAPABILITIES), overlay=False, etc_files=False,
+            capabilities=list(DEFAULT_CAPABILITIES), overlay=False, etc_files=False, namespaces={"user": None},
         )  # fmt: skip
         try:
-            self._process = await self.runc.run(cfg, self.dir / "bundle")
+            self._process = await self.runc.run(cfg, self.dir / "bundle", pid_parent=self.runc.host)
             self._pid = self._process.pid
             self.network = await network.acquire(self.state_dir)
             await self.network.attach(self.pid, [f"{self.ip}/16", f"{self.gateway}/16"])
@@ -124,6 +129,7 @@ class NodeSandbox:
         (work / "etc" / "os-release").write_text(OS_RELEASE)
         (work / "etc" / "hosts").write_text(f"127.0.0.1\tlocalhost\n{self.ip}\t{self.name}\n")
         (work / "etc" / "resolv.conf").write_text("nameserver 10.96.0.10\n")
+        idmap.shift_tree(work)  # the node's root owns its root directory, as a kind node's does
         work.rename(self.root)
 
 
@@ -159,7 +165,7 @@ class PodSandbox:
         """Where containers of the pod join namespace `kind` (the node's for host* pods)."""
         if (kind == "network" or kind == "uts") and self.host_network:
             return self.node.ns_path(kind)
-        if (kind == "ipc" and self.host_ipc) or (kind == "pid" and self.host_pid):
+        if kind == "user" or (kind == "ipc" and self.host_ipc) or (kind == "pid" and self.host_pid):
             return self.node.ns_path(kind)
         return f"/proc/{self.pid}/ns/{NS_FILES[kind]}"
 
@@ -171,6 +177,7 @@ class PodSandbox:
             "uts": self.host_network,
             "ipc": self.host_ipc,
             "pid": self.host_pid,
+            "user": True,  # always the node's: a pod is never more privileged than its node
         }
         namespaces = {kind: (self.node.ns_path(kind) if join else None) for kind, join in joined.items()}
         cfg = ContainerConfig(

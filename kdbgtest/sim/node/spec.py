@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-NAMESPACE_KINDS = ("pid", "network", "ipc", "uts", "mount")
+from kdbgtest.sim.node import idmap
+
+# "cgroup": a private cgroup namespace, as containerd gives on cgroup v2 hosts (kind's): mounting cgroupfs in a
+# container shows its own cgroup as the root, never the host's tree.
+NAMESPACE_KINDS = ("pid", "network", "ipc", "uts", "mount", "cgroup")
 DEFAULT_ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Docker/containerd's default capability set (what a pod gets without securityContext.capabilities).
@@ -60,7 +64,9 @@ class ContainerConfig:
     """Everything the runtime needs to start one container.
 
     `namespaces` maps a kind in NAMESPACE_KINDS to None (a new namespace, also the default for a missing key)
-    or to a path to join (`/proc/PID/ns/net`, pid as seen on the host). `capabilities` is the final set.
+    or to a path to join (`/proc/PID/ns/net`, pid as seen on the host). Key "user" (None: a new one, or a
+    path) puts the container in a node's user namespace (idmap.py); without it, the host's. `capabilities` is
+    the final set.
     `etc_hosts` / `etc_resolv` are the contents bind-mounted at /etc/hosts and /etc/resolv.conf (defaults:
     localhost only, the cluster DNS); /etc/hostname holds `hostname` (default: the id).
     """
@@ -106,6 +112,8 @@ def etc_files(cfg: ContainerConfig, directory: Path) -> list[Mount]:
     result = []
     for name, content in files.items():
         (directory / name).write_text(content)
+        if "user" in cfg.namespaces:
+            idmap.shift(directory / name)  # root in the container may rewrite them, as on a node
         result.append(Mount(str(directory / name), f"/etc/{name}", "bind", ["rbind", "rw"]))
     return result
 
@@ -183,6 +191,10 @@ def config(cfg: ContainerConfig, rootfs: Path, etc_mounts: list[Mount], cgroups_
     for kind in NAMESPACE_KINDS:
         path = cfg.namespaces.get(kind)
         namespaces.append({"type": kind, "path": path} if path else {"type": kind})
+    user_ns = "user" in cfg.namespaces
+    if user_ns:
+        path = cfg.namespaces["user"]
+        namespaces.append({"type": "user", "path": path} if path else {"type": "user"})
     mounts = _base_mounts() + [
         {"destination": m.destination, "type": m.type, "source": m.source, "options": m.options}
         for m in [*etc_mounts, *cfg.mounts]
@@ -196,6 +208,7 @@ def config(cfg: ContainerConfig, rootfs: Path, etc_mounts: list[Mount], cgroups_
         "resources": {"devices": [{"allow": False, "access": "rwm"}]},
         "maskedPaths": MASKED_PATHS,
         "readonlyPaths": READONLY_PATHS,
+        **(idmap.oci_mappings() if user_ns else {}),
     }
     if cfg.seccomp is not None:
         linux["seccomp"] = cfg.seccomp  # runc applies it to exec'd processes too

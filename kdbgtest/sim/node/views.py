@@ -3,9 +3,12 @@
 runc must run inside the node's PID namespace (so that containers nest in it) *and* see a /proc of that
 namespace (it records pids and checks them in /proc). A view is a mount namespace, held by a `sleep` process
 in the host's PID namespace (nothing inside the node can find it), whose root is a small directory tree:
-/usr and the /lib, /bin, /sbin links (read-only), a few /dev nodes, /sys/fs/cgroup, the node's /proc, and
-the directories runc works in (`visible`: the state directory, image caches), bound at their host paths.
-So the runc processes a hostPID pod sees in the node do not lead to the real host's root.
+/usr and the /lib, /bin, /sbin links (read-only), a few /dev nodes, a sysfs with the host's /sys/fs/cgroup,
+the node's /proc, and the directories runc works in (`visible`: the runc root, the nodes' directories, image
+caches), bound at their host paths below world-searchable parents (a node's root, unprivileged on the host,
+must walk down to its rootfs and bind mounts whatever the modes of the real parents). So the runc processes a
+hostPID pod sees in the node do not lead to the real host's root. Node containers themselves are started from
+a view of the host's PID namespace (`Runc.host`).
 """
 
 from __future__ import annotations
@@ -121,6 +124,8 @@ async def make(pid_parent: int, workdir: Path, visible: list[Path]) -> View:
 def _setup_commands(skeleton: Path, visible: list[Path]) -> list[tuple[list[str], bool]]:
     """Build the skeleton on the host; the mount commands that turn it into the view's root."""
     shutil.rmtree(skeleton, ignore_errors=True)
+    skeleton.mkdir(mode=0o755)
+    skeleton.chmod(0o755)
     for name in ("proc", "tmp", "run", "etc", "dev", "sys/fs/cgroup", ".old"):
         (skeleton / name).mkdir(parents=True, exist_ok=True)
     root = str(skeleton)
@@ -137,9 +142,12 @@ def _setup_commands(skeleton: Path, visible: list[Path]) -> list[tuple[list[str]
     for name in DEVICES:
         (skeleton / "dev" / name).touch()
         commands.append((["mount", "--bind", f"/dev/{name}", f"{root}/dev/{name}"], False))
+    # A sysfs for runc to manage cgroups in, and so that a container in a node's user namespace may mount one
+    # (the kernel lets it mount only what its mount namespace already shows in full).
+    commands.append((["mount", "-t", "sysfs", "-o", "ro,nosuid,nodev,noexec", "sysfs", f"{root}/sys"], False))
     commands.append((["mount", "--rbind", "/sys/fs/cgroup", f"{root}/sys/fs/cgroup"], False))
     for path in _outermost(visible):
-        (skeleton / path.relative_to("/")).mkdir(parents=True, exist_ok=True)
+        _searchable_dirs(skeleton, path.relative_to("/"))
         commands.append((["mount", "--bind", str(path), f"{root}{path}"], False))
     commands += read_only
     commands += [
@@ -148,6 +156,17 @@ def _setup_commands(skeleton: Path, visible: list[Path]) -> list[tuple[list[str]
         (["mount", "-t", "proc", "proc", "/proc"], True),  # mounted from inside the node's PID namespace
     ]
     return commands
+
+
+def _searchable_dirs(skeleton: Path, relative: Path) -> None:
+    """mkdir -p `skeleton/relative`, mode 0755 (whatever the umask): a node's root, unprivileged on the host,
+    must be able to walk down to the directories runc gives it (its rootfs, its bind mounts)."""
+    current = skeleton
+    for part in relative.parts:
+        current = current / part
+        if not current.exists():
+            current.mkdir()
+            current.chmod(0o755)
 
 
 def _outermost(paths: list[Path]) -> list[Path]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.sim.node import command
+from kdbgtest.sim.node import command, idmap
 
 Obj = dict[str, Any]
 Lookup = Callable[[str, str, str], dict[str, str] | None]
@@ -83,6 +83,7 @@ def _prepare_one(pod: Obj, volume: Obj, pod_dir: Path, node_root: Path, lookup: 
             dest = target / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
+    idmap.shift_tree(target)  # owned by the node's root, as the kubelet's root owns them on a node
     return target
 
 
@@ -93,11 +94,12 @@ def host_path(source: Obj, node_root: Path, name: str) -> Path:
     target = secure_join(node_root, path)
     fail = f'MountVolume.SetUp failed for volume "{name}" : hostPath type check failed: {path}'
     if kind == "DirectoryOrCreate":
-        target.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _make_dirs(node_root, target)
     elif kind == "FileOrCreate" and not target.exists():
         if not target.parent.is_dir():
             raise VolumeError(f"{fail} is not a file")
         target.touch(mode=0o644)
+        idmap.shift(target)
     checks = {"Directory": (Path.is_dir, "directory"), "File": (Path.is_file, "file"),
               "DirectoryOrCreate": (Path.is_dir, "directory"), "FileOrCreate": (Path.is_file, "file"),
               "Socket": (Path.is_socket, "socket"), "CharDevice": (Path.is_char_device, "character device"),
@@ -105,8 +107,16 @@ def host_path(source: Obj, node_root: Path, name: str) -> Path:
     if kind in checks and not checks[kind][0](target):
         raise VolumeError(f"{fail} is not a {checks[kind][1]}")
     if not kind and not target.exists():
-        target.mkdir(parents=True, exist_ok=True)  # as runc does for a missing bind source directory
+        _make_dirs(node_root, target)  # as runc does for a missing bind source directory
     return target
+
+
+def _make_dirs(node_root: Path, target: Path) -> None:
+    """mkdir -p `target` inside the node root, the new directories owned by the node's root."""
+    missing = [p for p in [target, *target.parents] if p.is_relative_to(node_root) and not p.exists()]
+    target.mkdir(mode=0o755, parents=True, exist_ok=True)
+    for path in missing:
+        idmap.shift(path)
 
 
 def mounts(container: Obj, volumes: dict[str, Path]) -> list[BindMount]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kdbgtest.sim.node import cleanup, images
+from kdbgtest.sim.node import cgroups, cleanup, images
 from kdbgtest.sim.node.runc import ContainerConfig, Process, Runc
 
 TOOLS = ("runc", "busybox", "nsenter", "unshare", "setsid", "gcc")
@@ -93,7 +93,9 @@ def runtime(factory: pytest.TempPathFactory, scenario: Callable[[Rt], Awaitable[
     state = factory.mktemp("state")
 
     async def main() -> None:
-        rt = Rt(state, Runc(state / "runc"), images.ImageStore(image_cache(factory)))
+        bundles = state / "bundles"  # where `Rt.run` puts bundles: visible to runc in node views
+        bundles.mkdir(mode=0o755)
+        rt = Rt(state, Runc(state / "runc", visible=[bundles]), images.ImageStore(image_cache(factory)))
         try:
             await scenario(rt)
         finally:
@@ -105,7 +107,7 @@ def runtime(factory: pytest.TempPathFactory, scenario: Callable[[Rt], Awaitable[
         asyncio.run(main())
     finally:
         left = cleanup.leaks(state)
-        left += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/kdbgtest-sim/{_cgroup_tag(state)}")]
+        left += [str(p) for p in cgroups.detect().dirs(f"/kdbgtest-sim/{_cgroup_tag(state)}") if p.exists()]
         cleanup.remove_all(state)
     assert left == [], f"the scenario left {left}"
 

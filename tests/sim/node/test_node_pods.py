@@ -310,14 +310,15 @@ def test_readiness_and_liveness_probes(run_node: Any) -> None:
 
 def test_http_and_tcp_probes_reach_the_pod_network(run_node: Any) -> None:
     async def scenario(h: Harness) -> None:
+        # The server starts 3 s late: a probe spawns a Python interpreter, which took over 0.5 s on a busy machine.
         http = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1, "failureThreshold": 1}
         tcp = {"tcpSocket": {"port": 8080}, "periodSeconds": 1, "failureThreshold": 1}
-        serve = "mkdir /www; echo ok > /www/index.html; sleep 0.5; exec httpd -f -p 8080 -h /www"
+        serve = "mkdir /www; echo ok > /www/index.html; sleep 3; exec httpd -f -p 8080 -h /www"
         h.state.create_pod("web", {"containers": [
             busybox("app", "sh", "-c", serve, readinessProbe=http),
             busybox("side", "sleep", "3600", readinessProbe=tcp)]})  # fmt: skip
         await until(lambda: container_status(h.state.pod("web"), "app").get("ready") and
-                    container_status(h.state.pod("web"), "side").get("ready"), "both ready")  # fmt: skip
+                    container_status(h.state.pod("web"), "side").get("ready"), "both ready", 30)  # fmt: skip
         failures = [e.message for e in h.state.events if e.reason == "Unhealthy"]
         ip = (h.state.pod("web") or {})["status"]["podIP"]
         refused = f'Get "http://{ip}:8080/": dial tcp {ip}:8080: connect: connection refused'
