@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from kdbgtest import options
 from kdbgtest.pytest_plugin import items, session
+from kdbgtest.scenario import loader
 
 MODES = {
     "ephemeral": "scenarios with an ephemeral-container debug step",
@@ -62,22 +62,13 @@ def scenario_roots(config: pytest.Config) -> list[Path]:
     return [config.rootpath / "scenarios"]
 
 
-def _is_manifest(path: Path) -> bool:
-    """A Kubernetes manifest (apiVersion + kind, no steps) rather than a scenario."""
-    try:
-        first = next(iter(yaml.safe_load_all(path.read_text(encoding="utf-8"))), None)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False  # a broken file is reported by the scenario loader
-    return isinstance(first, dict) and "apiVersion" in first and "kind" in first and "steps" not in first
-
-
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> items.ScenarioFile | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
     resolved = file_path.resolve()
     if not any(resolved == root or root in resolved.parents for root in scenario_roots(parent.config)):
         return None
-    if _is_manifest(file_path):
+    if loader.is_manifest(file_path):
         return None
     scenario_file: items.ScenarioFile = items.ScenarioFile.from_parent(parent, path=file_path)
     return scenario_file

@@ -141,7 +141,7 @@ def _discover(path: Path) -> tuple[list[Path], list[ScenarioIssue]]:
         return [path], []
     if not path.is_dir():
         return [], [ScenarioIssue(path, 0, 0, "no such file or directory")]
-    files = [file for file in _walk(path) if not _is_manifest(file)]
+    files = [file for file in _walk(path) if not is_manifest(file)]
     if not files:
         return [], [ScenarioIssue(path, 0, 0, "no scenario files (*.yaml, *.yml) in this directory")]
     return files, []
@@ -154,7 +154,7 @@ def _walk(root: Path) -> Iterator[Path]:
             yield file
 
 
-def _is_manifest(file: Path) -> bool:
+def is_manifest(file: Path) -> bool:
     """True for Kubernetes manifests kept next to scenarios (`apply: {file: ...}`): apiVersion and kind."""
     try:
         text, breach = limits.decode(limits.read(file))

@@ -6,7 +6,8 @@ or 1, no traceback, within a deadline and a memory limit.
   `kdbgtest.cli.main(["validate", FILE])` in a forked child (kdbgtest already imported, so a mutant costs
   milliseconds) under RLIMIT_AS, killed at a deadline;
 - a few of them through the real `kdbgtest` executable, with a memory rlimit and a timeout;
-- the corpus of the worst inputs found (tests/data/scenarios/hostile/), each with its expected first line.
+- the corpus of the worst inputs found (tests/data/scenarios/hostile/), each with its expected first line, also
+  as collected by the pytest plugin.
 
 KDBGTEST_FUZZ_COUNT (default 300) and KDBGTEST_FUZZ_SEED (default 13) choose the mutants; a failure names each
 misbehaving mutant and keeps it under the test's tmp_path. A campaign: `python tests/chaos/fuzz_runner.py`.
@@ -26,6 +27,8 @@ import pytest
 import scenario_fuzz
 
 from kdbgtest.scenario import limits
+
+pytest_plugins = ["pytester"]
 
 HOSTILE = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "hostile"
 CORPUS = sorted(HOSTILE.glob("*.yaml"))
@@ -138,3 +141,17 @@ def test_a_handful_of_mutants_through_the_real_cli(tmp_path: Path) -> None:
         elif done.returncode == 1 and not (fuzz_runner.ERROR_LINE.match(first) and first.startswith(f"{path}:")):
             failures.append(f"{mutant.name}: first line {first!r}")
     assert failures == []
+
+
+def test_the_pytest_plugin_collects_the_hostile_corpus_as_positioned_errors(
+    pytester: pytest.Pytester, plugin_args: list[str]
+) -> None:
+    """Collection looks into each file (is it a Kubernetes manifest?) before loading it: no traceback there."""
+    shutil.copytree(HOSTILE, pytester.path / "scenarios", ignore=shutil.ignore_patterns("*.expected", "*.md"))
+    result = pytester.runpytest_subprocess(*plugin_args, "--collect-only", "-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    output = result.stdout.str()
+    assert "Traceback" not in output and "RecursionError" not in output
+    for path in CORPUS:
+        expected = path.with_suffix(".expected").read_text(encoding="utf-8").rstrip("\n")
+        assert f"scenarios/{expected}" in result.stdout.lines
