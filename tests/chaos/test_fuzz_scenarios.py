@@ -103,9 +103,9 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (CLI_MEMORY, CLI_MEMORY))
 
 
-def _validate(*paths: Path) -> subprocess.CompletedProcess[str]:
-    """The real `kdbgtest validate` executable, with a memory rlimit and a timeout."""
-    argv = [str(KDBGTEST), "validate", *map(str, paths)]
+def _validate(*paths: Path, command: str = "validate") -> subprocess.CompletedProcess[str]:
+    """The real `kdbgtest validate` (or `list`) executable, with a memory rlimit and a timeout."""
+    argv = [str(KDBGTEST), command, *map(str, paths)]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, preexec_fn=_limited, check=False)
 
 
@@ -120,6 +120,16 @@ def test_the_real_cli_reports_the_whole_hostile_corpus_in_one_run() -> None:
         assert f"{HOSTILE}/{expected}" in lines
     assert all(fuzz_runner.ERROR_LINE.match(line) for line in lines), lines
     assert done.stderr == f"{len(lines)} issue(s) found\n"
+
+
+def test_list_refuses_the_hostile_corpus_as_bad_input_exit_2() -> None:
+    """`list` (like `run`) treats invalid files as bad input: every issue on stderr, exit 2."""
+    done = _validate(HOSTILE, command="list")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
+    assert all(fuzz_runner.ERROR_LINE.match(line) for line in lines), lines
+    assert len(lines) >= len(CORPUS)
 
 
 def test_a_handful_of_mutants_through_the_real_cli(tmp_path: Path) -> None:
