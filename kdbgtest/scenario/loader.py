@@ -164,7 +164,7 @@ def is_manifest(file: Path) -> bool:
         return False  # `check_file` reports it
     try:
         first = positions.first_document(text)
-    except (yaml.YAMLError, ValueError):
+    except (yaml.YAMLError, *positions.CONVERSION_ERRORS):
         return False
     return isinstance(first, dict) and "apiVersion" in first and "kind" in first and "steps" not in first
 

@@ -34,6 +34,10 @@ class Mark:
 
 
 START = Mark(1, 1)
+# What PyYAML's SafeConstructor raises, instead of a YAMLError, for a scalar it cannot convert: `!!int ''`
+# (IndexError), `!!bool maybe` (KeyError), `!!timestamp abc` (AttributeError), `!!timestamp 2024-13-45` or an
+# integer of 5000 digits (ValueError).
+CONVERSION_ERRORS = (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError)
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
 
 
@@ -112,13 +116,15 @@ class PositionLoader(yaml.SafeLoader):
             self._depth -= 1
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        """A tagged scalar PyYAML cannot convert (`!!timestamp 2024-13-45`, `!!int x`) is an error at its place."""
+        """A scalar PyYAML cannot convert (`!!timestamp 2024-13-45`, `!!bool maybe`) is an error at its place."""
         try:
             return super().construct_object(node, deep)
-        except ValueError as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]} ({exc})", node.start_mark
-            ) from exc
+        except CONVERSION_ERRORS as exc:
+            value = str(node.value)
+            shown = repr(value if len(value) <= 40 else value[:40] + "...")
+            why = f" ({str(exc).split(';')[0][:120]})" if isinstance(exc, ValueError) else ""  # others: nothing useful
+            problem = f"cannot read {shown} as {node.tag.rsplit(':', 1)[-1]}{why}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
 
 
 def _load(loader: _Loader, text: str) -> Parsed:
@@ -210,7 +216,7 @@ def parse(text: str) -> Parsed:
         fast = _FAST_LOADER(text)
         try:
             return _load(fast, text)
-        except (yaml.YAMLError, ValueError):  # ValueError: a tagged scalar such as `!!timestamp 2024-13-45`
+        except (yaml.YAMLError, *CONVERSION_ERRORS):  # the pure-Python loader says where and why
             pass
         finally:
             fast.dispose()
@@ -254,7 +260,7 @@ def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
 
 def first_document(text: str) -> Any:
     """The data of the first of several YAML documents, built only if it is within `limits` (None otherwise).
-    Raises yaml.YAMLError or ValueError for text that is not YAML."""
+    Raises yaml.YAMLError, or one of CONVERSION_ERRORS, for text that is not YAML."""
     loader = (_FAST_LOADER or PositionLoader)(text)
     try:
         node = loader.get_node() if loader.check_node() else None

@@ -219,7 +219,8 @@ def type_swap(rng: random.Random, data: bytes) -> bytes:
               b"!!int abc", b"!!float abc", b"!!bool maybe", b"!!null x", b"!!set {a, b}", b"!!omap [a: 1]",
               b"!!pairs [a: 1]", b"!!python/object/apply:os.system [id]", b"!!python/name:os.system",
               b"!custom tag", b"!!str", b"? [a, b]", b"'unterminated", b'"a\\nb"', b">\n  folded", b"|\n  lit",
-              b"!!merge x", b"!!map [a]", b"!!seq {a: b}", b"!!str [a]", b"!!int [1]", b"&anc value"]
+              b"!!merge x", b"!!map [a]", b"!!seq {a: b}", b"!!str [a]", b"!!int [1]", b"&anc value", b"!!int ''",
+              b"!!float _", b"!!timestamp abc", b"!!bool ''", b"1" + b"0" * 5000, b"1:2:3", b"0b102"]
     return _replace_value(rng, data, rng.choice(values))
 
 
