@@ -81,32 +81,33 @@ def check_node(root: yaml.Node) -> Breach | None:
     more than `MAX_VALUES` values once its aliases are expanded. Iterative, and linear in the distinct nodes."""
     size: dict[int, int] = {}  # expanded values of each finished node
     height: dict[int, int] = {}  # levels of nesting below and including each finished node
-    open_nodes: set[int] = set()  # nodes whose children are being checked (a cycle comes back to one)
-    todo: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    open_nodes: set[int] = set()  # collections whose children are being checked (a cycle comes back to one)
+    todo: list[tuple[yaml.Node, int, list[yaml.Node] | None]] = [(root, 1, None)]  # children: set once expanded
     while todo:
-        node, depth, finished = todo.pop()
+        node, depth, children = todo.pop()
         key = id(node)
-        if finished:
+        if children is not None:  # every child is finished
             open_nodes.discard(key)
-            children = _children(node)
             size[key] = 1 + sum(size[id(child)] for child in children)
             height[key] = 1 + max((height[id(child)] for child in children), default=0)
             if size[key] > MAX_VALUES:
                 return _breach(node, f"this value expands to more than {MAX_VALUES} values through its aliases "
                                "(an alias bomb?); a scenario needs a few hundred: remove the aliases")
-            continue
-        if key in open_nodes:
+        elif key in open_nodes:
             return _breach(node, "this value contains itself through an alias (a recursive anchor); "
                            "a scenario cannot be recursive: remove the alias")
-        if key in size:  # an alias to a finished node
+        elif key in size:  # an alias to a finished node
             if depth + height[key] - 1 > MAX_DEPTH:
                 return _breach(node, too_deep())
-            continue
-        if depth > MAX_DEPTH:
+        elif depth > MAX_DEPTH:
             return _breach(node, too_deep())
-        open_nodes.add(key)
-        todo.append((node, depth, True))
-        todo.extend((child, depth + 1, False) for child in reversed(_children(node)))
+        elif isinstance(node, yaml.ScalarNode):
+            size[key] = height[key] = 1
+        else:
+            open_nodes.add(key)
+            children = _children(node)
+            todo.append((node, depth, children))
+            todo.extend((child, depth + 1, None) for child in reversed(children))
     return None
 
 

@@ -115,6 +115,13 @@ class PositionLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def fetch_flow_collection_start(self, TokenClass: type[yaml.Token]) -> None:
+        """PyYAML's scanner is quadratic in flow nesting on one line (it scans ahead up to 1024 characters for
+        every `[` or `{`); a flow collection that would nest past the limit ends the scan at once."""
+        if self.flow_level + 1 >= limits.MAX_DEPTH:
+            raise LimitExceeded(problem=limits.too_deep(), problem_mark=self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         """A scalar PyYAML cannot convert (`!!timestamp 2024-13-45`, `!!bool maybe`) is an error at its place."""
         try:
