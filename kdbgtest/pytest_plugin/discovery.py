@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from kdbgtest.scenario import limits, positions
+
 SUFFIXES = (".yaml", ".yml")
 _NAMED = pytest.StashKey[list[Path]]()
 
@@ -60,10 +62,17 @@ def is_scenario_file(file_path: Path, config: pytest.Config) -> bool:
 
 
 def _first_document(path: Path) -> Any:
-    """The file's first YAML document; None when it cannot be read (the scenario loader reports why)."""
+    """The file's first YAML document, read within the loader's limits (size, nesting, aliases); None when it
+    cannot be read (the scenario loader then reports why, with its position)."""
     try:
-        return next(iter(yaml.safe_load_all(path.read_text(encoding="utf-8"))), None)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text, breach = limits.decode(limits.read(path))
+    except OSError:
+        return None
+    if breach is not None or limits.unprintable(text) is not None:
+        return None
+    try:
+        return positions.first_document(text)
+    except (yaml.YAMLError, *positions.CONVERSION_ERRORS):
         return None
 
 

@@ -23,9 +23,22 @@ class ScenarioIssue:
     message: str
 
     def __str__(self) -> str:
+        message = one_line(self.message)
         if self.line <= 0:  # about the file as a whole (unreadable, missing)
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+            return f"{self.path}: {message}"
+        return f"{self.path}:{self.line}:{self.col}: {message}"
+
+
+# Characters that end a line (for `str.splitlines` and terminals) or are invisible controls, written as escapes
+# when a message quotes them from a file.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, 0x85)} | {
+    0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"
+}
+
+
+def one_line(message: str) -> str:
+    """`message` on one line: line breaks and control characters it quotes from a file become escapes (`\\n`)."""
+    return message.translate(_CONTROLS)
 
 
 class ScenarioIssues(errors.ScenarioError):

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import yaml
 
-from kdbgtest.scenario import model, positions, validate
+from kdbgtest.scenario import limits, model, positions, validate
 from kdbgtest.scenario.issues import ScenarioIssue, ScenarioIssues
 
 SUFFIXES = (".yaml", ".yml")
@@ -83,9 +83,12 @@ class LoadResult(NamedTuple):
 def check_file(path: Path) -> tuple[LoadedScenario | None, list[ScenarioIssue]]:
     """Load and validate one file; the scenario is None when there is any issue."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [ScenarioIssue(path, 0, 0, f"cannot read the file: {_os_reason(exc)}")]
+        data = limits.read(path)
+    except OSError as exc:
+        return None, [ScenarioIssue(path, 0, 0, f"cannot read the file: {exc.strerror or exc}")]
+    text, breach = limits.decode(data)
+    if breach is not None:
+        return None, [ScenarioIssue(path, breach.line, breach.col, breach.message)]
     parsed = positions.parse(text)
     issues = [ScenarioIssue(path, p.mark.line, p.mark.col, p.message) for p in parsed.problems]
     if parsed.data is None and not parsed.problems:
@@ -138,7 +141,7 @@ def _discover(path: Path) -> tuple[list[Path], list[ScenarioIssue]]:
         return [path], []
     if not path.is_dir():
         return [], [ScenarioIssue(path, 0, 0, "no such file or directory")]
-    files = [file for file in _walk(path) if not _is_manifest(file)]
+    files = [file for file in _walk(path) if not is_manifest(file)]
     if not files:
         return [], [ScenarioIssue(path, 0, 0, "no scenario files (*.yaml, *.yml) in this directory")]
     return files, []
@@ -151,12 +154,17 @@ def _walk(root: Path) -> Iterator[Path]:
             yield file
 
 
-def _is_manifest(file: Path) -> bool:
+def is_manifest(file: Path) -> bool:
     """True for Kubernetes manifests kept next to scenarios (`apply: {file: ...}`): apiVersion and kind."""
     try:
-        with file.open(encoding="utf-8") as stream:
-            first = next(iter(yaml.safe_load_all(stream)), None)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text, breach = limits.decode(limits.read(file))
+    except OSError:
+        return False
+    if breach is not None or limits.unprintable(text) is not None:
+        return False  # `check_file` reports it
+    try:
+        first = positions.first_document(text)
+    except (yaml.YAMLError, *positions.CONVERSION_ERRORS):
         return False
     return isinstance(first, dict) and "apiVersion" in first and "kind" in first and "steps" not in first
 
@@ -179,9 +187,3 @@ def _unique_names(scenarios: list[LoadedScenario]) -> tuple[list[LoadedScenario]
                 )
             )
     return list(first.values()), issues
-
-
-def _os_reason(exc: Exception) -> str:
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return "it is not UTF-8 text"

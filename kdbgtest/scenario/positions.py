@@ -3,7 +3,8 @@
 `parse(text)` returns the plain data (dicts, lists, scalars, as `yaml.safe_load` would) together with a
 `Positions` table that maps a data path such as `("steps", 2, "debug", "image")` to its 1-based line and
 column, so any error found later can point at `file:line:col`. Duplicate keys are reported instead of silently
-keeping the last value.
+keeping the last value. Characters YAML does not allow, deep nesting, recursive aliases and alias bombs are
+reported before anything is built from the document (see `limits`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import yaml
+
+from kdbgtest.scenario import limits
 
 # A path into the loaded data: mapping keys and list indexes, outermost first.
 Loc = tuple[Hashable, ...]
@@ -31,6 +34,10 @@ class Mark:
 
 
 START = Mark(1, 1)
+# What PyYAML's SafeConstructor raises, instead of a YAMLError, for a scalar it cannot convert: `!!int ''`
+# (IndexError), `!!bool maybe` (KeyError), `!!timestamp abc` (AttributeError), `!!timestamp 2024-13-45` or an
+# integer of 5000 digits (ValueError).
+CONVERSION_ERRORS = (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError)
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
 
 
@@ -85,11 +92,46 @@ class _Loader(Protocol):
     def dispose(self) -> None: ...
 
 
+class LimitExceeded(yaml.MarkedYAMLError):
+    """The document goes past one of `limits`' bounds (raised while composing, before anything is built)."""
+
+
 class PositionLoader(yaml.SafeLoader):
     """A SafeLoader that records the start mark of every mapping, sequence and scalar by data path."""
 
+    _depth = 0
+
     def load_with_positions(self, text: str) -> Parsed:
         return _load(self, text)
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """PyYAML's composer recurses once per level: stop at `limits.MAX_DEPTH`, long before Python's limit."""
+        self._depth += 1
+        try:
+            if self._depth > limits.MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise LimitExceeded(problem=limits.too_deep(), problem_mark=mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def fetch_flow_collection_start(self, TokenClass: type[yaml.Token]) -> None:
+        """PyYAML's scanner is quadratic in flow nesting on one line (it scans ahead up to 1024 characters for
+        every `[` or `{`); a flow collection that would nest past the limit ends the scan at once."""
+        if self.flow_level + 1 >= limits.MAX_DEPTH:
+            raise LimitExceeded(problem=limits.too_deep(), problem_mark=self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A scalar PyYAML cannot convert (`!!timestamp 2024-13-45`, `!!bool maybe`) is an error at its place."""
+        try:
+            return super().construct_object(node, deep)
+        except CONVERSION_ERRORS as exc:
+            value = str(node.value)
+            shown = repr(value if len(value) <= 40 else value[:40] + "...")
+            why = f" ({str(exc).split(';')[0][:120]})" if isinstance(exc, ValueError) else ""  # others: nothing useful
+            problem = f"cannot read {shown} as {node.tag.rsplit(':', 1)[-1]}{why}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
 
 
 def _load(loader: _Loader, text: str) -> Parsed:
@@ -97,6 +139,9 @@ def _load(loader: _Loader, text: str) -> Parsed:
     positions, problems = Positions(), list[YamlProblem]()
     if node is None:
         return Parsed(None, positions, problems)
+    breach = limits.check_node(node)
+    if breach is not None:
+        return Parsed(None, positions, [YamlProblem(Mark(breach.line, breach.col), breach.message)])
     _find_duplicates(node, problems)
     data = loader.construct_document(node)
     _Recorder(loader, text, positions).record(node, ())
@@ -171,23 +216,40 @@ def parse(text: str) -> Parsed:
     libyaml parses when available (ten times faster, same marks); a file it rejects is parsed again by the
     pure-Python parser so error messages are the same on every machine.
     """
+    breach = limits.unprintable(text)
+    if breach is not None:
+        return Parsed(None, Positions(), [YamlProblem(Mark(breach.line, breach.col), breach.message)])
     if _FAST_LOADER is not None:
         fast = _FAST_LOADER(text)
         try:
             return _load(fast, text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, *CONVERSION_ERRORS):  # the pure-Python loader says where and why
             pass
         finally:
             fast.dispose()
-    loader = PositionLoader(text)
+    return _load_pure(text)
+
+
+def _load_pure(text: str) -> Parsed:
+    try:
+        loader = PositionLoader(text)
+    except yaml.YAMLError as exc:
+        return Parsed(None, Positions(), [YamlProblem(START, _one_line(f"invalid YAML: {exc}"))])
     try:
         return loader.load_with_positions(text)
+    except LimitExceeded as exc:
+        mark = Mark.of(exc.problem_mark) if exc.problem_mark is not None else START
+        return Parsed(None, Positions(), [YamlProblem(mark, exc.problem or limits.too_deep())])
     except yaml.MarkedYAMLError as exc:
         return Parsed(None, Positions(), [_syntax_problem(exc)])
     except yaml.YAMLError as exc:
-        return Parsed(None, Positions(), [YamlProblem(START, f"invalid YAML: {exc}")])
+        return Parsed(None, Positions(), [YamlProblem(START, _one_line(f"invalid YAML: {exc}"))])
     finally:
         loader.dispose()
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
@@ -201,3 +263,16 @@ def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
     if "expected a single document" in (exc.context or ""):
         message = "invalid YAML: a scenario file holds one document; remove the extra '---'"
     return YamlProblem(Mark.of(mark) if mark is not None else START, message)
+
+
+def first_document(text: str) -> Any:
+    """The data of the first of several YAML documents, built only if it is within `limits` (None otherwise).
+    Raises yaml.YAMLError, or one of CONVERSION_ERRORS, for text that is not YAML."""
+    loader = (_FAST_LOADER or PositionLoader)(text)
+    try:
+        node = loader.get_node() if loader.check_node() else None
+        if node is None or limits.check_node(node) is not None:
+            return None
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()

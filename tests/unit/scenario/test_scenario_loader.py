@@ -134,12 +134,14 @@ def test_missing_path_and_empty_directory_are_issues(tmp_path: Path) -> None:
     ]
 
 
-def test_undecodable_file_is_an_issue(tmp_path: Path) -> None:
+def test_undecodable_file_is_an_issue_at_the_first_bad_byte(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
-    path.write_bytes(b"name: caf\xe9\n")
+    path.write_bytes(b"name: x\nsteps: [caf\xe9]\n")
     loaded, issues = loader.check_file(path)
     assert loaded is None
-    assert [str(i) for i in issues] == [f"{path}: cannot read the file: it is not UTF-8 text"]
+    assert [str(i) for i in issues] == [
+        f"{path}:2:12: the file is not UTF-8 text: byte 0xe9 at offset 19 cannot be decoded; save the file as UTF-8"
+    ]
 
 
 def test_the_same_scenario_name_in_two_files_is_an_issue(tmp_path: Path) -> None:
