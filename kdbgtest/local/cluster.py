@@ -309,7 +309,7 @@ def _serving_names() -> list[str]:
         "kubernetes.default.svc.cluster.local",
         "localhost",
         "127.0.0.1",
-        "10.0.0.1",
+        "10.96.0.1",
         *_host_addresses(),
     ]
 

@@ -231,7 +231,7 @@ def kubelet_config(where: paths.Layout, node: paths.Node) -> dict[str, object]:
             "x509": {"clientCAFile": str(where.pki.ca_cert)},
         },
         "authorization": {"mode": "Webhook"},
-        "clusterDNS": ["10.0.0.10"],
+        "clusterDNS": ["10.96.0.10"],
         "clusterDomain": "cluster.local",
         "resolvConf": "",
         "rotateCertificates": False,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from kdbgtest import options
 from kdbgtest.base.errors import KdbgtestError
-from kdbgtest.matrix import model, render_md, report, run, spec
+from kdbgtest.matrix import accepted, model, render_md, report, run, spec
 from kdbgtest.report import console
 from kdbgtest.runner import selection
 from kdbgtest.scenario import loader
@@ -42,9 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)"
-    )
+    parser.add_argument("paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--clusters",
@@ -58,6 +56,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=Path,
         metavar="FILE",
         help="compare existing `kdbgtest run --json` results",
+    )
+    parser.add_argument(
+        "--accept",
+        type=Path,
+        metavar="FILE",
+        help="YAML of understood behaviour differences with their reasons: listed as accepted, not open "
+        "(e.g. clusters/local/accepted-differences.yaml)",
     )
     parser.add_argument(
         "--out",
@@ -81,6 +86,8 @@ def run_matrix(args: argparse.Namespace) -> int:
     else:
         columns, expected = _run_clusters(args, out)
     matrix, diffs = report.build(columns, out, expected)
+    if args.accept is not None:
+        matrix = accepted.apply(matrix, diffs, accepted.load(args.accept))
     written = report.write(matrix, diffs, out)
     print(render_md.headline(matrix).replace("**", ""))
     for path in written:
@@ -117,9 +124,7 @@ def _load(paths: list[Path]) -> list[loader.LoadedScenario]:
     for issue in result.issues:
         print(issue, file=sys.stderr)
     if result.issues:
-        raise spec.MatrixError(
-            f"{len(result.issues)} issue(s) in scenario files; fix them (see `kdbgtest validate`)"
-        )
+        raise spec.MatrixError(f"{len(result.issues)} issue(s) in scenario files; fix them (see `kdbgtest validate`)")
     return list(result.scenarios)
 
 

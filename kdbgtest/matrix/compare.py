@@ -115,9 +115,7 @@ def _pair(matrix: model.Matrix, files: dict[str, str], name: str, a: Run, b: Run
             matrix.differences.append(difference)
 
 
-def _change(
-    name: str, a: Run, b: Run, verdicts: tuple[str, str], failing: Run, cell: model.Cell
-) -> model.Change:
+def _change(name: str, a: Run, b: Run, verdicts: tuple[str, str], failing: Run, cell: model.Cell) -> model.Change:
     assert failing.recorder is not None
     failure = record.describe_failure(failing.recorder.scenarios[name])
     return model.Change(
@@ -142,9 +140,7 @@ def _skip_difference(name: str, a: Run, b: Run, before: model.Cell, after: model
     return model.Difference(name, "skipped-vs-run", a.column.id, b.column.id, summary, links=links)
 
 
-def _step_differences(
-    name: str, a: Run, b: Run, out: Path, numbered: int
-) -> Iterator[tuple[model.Difference, str]]:
+def _step_differences(name: str, a: Run, b: Run, out: Path, numbered: int) -> Iterator[tuple[model.Difference, str]]:
     assert a.recorder is not None and b.recorder is not None
     first, second = a.recorder.scenarios[name], b.recorder.scenarios[name]
     ctx_a, ctx_b = _context(a, first), _context(b, second)

@@ -71,6 +71,7 @@ class Difference:
     index: int | None = None
     diff: str | None = None  # a unified diff of the normalised facts
     links: dict[str, str] = field(default_factory=dict)  # column id -> transcript or results
+    accepted: str = ""  # why this difference is expected (from `--accept`), "" while it is open
 
 
 @dataclass(frozen=True)

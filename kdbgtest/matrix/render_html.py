@@ -54,9 +54,7 @@ def _grid(matrix: model.Matrix) -> str:
     rows = [f"<table>\n<thead><tr><th>Scenario</th>{head}</tr></thead>\n<tbody>"]
     for row in matrix.rows:
         cells = "".join(_cell(row.cells[c.id]) for c in matrix.columns)
-        rows.append(
-            f'<tr><th><code title="{escape(row.path)}">{escape(row.scenario)}</code></th>{cells}</tr>'
-        )
+        rows.append(f'<tr><th><code title="{escape(row.path)}">{escape(row.scenario)}</code></th>{cells}</tr>')
     rows.append("</tbody>\n</table>")
     return "\n".join(rows)
 
@@ -110,6 +108,7 @@ def _differences(matrix: model.Matrix, diffs: Mapping[str, str]) -> str:
             f"<li><strong>{escape(d.scenario)}</strong>{escape(step)} ({escape(d.aspect)}, "
             f"{escape(before.label)} → {escape(after.label)}): <code>{escape(d.summary)}</code>"
             + (f" — {', '.join(links)}" if links else "")
+            + (f" — <em>accepted: {escape(d.accepted)}</em>" if d.accepted else "")
             + _folded(diffs.get(d.diff or ""))
             + "</li>"
         )

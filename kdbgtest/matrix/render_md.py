@@ -33,6 +33,9 @@ def headline(matrix: model.Matrix) -> str:
         f"**{len(matrix.regressions)} regression(s)**, {len(matrix.fixes)} fix(es), "
         f"{len(matrix.differences)} behaviour difference(s)"
     )
+    accepted = sum(1 for d in matrix.differences if d.accepted)
+    if accepted:
+        counts += f" ({accepted} accepted, {len(matrix.differences) - accepted} open)"
     failing = matrix.failing
     fails = f"; **{len(failing)} scenario(s) failing** on at least one cluster" if failing else ""
     broken = [c.label for c in matrix.columns if c.error]
@@ -68,9 +71,7 @@ def _columns(matrix: model.Matrix) -> str:
     for c in matrix.columns:
         results = f"[{c.results}]({c.results})" if c.results else _cell_text(f"not run: {c.error}")
         server = c.server_version or "?"
-        lines.append(
-            f"| {_cell_text(c.label)} | {c.provider} | {server} | {c.kubectl_version or '?'} | {results} |"
-        )
+        lines.append(f"| {_cell_text(c.label)} | {c.provider} | {server} | {c.kubectl_version or '?'} | {results} |")
     return "\n".join(lines) + "\n"
 
 
@@ -102,9 +103,11 @@ def _differences(matrix: model.Matrix, diffs: Mapping[str, str]) -> str:
         step = f", step {d.index} '{d.step}'" if d.step else ""
         links = [f"[diff]({d.diff})"] if d.diff else []
         links += [f"[{matrix.column(cid).label}]({path})" for cid, path in d.links.items()]
+        accepted = f" — _accepted: {d.accepted}_" if d.accepted else ""
         lines.append(
             f"- **{d.scenario}**{step} ({d.aspect}, {before.label} → {after.label}): {d.summary}"
             + (f" — {', '.join(links)}" if links else "")
+            + accepted
         )
         if d.diff and d.diff in diffs:
             body = _excerpt(diffs[d.diff], "  ")

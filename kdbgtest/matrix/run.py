@@ -59,9 +59,7 @@ def run_column(
     results = directory / RESULTS
     results.unlink(missing_ok=True)  # never report an earlier matrix's results as this one's
     column = model.Column(id=spec.slug, label=spec.label, provider=spec.provider, source=spec.source)
-    options = dataclasses.replace(
-        options, artifacts=(directory / ARTIFACTS).absolute(), run_id=engine.new_run_id()
-    )
+    options = dataclasses.replace(options, artifacts=(directory / ARTIFACTS).absolute(), run_id=engine.new_run_id())
     writer = json_report.reporter(results)
     try:
         provider = provider_for(spec, request)

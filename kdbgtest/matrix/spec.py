@@ -82,10 +82,7 @@ def parse_all(entries: list[str]) -> list[ClusterSpec]:
         raise MatrixError("--clusters needs at least one entry (e.g. sim:1.33 sim:1.34 or clusters/*.yaml)")
     specs = sorted((parse(entry) for entry in entries), key=lambda s: s.order)
     names = unique_names([spec.label for spec in specs])
-    return [
-        dataclasses.replace(spec, label=label, slug=slug)
-        for spec, (label, slug) in zip(specs, names, strict=True)
-    ]
+    return [dataclasses.replace(spec, label=label, slug=slug) for spec, (label, slug) in zip(specs, names, strict=True)]
 
 
 def unique_names(labels: list[str]) -> list[tuple[str, str]]:
