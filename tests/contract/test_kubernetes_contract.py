@@ -238,3 +238,18 @@ def test_watch_list_sends_the_initial_events_then_a_bookmark(backend: Backend, r
     bookmark = events[types.index("BOOKMARK")]
     assert types.index("BOOKMARK") > max(i for i, t in enumerate(types) if t == "ADDED")
     assert bookmark["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+def test_attach_carries_stdin_to_the_container_and_its_answer_back(backend: Backend) -> None:
+    manifest = sleeper("reader")
+    manifest["spec"]["restartPolicy"] = "Never"
+    manifest["spec"]["containers"][0].update(
+        command=["sh", "-c", "read line; echo got=$line"], stdin=True, stdinOnce=True
+    )
+    backend.create(manifest)
+    backend.kubectl(
+        "wait", "--for=condition=Ready", "pod/reader", f"--timeout={POD_TIMEOUT}s", timeout=POD_TIMEOUT + 30
+    )
+    done = backend.kubectl("attach", "-i", "reader", "-c", "app", stdin="hello\n", check=False)
+    assert "got=hello" in done.stdout, done.stdout + done.stderr
+    backend.kubectl("wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/reader", "--timeout=60s", timeout=90)
