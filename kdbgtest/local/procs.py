@@ -64,6 +64,7 @@ def stop(component: Running, grace: float = STOP_GRACE) -> bool:
     """SIGTERM, then SIGKILL after `grace` seconds; True if it had to be killed."""
     for sig, timeout in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
         if not component.alive():
+            _reap(component.pid)
             return sig == signal.SIGKILL
         with contextlib.suppress(ProcessLookupError):
             os.kill(component.pid, sig)
@@ -82,7 +83,10 @@ def stop(component: Running, grace: float = STOP_GRACE) -> bool:
 def _reap(pid: int) -> None:
     child = _CHILDREN.pop(pid, None)
     if child is not None:
-        child.poll()
+        try:
+            child.wait(timeout=5)  # sets returncode even when the exit status was collected elsewhere
+        except subprocess.TimeoutExpired:
+            _CHILDREN[pid] = child  # still exiting: keep it for the next look
         return
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
