@@ -3,7 +3,8 @@
 Replaced: the run's namespace (`<namespace>`), run id (`<run-id>`), the cluster's node names as whole words
 (`<node>`: a sim's `kdbgtest-1a2b3c-worker` and a local cluster's `vm` compare equal), cluster name
 (`<cluster>`), artifacts and kubeconfig paths, names kubectl generates
-(`debugger-x7k2p` -> `debugger-<id>`, `node-debugger-<cluster>-worker-<id>`, `app-debug-<id>`), timestamps,
+(`debugger-x7k2p` -> `debugger-<id>`, `node-debugger-<cluster>-worker-<id>`, `app-debug-<id>`, the API server's
+`kube-api-access-<id>` volume), timestamps,
 UIDs, long hashes (container IDs), IPv4 addresses and ages/durations (`5m2s`). In terminal output, lines that
 are only a shell prompt (`/ # `) and blank lines are dropped: how many a session shows depends on timing.
 """
@@ -23,6 +24,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b[0-9a-f]{32,}\b"), "<hash>"),
     (re.compile(r"\b((?:node-)?debugger-(?:[a-z0-9.<>-]*-)?)" + _RAND + r"\b"), r"\1<id>"),
     (re.compile(r"\b([a-z0-9.-]+-debug-)" + _RAND + r"\b"), r"\1<id>"),
+    (re.compile(r"\b(kube-api-access-)" + _RAND + r"\b"), r"\1<id>"),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"), "<ip>"),
     (re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:ms|s|m|h|d)(?:\d+(?:s|m|h))?\b"), "<age>"),
 )

@@ -158,24 +158,27 @@ def _admission(spec: dict[str, Any]) -> None:
 
 
 def service_account_volume(pod: dict[str, Any]) -> dict[str, Any]:
-    """The ServiceAccount admission plugin on create: a projected token volume, mounted in every (init)
-    container, unless automounting is off or something is mounted at the token path already."""
+    """The ServiceAccount admission plugin on create (mountServiceAccountToken): every (init) container without
+    a mount at the token path gets one, of the pod's `kube-api-access-*` volume if it has one, else of a new
+    projected volume that is then added; nothing when automounting is off."""
     pod = copy.deepcopy(pod)
     spec = pod["spec"]
-    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-    if spec.get("automountServiceAccountToken") is False or any(
-        m.get("mountPath") == SERVICE_ACCOUNT_MOUNT for c in containers for m in c.get("volumeMounts") or []
-    ):
+    if spec.get("automountServiceAccountToken") is False:
         return pod
-    name = "kube-api-access-" + "".join(secrets.choice(_RAND_ALPHABET) for _ in range(5))
-    namespace_item = {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}, "path": "namespace"}
-    sources = [
-        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-        {"downwardAPI": {"items": [namespace_item]}},
-    ]
-    spec.setdefault("volumes", []).append({"name": name, "projected": {"defaultMode": 420, "sources": sources}})
-    for container in containers:
-        mount = {"name": name, "readOnly": True, "mountPath": SERVICE_ACCOUNT_MOUNT}
-        container.setdefault("volumeMounts", []).append(mount)
+    existing = [v["name"] for v in spec.get("volumes") or [] if v.get("name", "").startswith("kube-api-access-")]
+    name = existing[0] if existing else "kube-api-access-" + "".join(secrets.choice(_RAND_ALPHABET) for _ in range(5))
+    needed = False
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        if not any(m.get("mountPath") == SERVICE_ACCOUNT_MOUNT for m in container.get("volumeMounts") or []):
+            mount = {"name": name, "readOnly": True, "mountPath": SERVICE_ACCOUNT_MOUNT}
+            container.setdefault("volumeMounts", []).append(mount)
+            needed = True
+    if needed and not existing:
+        namespace_item = {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}, "path": "namespace"}
+        sources = [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [namespace_item]}},
+        ]
+        spec.setdefault("volumes", []).append({"name": name, "projected": {"defaultMode": 420, "sources": sources}})
     return pod

@@ -2,7 +2,8 @@
 
 `command` replaces the image ENTRYPOINT and `args` replaces its CMD (containerd `WithProcessArgs`); `$(VAR)`
 references in command, args and env values expand against the container's env (`$$` escapes), undefined
-references stay as written. Env: image env, then the Kubernetes service variables, then the container's own.
+references stay as written. Env: HOSTNAME (containerd sets it to the pod's hostname), image env, then the
+Kubernetes service variables, then the container's own.
 """
 
 from __future__ import annotations
@@ -75,10 +76,10 @@ def argv(container: Obj, entrypoint: list[str], cmd: list[str], env: Mapping[str
 
 
 def environment(
-    pod: Obj, container: Obj, image_env: list[str], *, lookup: Lookup | None = None
+    pod: Obj, container: Obj, image_env: list[str], *, lookup: Lookup | None = None, hostname: str = ""
 ) -> dict[str, str]:
-    """The container's environment, in order: image env, service variables, the container's env."""
-    env: dict[str, str] = {}
+    """The container's environment, in order: HOSTNAME, image env, service variables, the container's env."""
+    env: dict[str, str] = {"HOSTNAME": hostname} if hostname else {}
     for item in image_env:
         key, _, value = item.partition("=")
         env[key] = value

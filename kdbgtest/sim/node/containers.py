@@ -60,7 +60,7 @@ def build(
 ) -> spec.ContainerConfig:
     """The runtime config; raises ContainerConfigError, ConfigError, NoCommand or VolumeError."""
     ident = security.resolve(pod, container, image.user, image.rootfs)
-    env = command.environment(pod, container, image.env, lookup=lookup)
+    env = command.environment(pod, container, image.env, lookup=lookup, hostname=hostname)
     argv = command.argv(container, image.entrypoint, image.cmd, env)
     binds = volumes.mounts(container, pod_volumes)
     if termination_log is not None and container.get("terminationMessagePath"):
