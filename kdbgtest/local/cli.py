@@ -81,7 +81,7 @@ def run_down(args: argparse.Namespace) -> int:
     before = local.state()
     removed = local.down()
     if before == "stopped":
-        _say(f"local cluster '{args.name}' is not running")
+        _say(f"local cluster '{args.name}' is not running; nothing of it is left on this host")
     else:
         _say(f"local cluster '{args.name}' stopped; undone: {', '.join(removed) or 'nothing'}; nothing of it is left")
     return 0
