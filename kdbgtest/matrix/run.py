@@ -13,12 +13,13 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
+from kdbgtest.base import interrupt
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import base, select
 from kdbgtest.matrix import model
 from kdbgtest.matrix.spec import ClusterSpec
 from kdbgtest.report import json_report
-from kdbgtest.runner import engine, events
+from kdbgtest.runner import cleanup, engine, events
 from kdbgtest.scenario import loader
 
 RESULTS = "results.json"
@@ -67,14 +68,18 @@ def run_column(
     except KdbgtestError as exc:
         return dataclasses.replace(column, error=_one_line(exc))
     error = ""
+    deferred: list[int] = []
     try:
         engine.run_scenarios(scenarios, cluster, options, [*reporters, writer])
     finally:
         writer.close()
         try:
-            provider.release()
+            with cleanup.shielded() as deferred:  # a signal now would leave the column's cluster half-stopped
+                provider.release()
         except KdbgtestError as exc:
             error = f"the results are complete, but releasing the cluster failed: {_one_line(exc)}"
+    if deferred:
+        raise interrupt.Interrupted(deferred[0])
     return dataclasses.replace(column, results=f"{spec.slug}/{RESULTS}", error=error)
 
 
