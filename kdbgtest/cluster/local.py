@@ -8,11 +8,11 @@ removes it afterwards. Capabilities are probed like any cluster's; reports name 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
 
-from kdbgtest.base import tools
 from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base, kubeconfig
 from kdbgtest.local import cluster as local_cluster
@@ -53,20 +53,9 @@ class LocalProvider:
             raise
 
     def _info(self, path: Path) -> base.ClusterInfo:
-        found = kubeconfig.probe(tools.require("kubectl", self.kubectl), path, None)
-        capabilities = kubeconfig.client_capabilities(found.client_minor) | {base.TARGET_NAMESPACE, base.NODE_DEBUG}
-        if found.ephemeral_containers:
-            capabilities.add(base.EPHEMERAL_CONTAINERS)
-        return base.ClusterInfo(
-            kind="local",
-            name=label(self.version),
-            kubeconfig=path,
-            context=None,
-            server_version=found.server_version,
-            nodes=found.nodes,
-            capabilities=frozenset(capabilities),
-            control_plane=found.control_plane,
-        )
+        """Probed like any cluster reached by kubeconfig, reported as the local cluster."""
+        found = kubeconfig.KubeconfigProvider(path, None, self.kubectl).acquire()
+        return dataclasses.replace(found, kind="local", name=label(self.version))
 
     def release(self) -> None:
         """Stop the cluster if this provider started it; a cluster the user started keeps running."""

@@ -78,7 +78,7 @@ class Pki:
         _write(self.ca_cert, _cert_pem(ca))
         _write(self.ca_key, _key_pem(ca_key), secret=True)
         serving_key = _new_key()
-        serving = _leaf(ca_name, ca_key, _name("kube-apiserver"), serving_key, ExtendedKeyUsageOID.SERVER_AUTH)
+        serving = _leaf(ca_name, _name("kube-apiserver"), serving_key, ExtendedKeyUsageOID.SERVER_AUTH)
         serving = serving.add_extension(x509.SubjectAlternativeName(_sans(sans)), critical=False)
         _write(self.serving_cert, _cert_pem(_sign(serving, ca_key)))
         _write(self.serving_key, _key_pem(serving_key), secret=True)
@@ -87,7 +87,7 @@ class Pki:
             subject = _name(identity.user, identity.groups)
             _write(
                 self.cert(identity.stem),
-                _cert_pem(_sign(_leaf(ca_name, ca_key, subject, key, ExtendedKeyUsageOID.CLIENT_AUTH), ca_key)),
+                _cert_pem(_sign(_leaf(ca_name, subject, key, ExtendedKeyUsageOID.CLIENT_AUTH), ca_key)),
             )
             _write(self.key(identity.stem), _key_pem(key), secret=True)
             _write(self.kubeconfig(identity.stem), self.kubeconfig_text(identity, server), secret=True)
@@ -146,12 +146,10 @@ def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivate
 
 def _leaf(
     issuer: x509.Name,
-    issuer_key: ec.EllipticCurvePrivateKey,
     subject: x509.Name,
     key: ec.EllipticCurvePrivateKey,
     usage: x509.ObjectIdentifier,
 ) -> x509.CertificateBuilder:
-    del issuer_key  # signed by the caller, after any further extensions
     return (
         _builder(subject, issuer, key)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
