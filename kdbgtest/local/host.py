@@ -171,7 +171,7 @@ def footprint(state_parent: Path, bin_dir: Path) -> dict[str, object]:
     """Everything of a local cluster that could outlive it on this host (equal before `up` and after `down`)."""
     cgroups = [str(h / paths.CGROUP_ROOT) for h in cgroup_hierarchies() if (h / paths.CGROUP_ROOT).exists()]
     return {
-        "processes": sorted(f"{pid} {_comm(pid)}" for pid in stray_pids([str(state_parent), str(bin_dir)])),
+        "processes": sorted(f"{pid} {_comm(pid)}" for pid in stray_pids(state_parent, bin_dir)),
         "mounts": [str(m) for m in mounts_below(state_parent)],
         "cgroups": cgroups,
         "bridge": Path(f"/sys/class/net/{paths.BRIDGE}").exists(),
@@ -205,16 +205,21 @@ def _kill_cgroup_members() -> list[str]:
 def _kill_strays(state_root: Path, bin_dir: Path | None) -> list[str]:
     """containerd shims (and any component) outlive their parent: kill processes running our binaries."""
     removed = []
-    marks = [str(state_root)] + ([str(bin_dir)] if bin_dir else [])
-    for pid in stray_pids(marks):
+    for pid in stray_pids(state_root, bin_dir):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
             removed.append(f"process {pid} ({_comm(pid)})")
     return removed
 
 
-def stray_pids(marks: list[str]) -> list[int]:
-    """Processes whose executable or command line names one of `marks` (paths of this cluster)."""
+def stray_pids(state: Path, binaries: Path | None) -> list[int]:
+    """Processes of a cluster: running a binary from `binaries`, or naming `state` on their command line.
+
+    A command line that names `binaries` is not enough: `go build -o <binaries>/kubelet` is a build, not a
+    component (the leak check once counted one, and teardown would have killed it).
+    """
+    exe_mark = str(binaries) + "/" if binaries else None
+    cmd_mark = str(state)
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -224,7 +229,7 @@ def stray_pids(marks: list[str]) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if any(exe.startswith(m) or m in cmdline for m in marks):
+        if (exe_mark and exe.startswith(exe_mark)) or exe.startswith(cmd_mark + "/") or cmd_mark in cmdline:
             found.append(int(entry.name))
     return found
 
