@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
@@ -97,3 +98,35 @@ class ClusterLost(Interrupted):
     @property
     def exit_code(self) -> int:
         return 2
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[list[int]]:
+    """Defer the first SIGINT, SIGTERM or SIGHUP while cleanup runs (a second one interrupts); yields the
+    deferred signals.
+
+    Only possible in the main thread; elsewhere the block runs unshielded.
+    """
+    deferred: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield deferred
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if deferred:
+            aborted = Interrupted(signum)
+            aborted.incomplete = True
+            raise aborted
+        deferred.append(signum)
+        name = signal.Signals(signum).name
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone: cleanup goes on regardless
+            print(f"kdbgtest: {name} received; cleaning up, please wait (Ctrl-C again to abort the cleanup)",
+                  file=sys.stderr)  # fmt: skip
+
+    ignored = signal.SIG_IGN
+    previous = {s: signal.signal(s, handler) for s in HANDLED if signal.getsignal(s) is not ignored}
+    try:
+        yield deferred
+    finally:
+        for signum, former in previous.items():
+            signal.signal(signum, former)

@@ -9,14 +9,8 @@ the namespace. A debug pod that someone else makes elsewhere on a shared cluster
 
 from __future__ import annotations
 
-import contextlib
 import shlex
-import signal
-import sys
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import FrameType
 
 from kdbgtest.base import interrupt
 from kdbgtest.base.errors import KdbgtestError
@@ -161,33 +155,4 @@ def _request_delete(client: kube.Kubectl, ns: str, name: str) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def shielded() -> Iterator[list[int]]:
-    """Defer the first SIGINT, SIGTERM or SIGHUP while cleanup runs (a second one interrupts); yields the
-    deferred signals.
-
-    Only possible in the main thread; elsewhere the block runs unshielded.
-    """
-    deferred: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield deferred
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if deferred:
-            aborted = interrupt.Interrupted(signum)
-            aborted.incomplete = True
-            raise aborted
-        deferred.append(signum)
-        name = signal.Signals(signum).name
-        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone: cleanup goes on regardless
-            print(f"kdbgtest: {name} received; cleaning up, please wait (Ctrl-C again to abort the cleanup)",
-                  file=sys.stderr)  # fmt: skip
-
-    ignored = signal.SIG_IGN
-    previous = {s: signal.signal(s, handler) for s in interrupt.HANDLED if signal.getsignal(s) is not ignored}
-    try:
-        yield deferred
-    finally:
-        for signum, former in previous.items():
-            signal.signal(signum, former)
+shielded = interrupt.shielded  # lives with the signal handling it defers
