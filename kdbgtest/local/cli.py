@@ -91,7 +91,7 @@ def run_status(args: argparse.Namespace) -> int:
     found = cluster.LocalCluster(args.name).status()
     print(f"local cluster '{found.name}': {found.state}" + (f" ({found.version})" if found.version else ""))
     for name, alive in found.components.items():
-        print(f"  {name:<24} {'running' if alive else 'exited'}")
+        print(f"  {name:<24} {'running' if alive else 'exited':<8} {found.versions.get(name, '')}")
     if found.state == "stale":
         print(f"components died; clean up with `kdbgtest local down --name {found.name}`")
     if found.state != "running":

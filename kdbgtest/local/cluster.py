@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.base import process, waiting
+from kdbgtest.base import interrupt, process, waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
 from kdbgtest.local import build, components, host, images, pki, procs
 from kdbgtest.local import layout as paths
@@ -32,6 +32,9 @@ from kdbgtest.local import pins as pinning
 API_TIMEOUT = 120.0
 NODE_TIMEOUT = 180.0
 CNI_PLUGINS = ("bridge", "host-local", "loopback")
+# The components an in-place upgrade replaces, in the documented order (etcd and containerd keep running).
+UPGRADE_ORDER = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet")
+HEALTH_PORTS = {"kube-controller-manager": 10257, "kube-scheduler": 10259}  # their default secure ports
 Progress = Callable[[str], None]
 
 
@@ -43,6 +46,7 @@ class LocalStatus:
     components: dict[str, bool] = field(default_factory=dict)  # name -> alive
     kubeconfig: str = ""
     nodes: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)  # component -> its version (see component_versions)
 
 
 class LocalCluster:
@@ -152,7 +156,7 @@ class LocalCluster:
         self.progress(f"starting {component.name}")
         env = {"PATH": f"{Path(component.argv[0]).parent}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"}
         running = procs.start(component.name, component.argv, self.where.log(component.name), env)
-        record["components"].append(running.to_json())
+        record["components"].append({**running.to_json(), "version": record["version"]})
         self._save(record)
         self._started.append(running)
 
@@ -160,6 +164,90 @@ class LocalCluster:
         ctr = [str(bin_dir / "ctr"), "--address", str(self.where.containerd_socket), "-n", "k8s.io"]
         for archive in archives:
             process.run([*ctr, "images", "import", "--platform", "linux/amd64", str(archive)], timeout=120)
+
+    # ---- in-place upgrades ------------------------------------------------------------------------------
+
+    def component_versions(self) -> dict[str, str]:
+        """Each component's version as recorded; one being replaced reads `v1.36.3 -> v1.37.2 (stopped)`."""
+        record = self._load()
+        found = {}
+        for data in record.get("components", []):
+            version = str(data.get("version", record.get("version", "")))
+            if data.get("target"):
+                version = f"{version} -> {data['target']} (stopped)"
+            found[str(data["name"])] = version
+        return found
+
+    def replace_component(self, name: str, version: str) -> float:
+        """Restart `name` from the binaries of `version`, keeping etcd's data, containerd and the pods; wait until
+        it is healthy again (a kubelet: node Ready, reporting `version`). Returns the seconds it took.
+
+        state.json says at every moment which version each component runs: the component is marked with its
+        target before it is stopped, and the new process is recorded in the same signal-shielded block that
+        starts it, so an interrupted upgrade names the one component caught between versions.
+        """
+        if name not in UPGRADE_ORDER:
+            raise KdbgtestError(f"cannot upgrade {name!r} in place; the components are {', '.join(UPGRADE_ORDER)}")
+        target = pinning.load(version, self.pins_root)
+        bin_dir = build.build(target, progress=self.progress)
+        began = time.monotonic()
+        with _locked(self.where.lock):
+            if self.state() != "running":
+                raise ClusterError(f"local cluster '{self.where.name}' is not running (see `kdbgtest local status`)")
+            record = self._load()
+            self.node = host.detect_node()
+            entry = next(c for c in record["components"] if c["name"] == name)
+            self.progress(f"{name}: {entry.get('version', record['version'])} -> {target.kubernetes}")
+            with interrupt.shielded() as deferred:
+                entry["target"] = target.kubernetes
+                self._save(record)
+                procs.stop(procs.Running.from_json(entry))
+                command = self._command(name, bin_dir)
+                env = {"PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"}
+                running = procs.start(name, command.argv, self.where.log(name), env)
+                entry.clear()
+                entry.update({**running.to_json(), "version": target.kubernetes})
+                self._save(record)
+        if deferred:
+            raise interrupt.Interrupted(deferred[0])
+        self._started = [running]
+        self._wait_healthy(name, target.kubernetes)
+        return time.monotonic() - began
+
+    def _command(self, name: str, bin_dir: Path) -> components.Component:
+        if name == "kubelet":
+            return components.kubelet(self.where, bin_dir, self.node)
+        return next(c for c in components.control_plane(self.where, bin_dir) if c.name == name)
+
+    def _wait_healthy(self, name: str, version: str) -> None:
+        def probe() -> tuple[bool, str]:
+            if name == "kube-apiserver":
+                return self._probe("/readyz")
+            if name == "kubelet":
+                return self._kubelet_ready(version)
+            return self._healthz(HEALTH_PORTS[name])
+
+        what = f"{name} {version} to be healthy"
+        waiting.wait_for(probe, timeout=NODE_TIMEOUT, what=what, interval=0.5, describe=str)
+
+    def _kubelet_ready(self, version: str) -> tuple[bool, str]:
+        ready, said = self._node_ready()
+        if not ready:
+            return False, said
+        node = self.api_get(f"/api/v1/nodes/{self.node.name}")
+        reported = node.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")
+        return reported == version, f"Ready, kubeletVersion {reported}"
+
+    def _healthz(self, port: int) -> tuple[bool, str]:
+        self._check_alive()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # its self-signed serving certificate; only /healthz is read
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", timeout=2, context=context) as response:
+                return response.status == 200, f"HTTP {response.status}"
+        except (urllib.error.URLError, OSError) as exc:
+            return False, str(exc)
 
     # ---- probes -----------------------------------------------------------------------------------------
 
@@ -232,8 +320,8 @@ class LocalCluster:
             running = procs.Running.from_json(data)
             if running.alive() and procs.stop(running):
                 forced.append(f"{running.name} (needed SIGKILL)")
-        bin_dir = Path(record["bin_dir"]) if record.get("bin_dir") else None
-        leftovers = host.restore(record.get("host", {}), self.where.root, bin_dir)
+        # any version's binaries: after an in-place upgrade components (and shims) run from two bin directories
+        leftovers = host.restore(record.get("host", {}), self.where.root, build.cache_root())
         if self.where.root.exists():
             host.unmount_below(self.where.root)
             shutil.rmtree(self.where.root)
@@ -248,8 +336,9 @@ class LocalCluster:
 
     def status(self) -> LocalStatus:
         record = self._load()
-        result = LocalStatus(self.where.name, self.state(), str(record.get("version", "")))
+        result = LocalStatus(self.where.name, self.state(), _cluster_version(record, self.component_versions()))
         result.components = {c["name"]: procs.Running.from_json(c).alive() for c in record.get("components", [])}
+        result.versions = self.component_versions()
         if result.state == "running":
             result.kubeconfig = str(self.where.kubeconfig)
             with contextlib.suppress(ClusterError):
@@ -276,6 +365,14 @@ class LocalCluster:
         tmp = self.where.state.with_name(".state.json.tmp")
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         tmp.replace(self.where.state)
+
+
+def _cluster_version(record: dict[str, Any], versions: dict[str, str]) -> str:
+    """The Kubernetes version all upgradable components run, or `mixed (...)` in the middle of an upgrade."""
+    found = {versions[name] for name in UPGRADE_ORDER if name in versions}
+    if len(found) <= 1:
+        return found.pop() if found else str(record.get("version", ""))
+    return "mixed (" + ", ".join(f"{n} {versions[n]}" for n in UPGRADE_ORDER if n in versions) + ")"
 
 
 def leftovers(state_parent: Path) -> list[str]:
