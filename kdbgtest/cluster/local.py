@@ -47,12 +47,12 @@ class LocalProvider:
             path = self._cluster.up()
             self._started = True
         try:
-            return self._info(path)
+            return self.probe(path)
         except BaseException:
             self.release()
             raise
 
-    def _info(self, path: Path) -> base.ClusterInfo:
+    def probe(self, path: Path) -> base.ClusterInfo:
         """Probed like any cluster reached by kubeconfig, reported as the local cluster."""
         found = kubeconfig.KubeconfigProvider(path, None, self.kubectl).acquire()
         return dataclasses.replace(found, kind="local", name=label(self.version))

@@ -48,12 +48,17 @@ class SimProvider:
         self._cluster = sim_cluster.SimCluster(self.config)
         path = self._cluster.up()
         try:
-            return self._info(path)
+            return self.probe(path)
         except BaseException:
             self.release()
             raise
 
-    def _info(self, path: Path) -> base.ClusterInfo:
+    @property
+    def cluster(self) -> sim_cluster.SimCluster | None:
+        """The running sim this provider started (None before `acquire` and after `release`)."""
+        return self._cluster
+
+    def probe(self, path: Path) -> base.ClusterInfo:
         found = kubeconfig.probe(tools.require("kubectl", self.kubectl), path, None)
         capabilities = kubeconfig.client_capabilities(found.client_minor) | {
             base.TARGET_NAMESPACE,

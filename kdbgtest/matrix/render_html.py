@@ -23,9 +23,13 @@ li { margin: .3em 0; }
 
 def render(matrix: model.Matrix, diffs: Mapping[str, str] | None = None) -> str:
     """The page; `diffs` (diff file -> text) are shown inline, folded, so the page stands alone."""
-    body = [
-        "<h1>kdbgtest matrix</h1>",
-        f"<p>{_inline(render_md.headline(matrix))}</p>",
+    body = ["<h1>kdbgtest matrix</h1>", f"<p>{inline(render_md.headline(matrix))}</p>", *sections(matrix, diffs)]
+    return page("kdbgtest matrix", body)
+
+
+def sections(matrix: model.Matrix, diffs: Mapping[str, str] | None = None) -> list[str]:
+    """Everything below the headline (reused by the upgrade report)."""
+    return [
         _grid(matrix),
         f"<p>{escape(render_md.LEGEND)}</p>",
         _columns(matrix),
@@ -33,19 +37,23 @@ def render(matrix: model.Matrix, diffs: Mapping[str, str] | None = None) -> str:
         _changes("Fixes", "failed on one version, passes on the next", matrix.fixes, matrix),
         _differences(matrix, diffs or {}),
     ]
+
+
+def page(title: str, body: list[str], style: str = "") -> str:
+    """A self-contained HTML page."""
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>kdbgtest matrix</title>\n'
-        f"<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{escape(title)}</title>\n'
+        f"<style>{STYLE}{style}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
     )
 
 
-def _inline(text: str) -> str:
+def inline(text: str) -> str:
     """The headline's **bold** as <strong>."""
     parts = escape(text).split("**")
     return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
 
 
-def _link(href: str | None, text: str) -> str:
+def link(href: str | None, text: str) -> str:
     return f'<a href="{escape(href)}">{escape(text)}</a>' if href else escape(text)
 
 
@@ -62,14 +70,14 @@ def _grid(matrix: model.Matrix) -> str:
 def _cell(cell: model.Cell) -> str:
     text = f"{render_md.ICONS.get(cell.verdict, '?')} {cell.verdict}"
     reason = f'<span class="reason">{escape(cell.reason)}</span>' if cell.reason else ""
-    return f'<td class="{escape(cell.verdict)}">{_link(cell.link, text)} {reason}</td>'
+    return f'<td class="{escape(cell.verdict)}">{link(cell.link, text)} {reason}</td>'
 
 
 def _columns(matrix: model.Matrix) -> str:
     rows = ["<h2>Clusters</h2>", "<table>", "<tr><th>Column</th><th>Provider</th><th>Server</th>"
             "<th>kubectl</th><th>Source</th><th>Results</th></tr>"]  # fmt: skip
     for c in matrix.columns:
-        results = _link(c.results, c.results) if c.results else escape(f"not run: {c.error}")
+        results = link(c.results, c.results) if c.results else escape(f"not run: {c.error}")
         values = [c.label, c.provider, c.server_version or "?", c.kubectl_version or "?", c.source]
         rows.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in values) + f"<td>{results}</td></tr>")
     rows.append("</table>")
@@ -82,10 +90,10 @@ def _changes(title: str, meaning: str, changes: list[model.Change], matrix: mode
         before, after = matrix.column(change.before), matrix.column(change.after)
         where = f"{change.step}: " if change.step else ""
         flip = f"{before.label} {change.before_verdict} → {after.label} {change.after_verdict}"
-        link = f" ({_link(change.link, 'transcript/artifacts')})" if change.link else ""
+        linked = f" ({link(change.link, 'transcript/artifacts')})" if change.link else ""
         items.append(
             f"<li><strong>{escape(change.scenario)}</strong>: {escape(flip)}: "
-            f"{escape(where + change.reason)}{link}</li>"
+            f"{escape(where + change.reason)}{linked}</li>"
         )
     listed = f"<ul>\n{chr(10).join(items)}\n</ul>" if items else "<p>None.</p>"
     return f"<h2>{escape(title)} ({len(changes)})</h2>\n<p><em>{escape(meaning)}</em></p>\n{listed}"
@@ -102,8 +110,8 @@ def _differences(matrix: model.Matrix, diffs: Mapping[str, str]) -> str:
     for d in matrix.differences:
         before, after = matrix.column(d.before), matrix.column(d.after)
         step = f", step {d.index} '{d.step}'" if d.step else ""
-        links = [_link(d.diff, "diff")] if d.diff else []
-        links += [_link(path, matrix.column(cid).label) for cid, path in d.links.items()]
+        links = [link(d.diff, "diff")] if d.diff else []
+        links += [link(path, matrix.column(cid).label) for cid, path in d.links.items()]
         items.append(
             f"<li><strong>{escape(d.scenario)}</strong>{escape(step)} ({escape(d.aspect)}, "
             f"{escape(before.label)} → {escape(after.label)}): <code>{escape(d.summary)}</code>"

@@ -15,16 +15,20 @@ DIFF_LINES = 40  # lines of a diff shown inline
 def render(matrix: model.Matrix, diffs: Mapping[str, str] | None = None) -> str:
     """The report; `diffs` (diff file -> text) are shown inline, folded, since the step summary of a CI job
     cannot follow relative links."""
+    return "\n".join(["# kdbgtest matrix\n", headline(matrix) + "\n", *sections(matrix, diffs)])
+
+
+def sections(matrix: model.Matrix, diffs: Mapping[str, str] | None = None) -> list[str]:
+    """Everything below the headline: grid, clusters, regressions, fixes, differences (reused by the upgrade
+    report, whose columns are phases)."""
     parts = [
-        "# kdbgtest matrix\n",
-        headline(matrix) + "\n",
         _grid(matrix),
         _columns(matrix),
         _changes("Regressions", "passed on one version, fails on the next", matrix.regressions, matrix),
         _changes("Fixes", "failed on one version, passes on the next", matrix.fixes, matrix),
         _differences(matrix, diffs or {}),
     ]
-    return "\n".join(p for p in parts if p)
+    return [p for p in parts if p]
 
 
 def headline(matrix: model.Matrix) -> str:
