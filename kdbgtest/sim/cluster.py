@@ -3,6 +3,9 @@
     with SimCluster(SimConfig(name="demo")) as kubeconfig:
         ...  # real kubectl --kubeconfig kubeconfig
 
+`components()` and `set_component_version()` read and change the version each component runs, in place, while
+the cluster runs (an upgrade; `kdbgtest.sim.versions`).
+
 One daemon process per cluster name and state directory. `up` refuses to start a cluster whose daemon is
 already running (it never attaches to someone else's cluster); leftovers of a crashed or killed daemon are
 cleaned first, never reused. `down` works from any process, including after `kill -9` of the daemon.
@@ -19,6 +22,7 @@ import ssl
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +39,7 @@ START_TIMEOUT = 30.0  # seconds for the daemon to answer /readyz
 STOP_TIMEOUT = 30.0  # seconds for the daemon to stop its nodes after SIGTERM, before SIGKILL
 KILL_TIMEOUT = 5.0
 LOCK_TIMEOUT = 60.0  # seconds to wait while another `up` claims a cluster in the same parent directory
+COMPONENTS_PATH = "/kdbgtest/v1/components"  # kdbgtest.sim.apiserver.components
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
 
@@ -259,6 +264,33 @@ class SimCluster:
             pods=[_pod_info(p) for p in pods],
         )
 
+    # -- component versions (in-place upgrades) ------------------------------------------------------------
+    def components(self) -> dict[str, str]:
+        """The version ("1.N") each component runs now: kube-apiserver, kube-controller-manager, kube-scheduler,
+        kubelet."""
+        versions: dict[str, str] = api_send(self.paths, self._server(), "GET", COMPONENTS_PATH)
+        return versions
+
+    def set_component_version(self, component: str, version: str) -> dict[str, str]:
+        """Run `version` ("1.N") of `component` from now on, in place; returns every component's version.
+
+        ClusterError with the server's message if the component or the version is not one the sim runs.
+        """
+        path = f"{COMPONENTS_PATH}/{urllib.parse.quote(component, safe='')}"
+        try:
+            versions: dict[str, str] = api_send(self.paths, self._server(), "PUT", path, {"version": version})
+        except ClusterError as exc:
+            raise ClusterError(
+                f"could not set {component} to {version} on sim cluster '{self.config.name}': {exc}"
+            ) from None
+        return versions
+
+    def _server(self) -> str:
+        ready = self.paths.read_ready() if self.paths.daemon_pid() is not None else None
+        if ready is None:
+            raise ClusterError(f"sim cluster '{self.config.name}' is not running ({self.state()})")
+        return ready.server
+
 
 class _DaemonExited(Exception):
     pass
@@ -320,15 +352,44 @@ def unavailable_reason() -> str | None:
 
 def api_get(paths: state.StateDir, server: str, path: str, *, raw: bool = False) -> Any:
     """GET `path` from the sim's API server with its CA and token: JSON (text if `raw`), or ClusterError."""
-    creds = tls.read(paths.tls)
-    ctx = ssl.create_default_context(cadata=creds.ca_pem.decode())
-    request = urllib.request.Request(server + path, headers={"Authorization": f"Bearer {creds.token}"})
     try:
-        with urllib.request.urlopen(request, timeout=5, context=ctx) as response:
-            body = response.read().decode()
+        body = _request(paths, server, "GET", path)
     except (urllib.error.URLError, OSError) as exc:
         raise ClusterError(f"sim API server {server} did not answer GET {path}: {exc}") from None
     return body if raw else json.loads(body)
+
+
+def api_send(paths: state.StateDir, server: str, method: str, path: str, body: Any = None) -> Any:
+    """`method path` on the sim's API server with a JSON body (if any): the JSON answer, or ClusterError with
+    the message of the Status the server answered with (or why it did not answer)."""
+    try:
+        return json.loads(_request(paths, server, method, path, body))
+    except urllib.error.HTTPError as exc:
+        raise ClusterError(f"{method} {path} failed with {exc.code}: {_status_message(exc)}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise ClusterError(f"sim API server {server} did not answer {method} {path}: {exc}") from None
+
+
+def _request(paths: state.StateDir, server: str, method: str, path: str, body: Any = None) -> str:
+    creds = tls.read(paths.tls)
+    ctx = ssl.create_default_context(cadata=creds.ca_pem.decode())
+    headers = {"Authorization": f"Bearer {creds.token}"}
+    data = None if body is None else json.dumps(body).encode()
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(server + path, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=5, context=ctx) as response:
+        text: str = response.read().decode()
+    return text
+
+
+def _status_message(error: urllib.error.HTTPError) -> str:
+    """The `message` of the metav1.Status in an error answer, else the HTTP reason."""
+    try:
+        found = json.loads(error.read()).get("message")
+    except (ValueError, AttributeError, OSError):
+        found = None
+    return found if isinstance(found, str) and found else str(error.reason)
 
 
 def _node_ready(node: dict[str, Any]) -> bool:

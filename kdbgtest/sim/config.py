@@ -40,7 +40,7 @@ class SimConfig:
 
     name: str = DEFAULT_NAME
     nodes: int = 2
-    kubernetes_version: str = DEFAULT_VERSION  # "1.N": what /version and nodes report
+    kubernetes_version: str = DEFAULT_VERSION  # "1.N": every component at start (kdbgtest.sim.versions)
     feature_gates: dict[str, bool] = field(default_factory=dict)  # e.g. {"EphemeralContainers": False}
     state_dir: Path | None = None  # default: DEFAULT_STATE_ROOT / name
     time_scale: float = 1.0
@@ -59,10 +59,11 @@ class SimConfig:
     def minor(self) -> int:
         return int(self.kubernetes_version.split(".")[1])
 
-    def feature(self, gate: str) -> bool:
-        """Whether a feature gate is on (unset gates: the default for the version; only the ones the sim knows)."""
+    def feature(self, gate: str, minor: int | None = None) -> bool:
+        """Whether a feature gate is on (unset gates: the default for version 1.`minor`, by default the one the
+        cluster starts with; only the gates the sim knows)."""
         if gate in self.feature_gates:
             return self.feature_gates[gate]
         if gate == "EphemeralContainers":
-            return self.minor >= 23
+            return (self.minor if minor is None else minor) >= 23
         return True

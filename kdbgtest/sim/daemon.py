@@ -25,7 +25,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from kdbgtest.sim import kubeconfig, state, tls
+from kdbgtest.sim import kubeconfig, state, tls, versions
 from kdbgtest.sim.apiserver import app as apiserver_app
 from kdbgtest.sim.apiserver import store as apiserver_store
 from kdbgtest.sim.config import SimConfig
@@ -84,12 +84,13 @@ async def serve(config: SimConfig, paths: state.StateDir) -> None:
     creds = tls.generate(config.name, config.host)
     tls.write(creds, paths.tls)
     store = apiserver_store.Store(config)
+    running = versions.ComponentVersions(config)  # changed in place by an upgrade, read by the API and the nodes
     runtime = runc.Runc(paths.root / "runc")
     nodes: dict[str, NodeRuntime] = {}
     runner: web.AppRunner | None = None
     try:
-        await _start_nodes(config, store, runtime, nodes)
-        app = apiserver_app.build_app(config, store, nodes, creds.token)
+        await _start_nodes(config, store, runtime, running, nodes)
+        app = apiserver_app.build_app(config, store, nodes, creds.token, running)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT)
         await runner.setup()
         sock = _listen(config.host, config.port)
@@ -108,13 +109,17 @@ async def serve(config: SimConfig, paths: state.StateDir) -> None:
 
 
 async def _start_nodes(
-    config: SimConfig, store: apiserver_store.Store, runtime: runc.Runc, nodes: dict[str, NodeRuntime]
+    config: SimConfig,
+    store: apiserver_store.Store,
+    runtime: runc.Runc,
+    running: versions.ComponentVersions,
+    nodes: dict[str, NodeRuntime],
 ) -> None:
     """Create and start every node agent; `nodes` holds each one created so far (to stop them on failure)."""
     image_store = images.ImageStore(images.DEFAULT_CACHE)  # shared by every cluster
 
     async def start(name: str) -> None:
-        node = await agent.create_node(name, store, config, images=image_store, runc=runtime)
+        node = await agent.create_node(name, store, config, images=image_store, runc=runtime, versions=running)
         nodes[name] = node
         await node.start()
         log.info("node %s started", name)

@@ -3,7 +3,7 @@
     @pytest.fixture(scope="session")
     def sim(tmp_path_factory):
         with sim_cluster(tmp_path_factory, nodes=1, time_scale=0.1) as handle:
-            yield handle  # handle.kubeconfig, handle.config
+            yield handle  # handle.kubeconfig, handle.config, handle.cluster (e.g. to upgrade it in place)
 
 Skips (with the reason) when the machine cannot run the sim (not root, runc or busybox missing). The state
 directory is a fresh temporary directory unless `state_dir` is given. On exit the cluster is stopped, and
@@ -26,10 +26,11 @@ from kdbgtest.sim.config import SimConfig
 
 @dataclass(frozen=True)
 class SimHandle:
-    """A running sim cluster: its kubeconfig and configuration."""
+    """A running sim cluster: its kubeconfig, configuration and `SimCluster`."""
 
     kubeconfig: Path
     config: SimConfig
+    cluster: cluster.SimCluster
 
 
 @contextlib.contextmanager
@@ -45,7 +46,7 @@ def sim_cluster(
     sim = cluster.SimCluster(sim_config)
     kubeconfig = sim.up()
     try:
-        yield SimHandle(kubeconfig, sim_config)
+        yield SimHandle(kubeconfig, sim_config, sim)
     finally:
         leftovers = sim.down()
     if check_leaks and leftovers:

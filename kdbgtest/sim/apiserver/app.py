@@ -10,11 +10,12 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import WSCloseCode, web
 
-from kdbgtest.sim.apiserver import discovery, handlers, logs, openapi, rest, status, streams
+from kdbgtest.sim.apiserver import components, discovery, handlers, logs, openapi, rest, status, streams
 from kdbgtest.sim.apiserver import pod_handlers as ph
 from kdbgtest.sim.apiserver.store import Store
 from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.contracts import NodeRuntime
+from kdbgtest.sim.versions import APISERVER, ComponentVersions
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -64,22 +65,22 @@ async def _ok(_: web.Request) -> web.Response:
 
 async def _openapi_v1(request: web.Request) -> web.Response:
     return web.Response(
-        body=openapi.api_v1_document(request.app[rest.CONFIG].feature("EphemeralContainers")),
+        body=openapi.api_v1_document(request.app[rest.VERSIONS].feature(APISERVER, "EphemeralContainers")),
         content_type="application/json",
         headers={"Cache-Control": "public, immutable"},
     )
 
 
 def _routes(app: web.Application) -> None:
-    config = app[rest.CONFIG]
+    running = app[rest.VERSIONS]
     add = app.router.add_route
     for path in ("/healthz", "/livez", "/readyz"):
         add("GET", path, _ok)
-    add("GET", "/version", _static(lambda _: discovery.version(config)))
+    add("GET", "/version", _static(lambda _: discovery.version(running.version(APISERVER))))
     add("GET", "/api", _static(lambda _: discovery.api_versions()))
     add("GET", "/apis", _static(lambda _: discovery.api_groups()))
-    add("GET", "/api/v1", _static(lambda _: discovery.core_v1(config)))
-    add("GET", "/openapi/v3", _static(lambda _: openapi.index(config.feature("EphemeralContainers"))))
+    add("GET", "/api/v1", _static(lambda _: discovery.core_v1(running.feature(APISERVER, "EphemeralContainers"))))
+    add("GET", "/openapi/v3", _static(lambda _: openapi.index(running.feature(APISERVER, "EphemeralContainers"))))
     add("GET", "/openapi/v3/api/v1", _openapi_v1)
     add("GET", "/api/v1/namespaces", handlers.list_namespaces)
     add("POST", "/api/v1/namespaces", handlers.create_namespace)
@@ -97,6 +98,8 @@ def _routes(app: web.Application) -> None:
     add("POST", NS + "/events", handlers.create_event)
     add("GET", NS + "/events/{name}", handlers.get_event)
     add("DELETE", NS + "/events/{name}", handlers.delete_event)
+    add("GET", components.PREFIX, components.list_components)
+    add("PUT", components.PREFIX + "/{component}", components.set_component)
     _pod_routes(app)
 
 
@@ -121,11 +124,19 @@ def _pod_routes(app: web.Application) -> None:
 
 
 def build_app(
-    config: SimConfig, store: Store, nodes: Mapping[str, NodeRuntime], token: str
+    config: SimConfig,
+    store: Store,
+    nodes: Mapping[str, NodeRuntime],
+    token: str,
+    versions: ComponentVersions | None = None,
 ) -> web.Application:
-    """The API server application; requests must carry `Authorization: Bearer <token>`."""
+    """The API server application; requests must carry `Authorization: Bearer <token>`.
+
+    `versions`: the running components' versions, shared with the node agents (default: all at the config's).
+    """
     app = web.Application(middlewares=[_errors, _authenticate], client_max_size=16 * 1024 * 1024)
     app[rest.CONFIG] = config
+    app[rest.VERSIONS] = versions or ComponentVersions(config)
     app[rest.STORE] = store
     app[rest.NODES] = nodes
     app[rest.TOKEN] = token

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from kdbgtest.sim.apiserver import objects
-from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.contracts import Obj
 
 _ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -40,7 +39,7 @@ def api_groups() -> Obj:
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
 
 
-def core_v1(config: SimConfig) -> Obj:
+def core_v1(ephemeral_containers: bool) -> Obj:
     resources = [
         _resource("events", "Event", True, _ALL_VERBS, ["ev"]),
         _resource(
@@ -59,7 +58,7 @@ def core_v1(config: SimConfig) -> Obj:
         _resource("pods/log", "Pod", True, ["get"]),
         _resource("pods/status", "Pod", True, _STATUS_VERBS),
     ]
-    if config.feature("EphemeralContainers"):
+    if ephemeral_containers:
         resources.append(_resource("pods/ephemeralcontainers", "Pod", True, _STATUS_VERBS))
     return {
         "kind": "APIResourceList",
@@ -68,16 +67,17 @@ def core_v1(config: SimConfig) -> Obj:
     }
 
 
-def version(config: SimConfig) -> Obj:
-    minor = str(config.minor)
+def version(running: str) -> Obj:
+    """`/version` of a kube-apiserver running `running` ("1.36")."""
+    minor = running.split(".")[1]
     return {
         "major": "1",
         "minor": minor,
         "emulationMajor": "1",
         "emulationMinor": minor,
         "minCompatibilityMajor": "1",
-        "minCompatibilityMinor": str(config.minor - 1),
-        "gitVersion": f"v{config.kubernetes_version}.0",
+        "minCompatibilityMinor": str(int(minor) - 1),
+        "gitVersion": f"v{running}.0",
         "gitCommit": "kdbgtest-sim",
         "gitTreeState": "clean",
         "buildDate": "2026-01-01T00:00:00Z",

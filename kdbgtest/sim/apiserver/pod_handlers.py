@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from kdbgtest.sim import versions
 from kdbgtest.sim.apiserver import fieldcheck, handlers, pods, rest, status
 from kdbgtest.sim.apiserver.store import DryRun
 from kdbgtest.sim.contracts import Obj
@@ -90,7 +91,7 @@ async def patch_status(request: web.Request) -> web.Response:
 # -- pods/ephemeralcontainers ------------------------------------------------------------------------------
 def _require_ephemeral(request: web.Request) -> None:
     """With the feature gate off the subresource does not exist: the generic 404 with no name in details."""
-    if not request.app[rest.CONFIG].feature("EphemeralContainers"):
+    if not request.app[rest.VERSIONS].feature(versions.APISERVER, "EphemeralContainers"):
         raise status.resource_not_found()
 
 

@@ -14,9 +14,11 @@ from kdbgtest.sim.apiserver import fieldcheck, protobuf, status, tables
 from kdbgtest.sim.apiserver.store import DryRun, Store
 from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.contracts import NodeRuntime, Obj
+from kdbgtest.sim.versions import ComponentVersions
 
 STORE = web.AppKey("store", Store)
 CONFIG = web.AppKey("config", SimConfig)
+VERSIONS = web.AppKey("versions", ComponentVersions)  # read the kube-apiserver's at each request
 NODES = web.AppKey("nodes", Mapping[str, NodeRuntime])
 TOKEN = web.AppKey("token", str)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])  # open exec/attach sessions

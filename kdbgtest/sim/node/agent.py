@@ -2,7 +2,8 @@
 
 `create_node` builds it; `start` creates the node sandbox (root directory + PID/network/IPC/UTS namespaces),
 posts the Node status and runs a `PodWorker` for every pod bound to the node; attach/exec/logs are served
-from the workers; `stop` stops every container, every sandbox, and removes what the node made.
+from the workers; `stop` stops every container, every sandbox, and removes what the node made. A new kubelet
+version (`kdbgtest.sim.versions`) re-posts the Node status, as a restarted kubelet does; pods keep running.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from kdbgtest.sim.node.podbase import (
     StartFailed,
 )
 from kdbgtest.sim.node.pods import PodWorker
+from kdbgtest.sim.versions import KUBELET, ComponentVersions
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -81,16 +83,19 @@ class Node:
         *,
         images: images.ImageStore,
         runtime: runc.Runc,
+        versions: ComponentVersions,
     ) -> None:
         self.name = name
         self.state = state
         self.config = config
+        self.versions = versions
         self.images = images
         self.runc = runtime
         self.sandbox: sandbox.NodeSandbox | None = None
         self.workers: dict[str, PodWorker] = {}  # pod uid -> worker
         self._ctx: NodeContext | None = None
         self._stopping = False
+        self._ready_since = ""  # when the node became Ready (the conditions' lastTransitionTime)
 
     # -- NodeRuntime: lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -101,18 +106,16 @@ class Node:
         await self.sandbox.start()
         scale = self.config.time_scale
         self._ctx = NodeContext(
-            name=self.name, state=self.state, config=self.config,
+            name=self.name, state=self.state, config=self.config, versions=self.versions,
             runtime=RuncRuntime(self.runc, self.sandbox.pid),
-            puller=pulling.Puller(self.images, backoff.Backoff(scale=scale), scale, self.config.minor),
+            puller=pulling.Puller(self.images, backoff.Backoff(scale=scale), scale, lambda: self._minor),
             backoff=backoff.Backoff(scale=scale), pods_dir=self.sandbox.dir / "pods",
             node_root=self.sandbox.root, host_ip=self.sandbox.ip, new_sandbox=self._new_pod_sandbox,
             stop_sandbox=self._stop_pod_sandbox, lookup=self._lookup,
         )  # fmt: skip
-        since = status.now()
-        self.state.set_node_status(
-            self.name, nodestatus.build(self.name, self.sandbox.ip, self.config.kubernetes_version,
-                                        RUNTIME_VERSION, since)
-        )  # fmt: skip
+        self._ready_since = status.now()
+        self._post_status()
+        self.versions.subscribe(self._on_version)
         self.state.subscribe_pods(self.name, self._on_change)
         for pod in self.state.pods_on_node(self.name):
             self._on_change(PodChange("ADDED", pod))
@@ -124,6 +127,21 @@ class Node:
         await asyncio.gather(*(w.done.wait() for w in list(self.workers.values())))
         if self.sandbox is not None:
             await self.sandbox.stop()
+
+    @property
+    def _minor(self) -> int:
+        return self.versions.minor(KUBELET)
+
+    def _post_status(self) -> None:
+        assert self.sandbox is not None
+        kubelet = self.versions.version(KUBELET)
+        node_status = nodestatus.build(self.name, self.sandbox.ip, kubelet, RUNTIME_VERSION, self._ready_since)
+        self.state.set_node_status(self.name, node_status)
+
+    def _on_version(self, component: str, _: str) -> None:
+        """A new kubelet version: its first status says so (containers are left alone, as a restart does)."""
+        if component == KUBELET and not self._stopping:
+            self._post_status()
 
     # -- pods ---------------------------------------------------------------------------------------
     def _on_change(self, change: PodChange) -> None:
@@ -191,13 +209,13 @@ class Node:
         self, namespace: str, pod: str, container: str, *, stdin: bool, tty: bool
     ) -> contracts.ContainerStream:
         worker = self._stream_worker(namespace, pod)
-        return serve.attach_to(worker, container, stdin=stdin, tty=tty, minor=self.config.minor)
+        return serve.attach_to(worker, container, stdin=stdin, tty=tty, minor=self._minor)
 
     async def exec(
         self, namespace: str, pod: str, container: str, command: list[str], *, stdin: bool, tty: bool
     ) -> contracts.ContainerStream:
         worker = self._stream_worker(namespace, pod)
-        return await serve.exec_in(worker, container, command, stdin=stdin, tty=tty, minor=self.config.minor)
+        return await serve.exec_in(worker, container, command, stdin=stdin, tty=tty, minor=self._minor)
 
     async def logs(
         self,
@@ -220,11 +238,17 @@ class Node:
         try:
             return self._worker(namespace, pod)
         except contracts.LogsUnavailable:
-            raise serve.upgrade_error(f"pod {pod}_{namespace} not found", self.config.minor) from None
+            raise serve.upgrade_error(f"pod {pod}_{namespace} not found", self._minor) from None
 
 
 async def create_node(
-    name: str, state: ClusterState, config: SimConfig, *, images: images.ImageStore, runc: runc.Runc
+    name: str,
+    state: ClusterState,
+    config: SimConfig,
+    *,
+    images: images.ImageStore,
+    runc: runc.Runc,
+    versions: ComponentVersions | None = None,
 ) -> Node:
-    """A node agent for node `name` (not started: call `start`)."""
-    return Node(name, state, config, images=images, runtime=runc)
+    """A node agent for node `name` (not started: call `start`); `versions` default: all at the config's."""
+    return Node(name, state, config, images=images, runtime=runc, versions=versions or ComponentVersions(config))

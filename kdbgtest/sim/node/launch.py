@@ -49,7 +49,7 @@ class Launcher(PodBase):
         return inst
 
     def _created_message(self, name: str) -> str:
-        return f"Created container: {name}" if self.ctx.config.minor >= 32 else f"Created container {name}"
+        return f"Created container: {name}" if self.ctx.minor >= 32 else f"Created container {name}"
 
     async def _ensure_image(self, container: Obj, rec: status.ContainerRecord) -> images.Image:
         policy = container.get("imagePullPolicy") or pulling.default_policy(container["image"])

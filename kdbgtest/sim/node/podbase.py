@@ -16,6 +16,7 @@ from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.contracts import ClusterState
 from kdbgtest.sim.node import backoff, command, pulling, spec, status
 from kdbgtest.sim.node.instance import Instance
+from kdbgtest.sim.versions import KUBELET, ComponentVersions
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -39,6 +40,7 @@ class NodeContext:
     name: str
     state: ClusterState
     config: SimConfig
+    versions: ComponentVersions
     runtime: Runtime
     puller: pulling.Puller
     backoff: backoff.Backoff
@@ -51,6 +53,15 @@ class NodeContext:
 
     def seconds(self, nominal: float) -> float:
         return nominal * self.config.time_scale
+
+    @property
+    def minor(self) -> int:
+        """The Kubernetes minor version the kubelet runs now (it may change while pods run: an upgrade)."""
+        return self.versions.minor(KUBELET)
+
+    def feature(self, gate: str) -> bool:
+        """Whether a feature gate is on for the kubelet now."""
+        return self.versions.feature(KUBELET, gate)
 
 
 class Runtime(Protocol):
@@ -167,7 +178,7 @@ class PodBase:
         result: Obj = {
             "phase": phase,
             "conditions": status.conditions(
-                self.pod, recs, phase, self.sandbox is not None, self.ctx.config.minor
+                self.pod, recs, phase, self.sandbox is not None, self.ctx.minor
             ),
             "hostIP": self.ctx.host_ip,
             "hostIPs": [{"ip": self.ctx.host_ip}],
@@ -186,7 +197,7 @@ class PodBase:
         if any(n in recs for n in ephemeral):
             result["ephemeralContainerStatuses"] = status.container_statuses(recs, "ephemeral", ephemeral)
         generation = self.pod["metadata"].get("generation")
-        if self.ctx.config.minor >= 34 and generation is not None:  # PodObservedGenerationTracking (beta)
+        if self.ctx.minor >= 34 and generation is not None:  # PodObservedGenerationTracking (beta)
             result["observedGeneration"] = generation
             for cond in result["conditions"]:
                 if cond["type"] != "PodScheduled":

@@ -177,7 +177,7 @@ class PodWorker(launch.Launcher):
         bo.next(key, finish)
 
     def _start_new_ephemerals(self) -> None:
-        if not self.ctx.config.feature("EphemeralContainers"):
+        if not self.ctx.feature("EphemeralContainers"):
             return  # a kubelet with the gate off ignores them
         started = False
         for ec in self.pod["spec"].get("ephemeralContainers") or []:

@@ -38,7 +38,7 @@ class Puller:
     store: images.ImageStore
     backoff: backoff.Backoff
     scale: float
-    minor: int = 34  # the Kubernetes minor version whose kubelet messages to use
+    minor: Callable[[], int] = lambda: 34  # the Kubernetes minor version the kubelet runs now (its messages)
     present: dict[str, images.Image] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
     last_error: dict[str, str] = field(default_factory=dict)  # back-off key -> "ErrImagePull: <message>"
@@ -65,7 +65,7 @@ class Puller:
             message = f'Back-off pulling image "{image}"'
             event("Normal", "BackOff", message)
             event("Warning", "Failed", "Error: ImagePullBackOff")
-            if self.minor >= 32 and backoff_key in self.last_error:  # kubernetes#127918: say why
+            if self.minor() >= 32 and backoff_key in self.last_error:  # kubernetes#127918: say why
                 message = f"{message}: {self.last_error[backoff_key]}"
             raise PullFailed("ImagePullBackOff", message, self.backoff.remaining_since_update(backoff_key))
         return await self._pull(image, backoff_key, event)
