@@ -32,10 +32,11 @@ from kdbgtest.runner import artifacts, cleanup, engine, events, leftovers, selec
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
 from kdbgtest.starter import files as starter
+from kdbgtest.upgrade import cli as upgrade_cli
 
 DEFAULT_PATHS = [Path("scenarios")]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-INTERRUPTIBLE = ("run", "matrix")  # SIGTERM and SIGHUP stop these as Ctrl-C does: cleanup first
+INTERRUPTIBLE = ("run", "matrix", "upgrade")  # SIGTERM and SIGHUP stop these as Ctrl-C does: cleanup first
 BUG_REPORT = "this is a bug in kdbgtest; please report it with the traceback above"
 
 
@@ -177,7 +178,7 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    names = "{list,validate,run,schema,init,fixtures,sim,local,matrix,clean}"
+    names = "{list,validate,run,schema,init,fixtures,sim,local,matrix,upgrade,clean}"
     commands = parser.add_subparsers(dest="command", metavar=names, required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim_cli.add_parser(commands)
     local_cli.add_parser(commands)
     matrix_cli.add_parser(commands)
+    upgrade_cli.add_parser(commands)
     clean_cli.add_parser(commands)
     return parser
 

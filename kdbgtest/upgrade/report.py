@@ -1,0 +1,194 @@
+"""`upgrade.md`, `upgrade.json` (`kdbgtest-upgrade/1`) and `upgrade.html`: the matrix report's style, with the
+phases `before` and `after` as its two columns, plus the upgrade's steps and the witnesses' checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from kdbgtest.matrix import document, render_html, render_md
+from kdbgtest.matrix import report as matrix_report
+from kdbgtest.upgrade.model import Check, Upgrade
+
+SCHEMA = "kdbgtest-upgrade/1"
+MARKDOWN, JSON, HTML = "upgrade.md", "upgrade.json", "upgrade.html"
+OK, BROKEN = "✅", "❌"
+
+
+def build(result: Upgrade, out: Path, expected: Mapping[str, str]) -> dict[str, str]:
+    """Compare the phases (fills `result.matrix`); return the diff files the reports link to."""
+    from kdbgtest.upgrade.run import columns
+
+    present = [c for c in columns(result) if (out / str(c.results)).is_file()]
+    missing = [dataclasses.replace(c, results=None, error="the upgrade stopped before this phase")
+               for c in columns(result) if c not in present]  # fmt: skip
+    matrix, diffs = matrix_report.build([*present, *missing], out, expected)
+    result.matrix = matrix
+    return diffs
+
+
+def write(result: Upgrade, diffs: dict[str, str], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    for relative, text in diffs.items():
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    written = []
+    for name, text in ((MARKDOWN, markdown(result, diffs)), (JSON, dumps(result)), (HTML, html(result, diffs))):
+        partial = out / (name + ".partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out / name)
+        written.append(out / name)
+    return written
+
+
+def headline(result: Upgrade) -> str:
+    broken = len(result.broken_checks)
+    suite = render_md.headline(result.matrix).rstrip(".") if result.matrix else "the suite did not run"
+    stopped = f"; **the upgrade stopped**: {result.error}" if result.error else ""
+    return (
+        f"{result.cluster} {result.from_version} → {result.to_version} in {result.seconds:.0f}s: {suite}; "
+        f"witnesses: **{broken} failed check(s)** of {len(result.checks)}{stopped}."
+    )
+
+
+# ---- JSON ----------------------------------------------------------------------------------------------------
+
+
+def to_json(result: Upgrade) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "cluster": result.cluster,
+        "from": result.from_version,
+        "to": result.to_version,
+        "drain": result.drain,
+        "seconds": round(result.seconds, 1),
+        "error": result.error,
+        "phases": {k: round(v, 1) for k, v in result.phases.items()},
+        "steps": [{**dataclasses.asdict(s), "seconds": round(s.seconds, 1)} for s in result.steps],
+        "versions": result.versions,
+        "checks": [dataclasses.asdict(c) for c in result.checks],
+        "suite": document.to_json(result.matrix) if result.matrix else None,
+    }
+
+
+def dumps(result: Upgrade) -> str:
+    return json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n"
+
+
+# ---- Markdown ------------------------------------------------------------------------------------------------
+
+
+def markdown(result: Upgrade, diffs: Mapping[str, str]) -> str:
+    parts = [f"# kdbgtest upgrade: {result.cluster} {result.from_version} → {result.to_version}\n",
+             headline(result) + "\n", _steps_md(result), _witnesses_md(result), _broken_md(result)]  # fmt: skip
+    if result.matrix:
+        parts += ["## The suite, before and after\n", *render_md.sections(result.matrix, diffs)]
+    return "\n".join(parts)
+
+
+def _steps_md(result: Upgrade) -> str:
+    lines = ["## Steps\n", "| Step | From | To | Seconds | Error |", "|---|---|---|---|---|"]
+    for phase, seconds in result.phases.items():
+        lines.append(f"| phase `{phase}` | | | {seconds:.1f} | |")
+    for step in result.steps:
+        lines.append(f"| {step.component} | {step.before} | {step.after} | {step.seconds:.1f} | {_cell(step.error)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _witnesses_md(result: Upgrade) -> str:
+    points = result.checkpoints
+    lines = ["## Witnesses\n", "_each cell: the checks at that checkpoint (running, preserved, exec, logs, attach, "
+             "logs --previous); ❌ names the failed ones; links go to the witness's transcript_\n",
+             "| Witness | " + " | ".join(points) + " |", "|---" * (len(points) + 1) + "|"]  # fmt: skip
+    for witness in result.witnesses:
+        cells = [_summary_md(_at(result, witness, point)) for point in points]
+        lines.append(f"| `{witness}` | " + " | ".join(cells) + " |")
+    components = _components(result)
+    versions = ["", "| Checkpoint | " + " | ".join(components) + " |", "|---" * (len(components) + 1) + "|"]
+    for point, running in result.versions.items():
+        versions.append(f"| {point} | " + " | ".join(running.get(c, "") for c in components) + " |")
+    return "\n".join(lines + versions) + "\n"
+
+
+def _at(result: Upgrade, witness: str, checkpoint: str) -> list[Check]:
+    return [c for c in result.checks if c.witness == witness and c.checkpoint == checkpoint]
+
+
+def _summary_md(checks: list[Check]) -> str:
+    if not checks:
+        return "⬜"
+    broken = [c.check for c in checks if not c.ok]
+    shown = OK if not broken else f"{BROKEN} {', '.join(broken)}"
+    return f"[{shown}]({checks[0].transcript})" if checks[0].transcript else shown
+
+
+def _broken_md(result: Upgrade) -> str:
+    lines = [f"## Witness checks that failed ({len(result.broken_checks)})\n"]
+    if not result.broken_checks:
+        lines.append("None.\n")
+    for c in result.broken_checks:
+        lines.append(f"- **{c.witness}** {c.check} at _{c.checkpoint}_: {c.detail} ([transcript]({c.transcript}))")
+    return "\n".join(lines) + "\n"
+
+
+def _components(result: Upgrade) -> list[str]:
+    return list(dict.fromkeys(name for found in result.versions.values() for name in found))
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+# ---- HTML ----------------------------------------------------------------------------------------------------
+
+
+def html(result: Upgrade, diffs: Mapping[str, str]) -> str:
+    title = f"kdbgtest upgrade: {result.cluster} {result.from_version} → {result.to_version}"
+    body = [f"<h1>{escape(title)}</h1>", f"<p>{render_html.inline(headline(result))}</p>", _steps_html(result),
+            _witnesses_html(result)]  # fmt: skip
+    if result.matrix:
+        body += ["<h2>The suite, before and after</h2>", *render_html.sections(result.matrix, diffs)]
+    return render_html.page(title, body, "td.ok { background: #dafbe1; } td.broken { background: #ffebe9; }")
+
+
+def _steps_html(result: Upgrade) -> str:
+    rows = ["<h2>Steps</h2>", "<table>", _row(["Step", "From", "To", "Seconds", "Error"], "th")]
+    for phase, seconds in result.phases.items():
+        rows.append(_row([f"phase {phase}", "", "", f"{seconds:.1f}", ""]))
+    for s in result.steps:
+        rows.append(_row([s.component, s.before, s.after, f"{s.seconds:.1f}", s.error]))
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _witnesses_html(result: Upgrade) -> str:
+    points = result.checkpoints
+    head = "".join(f"<th>{escape(p)}</th>" for p in points)
+    rows = ["<h2>Witnesses</h2>", f"<table>\n<tr><th>Witness</th>{head}</tr>"]
+    for witness in result.witnesses:
+        cells = []
+        for point in points:
+            found = _at(result, witness, point)
+            broken = [c for c in found if not c.ok]
+            text = OK + " all checks" if not broken else BROKEN + " " + ", ".join(c.check for c in broken)
+            title = "; ".join(f"{c.check}: {c.detail}" for c in found)
+            shown = render_html.link(found[0].transcript if found else None, text)
+            cells.append(f'<td class="{"broken" if broken else "ok"}" title="{escape(title)}">{shown}'
+                         + "".join(f'<span class="reason">{escape(c.check)}: {escape(c.detail)}</span>' for c in broken)
+                         + "</td>")  # fmt: skip
+        rows.append(f"<tr><th><code>{escape(witness)}</code></th>{''.join(cells)}</tr>")
+    rows.append("</table>")
+    components = _components(result)
+    rows += ["<table>", _row(["Checkpoint", *components], "th")]
+    rows += [_row([point, *(found.get(c, "") for c in components)]) for point, found in result.versions.items()]
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _row(values: list[str], cell: str = "td") -> str:
+    return "<tr>" + "".join(f"<{cell}>{escape(v)}</{cell}>" for v in values) + "</tr>"

@@ -1,0 +1,176 @@
+"""The upgrade, in order:
+
+1. bring the cluster up at `--from` (the local cluster builds both versions first, cached);
+2. deploy the witnesses and look at them (`deployed`);
+3. run the suite: phase `before` (results in OUT/before/);
+4. replace kube-apiserver, then kube-controller-manager, kube-scheduler, then the kubelet (draining the node first
+   with `--drain`, uncordoning it after), looking at the witnesses after each;
+5. run the suite again: phase `after` (OUT/after/);
+6. always: take the cluster down (unless `--keep-cluster`).
+
+A signal stops the run where it is, says which component runs which version, and still takes the cluster down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from kdbgtest.base import interrupt
+from kdbgtest.base.errors import KdbgtestError
+from kdbgtest.cluster import base
+from kdbgtest.matrix import model as matrix_model
+from kdbgtest.report import json_report
+from kdbgtest.runner import engine, events, kube
+from kdbgtest.scenario import loader
+from kdbgtest.upgrade import clusters
+from kdbgtest.upgrade.model import PHASES, Step, Upgrade
+from kdbgtest.upgrade.witnesses import Witnesses
+
+RESULTS = "results.json"
+ReporterFactory = Callable[[str], Sequence[events.Reporter]]  # phase -> console reporters for it
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    scenarios: Sequence[loader.LoadedScenario]
+    options: engine.RunOptions
+    out: Path
+    drain: bool = False
+    keep_cluster: bool = False
+
+
+def run_upgrade(target: clusters.Upgradable, plan: Plan, reporters: ReporterFactory) -> Upgrade:
+    """Everything above; the returned record is complete even when a step failed (its `error` says which)."""
+    result = Upgrade(target.kind, target.from_version, target.to_version, plan.drain)
+    began = time.monotonic()
+    _say(f"bringing up a {target.kind} cluster at {target.from_version}")
+    info = target.up()
+    client = engine.kubectl_for(info, plan.options)
+    witnesses = Witnesses(client, plan.out / "witnesses", plan.options.run_id, info.control_plane or info.nodes[0])
+    try:
+        _upgrade(target, plan, reporters, result, info, witnesses)
+    except KeyboardInterrupt as exc:
+        stopped = interrupt.as_interrupted(exc)
+        _say(f"{stopped.reason}: stopped; the components run: {_versions(target)}")
+        raise
+    except KdbgtestError as exc:
+        result.error = " ".join(str(exc).split())
+        _say(f"the upgrade stopped: {result.error}; the components run: {_versions(target)}")
+    finally:
+        result.seconds = time.monotonic() - began
+        _release(target, witnesses, plan.keep_cluster)
+    return result
+
+
+def _upgrade(
+    target: clusters.Upgradable,
+    plan: Plan,
+    reporters: ReporterFactory,
+    result: Upgrade,
+    info: base.ClusterInfo,
+    witnesses: Witnesses,
+) -> None:
+    client = witnesses.client
+    started = time.monotonic()
+    _say("deploying the witnesses")
+    witnesses.deploy()
+    result.phases["witnesses"] = time.monotonic() - started
+    _checkpoint(result, witnesses, target, "deployed")
+    _phase(result, "before", info, plan, reporters)
+    for component in clusters.ORDER:
+        drained = component == "kubelet" and plan.drain
+        if drained:
+            _timed(result, "drain", lambda: _drain(client, info.nodes))
+        before = target.versions().get(component, "?")
+        _say(f"upgrading {component}: {before} -> {target.to_version}")
+        step_began = time.monotonic()
+        try:
+            target.replace(component, target.to_version)
+        except KdbgtestError as exc:
+            result.steps.append(Step(component, before, "", time.monotonic() - step_began, str(exc)))
+            raise
+        result.steps.append(Step(component, before, target.to_version, time.monotonic() - step_began))
+        if drained:
+            _timed(result, "uncordon", lambda: [client.run(["uncordon", n], timeout=60) for n in info.nodes])
+        _checkpoint(result, witnesses, target, f"after {component}")
+    _phase(result, "after", target.probe(), plan, reporters)
+
+
+def _phase(
+    result: Upgrade, phase: str, info: base.ClusterInfo, plan: Plan, reporters: ReporterFactory
+) -> None:
+    directory = plan.out / phase
+    (directory / RESULTS).unlink(missing_ok=True)
+    options = dataclasses.replace(plan.options, artifacts=(directory / "artifacts").absolute(),
+                                  run_id=engine.new_run_id())  # fmt: skip
+    writer = json_report.reporter(directory / RESULTS)
+    _say(f"phase {phase}: the suite on {info.name} (server {info.server_version})")
+    began = time.monotonic()
+    try:
+        engine.run_scenarios(plan.scenarios, info, options, [*reporters(phase), writer])
+    finally:
+        writer.close()
+        result.phases[phase] = time.monotonic() - began
+
+
+def _checkpoint(result: Upgrade, witnesses: Witnesses, target: clusters.Upgradable, name: str) -> None:
+    began = time.monotonic()
+    result.versions[name] = target.versions()
+    found = witnesses.check(name)
+    result.checks.extend(found)
+    broken = [f"{c.witness} {c.check}" for c in found if not c.ok]
+    _say(f"witnesses {name}: {len(found) - len(broken)}/{len(found)} checks ok"
+         + (f"; failed: {', '.join(broken)}" if broken else "") + f" ({time.monotonic() - began:.1f}s)")  # fmt: skip
+
+
+def _drain(client: kube.Kubectl, nodes: Sequence[str]) -> None:
+    for node in nodes:
+        client.run(["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=180s"],
+                   timeout=240)  # fmt: skip
+
+
+def _timed(result: Upgrade, name: str, action: Callable[[], object]) -> None:
+    began = time.monotonic()
+    action()
+    result.steps.append(Step(name, "", "", time.monotonic() - began))
+
+
+def _release(target: clusters.Upgradable, witnesses: Witnesses, keep: bool) -> None:
+    """Delete the witnesses (gracefully: the node-issue witness removes what it planted on the node), then take
+    the cluster down; a signal meanwhile is deferred until both are done."""
+    if keep:
+        _say(f"--keep-cluster: the {target.kind} cluster is left running ({_versions(target)})")
+        return
+    with interrupt.shielded() as deferred:
+        problem = witnesses.remove()
+        if problem:
+            _say(problem)
+        target.down()
+    if deferred:
+        raise interrupt.Interrupted(deferred[0])
+
+
+def _versions(target: clusters.Upgradable) -> str:
+    try:
+        found = target.versions()
+    except (KdbgtestError, OSError) as exc:
+        return f"unknown ({exc})"
+    return ", ".join(f"{name} {version}" for name, version in found.items()) or "unknown"
+
+
+def columns(result: Upgrade) -> list[matrix_model.Column]:
+    """The two phases as matrix columns (their results documents are relative to OUT)."""
+    labels = {"before": result.from_version, "after": result.to_version}
+    return [
+        matrix_model.Column(id=phase, label=f"{phase} ({labels[phase]})", provider=result.cluster,
+                            source=f"phase {phase}", results=f"{phase}/{RESULTS}")
+        for phase in PHASES
+    ]
+
+
+def _say(message: str) -> None:
+    print(f"kdbgtest upgrade: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,120 @@
+"""`kdbgtest upgrade` for real on the offline cluster: 1.36 -> 1.37 in place, real kubectl, the three reports.
+
+tests/data/upgrade/server-is-1-36.yaml holds only while the API server is 1.36: a regression on purpose, which
+every format must show. scenarios/ephemeral/named-debugger.yaml passes in both phases. The witnesses must live
+through every step (the sim keeps its pods while its components change version), and the cluster must be gone
+afterwards, also when the upgrade is interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kdbgtest.base import process
+from kdbgtest.sim import cluster
+from kdbgtest.sim.config import DEFAULT_STATE_ROOT
+
+pytestmark = [pytest.mark.sim, pytest.mark.e2e]
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ["tests/data/upgrade", "scenarios/ephemeral/named-debugger.yaml"]
+COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]
+
+
+def _sims() -> set[Path]:
+    return set(DEFAULT_STATE_ROOT.glob("kdbgup-*"))
+
+
+@pytest.fixture(scope="module")
+def upgrade_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[process.Completed, Path]:
+    reason = cluster.unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"the offline cluster cannot run here: {reason}")
+    out = tmp_path_factory.mktemp("upgrade") / "report"
+    before = _sims()
+    argv = [sys.executable, "-m", "kdbgtest.cli", "upgrade", *SCENARIOS, "--cluster", "sim", "--from", "1.36",
+            "--to", "1.37", "--out", str(out)]  # fmt: skip
+    done = process.run(argv, timeout=900, check=False, cwd=ROOT)
+    assert _sims() == before, "the upgraded sim was removed"
+    return done, out
+
+
+def test_the_deliberate_regression_is_in_every_format(upgrade_run: tuple[process.Completed, Path]) -> None:
+    done, out = upgrade_run
+    assert done.returncode == 1, done.output
+    assert "sim 1.36 → 1.37" in done.stdout and "1 regression(s)" in done.stdout, done.stdout
+    data = json.loads((out / "upgrade.json").read_text())
+    assert data["schema"] == "kdbgtest-upgrade/1" and data["error"] == ""
+    regressions = data["suite"]["regressions"]
+    assert [(r["scenario"], r["before"], r["after"]) for r in regressions] == [("server-is-1-36", "before", "after")]
+    grid = {row["scenario"]: {k: v["verdict"] for k, v in row["cells"].items()} for row in data["suite"]["scenarios"]}
+    assert grid == {
+        "server-is-1-36": {"before": "passed", "after": "failed"},
+        "ephemeral-named": {"before": "passed", "after": "passed"},
+    }
+    markdown = (out / "upgrade.md").read_text()
+    regressions_md = markdown.split("## Regressions (1)", 1)[1].split("## ", 1)[0]
+    assert "**server-is-1-36**" in regressions_md and "server-version" in regressions_md
+    html = (out / "upgrade.html").read_text()
+    regressions_html = html.split("<h2>Regressions (1)</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<strong>server-is-1-36</strong>" in regressions_html
+
+
+def test_components_are_replaced_in_order_and_reported(upgrade_run: tuple[process.Completed, Path]) -> None:
+    _, out = upgrade_run
+    data = json.loads((out / "upgrade.json").read_text())
+    steps = [(s["component"], s["before"], s["after"], s["error"]) for s in data["steps"]]
+    assert steps == [(c, "1.36", "1.37", "") for c in COMPONENTS]
+    versions = data["versions"]
+    assert list(versions) == ["deployed", *(f"after {c}" for c in COMPONENTS)]
+    assert versions["deployed"] == dict.fromkeys(COMPONENTS, "1.36")
+    assert versions["after kube-scheduler"] == {**dict.fromkeys(COMPONENTS[:3], "1.37"), "kubelet": "1.36"}
+    assert versions["after kubelet"] == dict.fromkeys(COMPONENTS, "1.37")
+    assert set(data["phases"]) == {"witnesses", "before", "after"}
+
+
+def test_witnesses_live_through_every_step(upgrade_run: tuple[process.Completed, Path]) -> None:
+    _, out = upgrade_run
+    data = json.loads((out / "upgrade.json").read_text())
+    checks = data["checks"]
+    witnesses = {c["witness"] for c in checks}
+    pods = {"crashloop", "distroless", "node-issue"}
+    assert pods | {f"{p}-copy" for p in pods} <= witnesses
+    assert any(w.startswith("node-debugger-") for w in witnesses)
+    kinds = {c["check"] for c in checks}
+    assert kinds == {"running", "preserved", "exec", "logs", "attach", "logs --previous"}
+    assert [c for c in checks if not c["ok"]] == []
+    assert len({c["checkpoint"] for c in checks}) == 5
+    for check in checks:
+        assert (out / check["transcript"]).is_file(), check
+    attach = next(c for c in checks if c["check"] == "attach" and c["witness"] == "distroless")
+    assert "witness tick" in attach["detail"]
+
+
+def test_an_interrupted_upgrade_names_each_components_version_and_removes_the_cluster(tmp_path: Path) -> None:
+    reason = cluster.unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"the offline cluster cannot run here: {reason}")
+    before = _sims()
+    argv = [sys.executable, "-m", "kdbgtest.cli", "upgrade", "tests/data/upgrade", "--cluster", "sim", "--from", "1.36",
+            "--to", "1.37", "--out", str(tmp_path / "report")]  # fmt: skip
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as err:
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 600
+        while "upgrading kube-scheduler" not in log.read_text() and proc.poll() is None:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=180) == 130, log.read_text()
+    said = log.read_text()
+    stopped = next(line for line in said.splitlines() if "stopped; the components run:" in line)
+    assert "kube-apiserver 1.37, kube-controller-manager 1.37" in stopped, said
+    assert "kubelet 1.36" in stopped, said
+    assert _sims() == before, "the interrupted upgrade's sim was removed"
