@@ -93,3 +93,12 @@ def matrix(session: nox.Session) -> None:
     build_images(session)
     clusters = [f"clusters/{path.name}" for path in CLUSTERS]
     session.run("kdbgtest", "matrix", *session.posargs, "--clusters", *clusters)
+
+
+@nox.session
+def upgrade(session: nox.Session) -> None:
+    """The suite before and after an in-place upgrade of the real local cluster (default 1.36.x -> 1.37.2; needs
+    root and Go; arguments go to `kdbgtest upgrade`). Report: kdbgtest-upgrade/upgrade.{md,json,html}."""
+    session.install("-e", ".[dev]")
+    args = session.posargs or ["scenarios/", "--from", "1.36.x", "--to", "1.37.2"]
+    session.run("kdbgtest", "upgrade", *args, "--out", "kdbgtest-upgrade")

@@ -49,13 +49,14 @@ def kdbgtest_commands() -> set[str]:
 
 
 def commands(script: str) -> list[list[str]]:
-    """Each simple command of a `run:` script as words (sudo and VAR=value prefixes dropped)."""
+    """Each simple command of a `run:` script as words (sudo with its options, env and VAR=value prefixes
+    dropped)."""
     found = []
     script = re.sub(r"\$\{\{[^}]*\}\}", "GITHUB_EXPRESSION", script)  # e.g. ${{ matrix.cluster }}
     for line in script.splitlines():
         for part in re.split(r"&&|\|\||;|\|", line):
             words = shlex.split(part, comments=True)
-            while words and (words[0] == "sudo" or re.match(r"^\w+=", words[0])):
+            while words and (words[0] in ("sudo", "env") or re.match(r"^(\w+=|--preserve-env)", words[0])):
                 words.pop(0)
             if words:
                 found.append(words)
@@ -110,6 +111,8 @@ def kdbgtest_argv(words: list[str]) -> list[str] | None:
         return words[1:]
     if words[:2] == ["./dev", "scenarios"]:
         return ["run", "scenarios/", *words[2:]]
+    if words[:2] == ["./dev", "upgrade"]:
+        return ["upgrade", *words[2:]]
     return None
 
 
