@@ -115,6 +115,7 @@ class PodBase:
         self._gone = False
         self._terminated = False  # every container was stopped because the pod is going away
         self._force_grace: int | None = None
+        self._no_grace = asyncio.Event()  # the node stops: a termination in progress waits no longer
         self._counts: dict[str, int] = {}
         self.first_attempts: dict[str, asyncio.Event] = {}  # container -> set once its first start was tried
         self._main: asyncio.Task[None] | None = None

@@ -3,8 +3,8 @@
 Init containers run in order, then the regular containers, started in order (each once the previous one's
 start has been tried), each under a supervisor that restarts it by `restartPolicy` with CrashLoopBackOff;
 ephemeral containers start as soon as they appear in the spec and are never restarted. On deletion every
-container gets SIGTERM, SIGKILL after the grace period, then the sandbox goes and the pod is removed from the
-store.
+container gets SIGTERM, SIGKILL after the grace period (at once if the node stops meanwhile), then the sandbox
+goes and the pod is removed from the store.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import logging
 import shutil
 import signal
+from typing import Any
 
 from kdbgtest.sim.node import backoff, launch, security, status, volumes
 from kdbgtest.sim.node.podbase import MIN_GRACE, RETRY, Obj, SandboxFailed
@@ -33,9 +34,12 @@ class PodWorker(launch.Launcher):
             self._changed.set()
 
     def removed(self, grace: int | None = None) -> None:
-        """The pod left the store (force delete) or the node stops (grace 0)."""
+        """The pod left the store (force delete) or the node stops (grace 0, which also cuts short a
+        termination already waiting out its grace period, as a kubelet shutting down does)."""
         self._gone = True
         self._force_grace = grace
+        if grace == 0:
+            self._no_grace.set()
         self._changed.set()
 
     async def _run(self) -> None:
@@ -227,16 +231,14 @@ class PodWorker(launch.Launcher):
         return max(int(grace), MIN_GRACE)
 
     async def _kill_all(self, grace: int) -> None:
-        """SIGTERM every running container, SIGKILL those still running after `grace` seconds."""
+        """SIGTERM every running container; SIGKILL the rest after `grace` seconds, or at once if the node stops."""
         running = [(name, inst) for name, inst in self.current.items() if inst.running]
         for name, inst in running:
             if grace > 0:
                 self.event("Normal", "Killing", f"Stopping container {name}", name)
             inst.kill(signal.SIGTERM if grace > 0 else signal.SIGKILL)
-        waits = [inst.wait() for _, inst in running]
-        try:
-            await asyncio.wait_for(asyncio.gather(*waits), timeout=max(grace, 0.1))
-        except TimeoutError:
+        exited = asyncio.gather(*(inst.wait() for _, inst in running))
+        if not await self._within_grace(exited, grace):
             await asyncio.gather(*(self._force_stop(inst) for _, inst in running if inst.running))
         for name, inst in running:
             rec = self.records[name]
@@ -244,6 +246,16 @@ class PodWorker(launch.Launcher):
             rec.ready = rec.started = False
         # Together: one `runc delete` after another made a pod of many containers miss its deadline under load.
         await asyncio.gather(*(self._reap(inst) for _, inst in running))
+
+    async def _within_grace(self, exited: asyncio.Future[Any], grace: int) -> bool:
+        """Whether `exited` came within `grace` seconds, a wait the node's stop (`removed(grace=0)`) ends."""
+        no_grace = asyncio.ensure_future(self._no_grace.wait())
+        try:
+            await asyncio.wait({exited, no_grace}, timeout=max(grace, 0.1), return_when=asyncio.FIRST_COMPLETED)
+            return exited.done()
+        finally:
+            no_grace.cancel()
+            exited.cancel()  # nothing to cancel once done
 
     async def _stop_sandbox(self) -> None:
         if self.sandbox is not None:

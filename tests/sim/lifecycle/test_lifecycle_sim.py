@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -392,5 +393,35 @@ def test_down_kills_a_daemon_that_does_not_stop_and_still_removes_everything(
     finally:
         left = sim.down()
     assert any(f"({name})" in line for line in left for name in ("sleep", "busybox")), left
+    assert_nothing_left(config.state_path, cgroup)
+    assert processes_running("sleep", marker) == []
+
+
+def test_down_while_a_pod_waits_out_its_grace_period_kills_it_at_once_and_leaves_nothing(sims: Sims) -> None:
+    """A node stop cuts a pod termination in progress to grace 0: `sleep` as PID 1 ignores SIGTERM, so the
+    deletion would otherwise wait out the 30 s grace period, past the node's stop deadline (issue 13)."""
+    config = SimConfig(name="lc-grace", state_dir=sims.state_dir("lc-grace"), nodes=1)
+    sims.started["lc-grace"] = config.state_path
+    sim = cluster.SimCluster(config)
+    kubeconfig = sim.up()
+    marker = str(70000 + uuid.uuid4().int % 10000)
+    run_pod(sims, kubeconfig, marker)
+    cgroup = cgroup_parent(config.state_path)
+    sims.kubectl(kubeconfig, "delete", "pod", "sleeper", "--wait=false")
+
+    def killing() -> tuple[bool, str]:  # the node has sent SIGTERM and now waits out the grace period
+        out = sims.kubectl(kubeconfig, "get", "events", "-o", "jsonpath={.items[*].reason}").stdout
+        return "Killing" in out.split(), out
+
+    waiting.wait_for(killing, timeout=20, what="the Killing event of pod sleeper", describe=str)
+    deleting = "jsonpath={.metadata.deletionTimestamp}"
+    assert sims.kubectl(kubeconfig, "get", "pod", "sleeper", "-o", deleting).stdout, "still terminating"
+    assert processes_running("sleep", marker), "PID 1 survives SIGTERM"
+
+    started = time.monotonic()
+    left = sim.down()
+    took = time.monotonic() - started
+    assert left == []
+    assert took < 10, f"down took {took:.1f}s"
     assert_nothing_left(config.state_path, cgroup)
     assert processes_running("sleep", marker) == []
