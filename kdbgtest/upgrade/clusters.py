@@ -4,6 +4,7 @@ versions the offline cluster's components report and behave as (kdbgtest/sim/ver
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from pathlib import Path
@@ -76,8 +77,11 @@ class LocalUpgrade:
         return info
 
     def probe(self) -> base.ClusterInfo:
+        from kdbgtest.cluster import local as local_provider
+
         assert self._path is not None
-        return self._provider.probe(self._path)
+        found = self._provider.probe(self._path)
+        return dataclasses.replace(found, name=local_provider.label(self._cluster.status().version))
 
     def versions(self) -> dict[str, str]:
         return {k: v for k, v in self._cluster.component_versions().items() if k in ORDER}

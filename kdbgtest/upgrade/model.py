@@ -10,6 +10,16 @@ PHASES = ("before", "after")
 
 
 @dataclass(frozen=True)
+class Phase:
+    """One run of the suite: `before` or `after`, or one of them again with a skewed kubectl (`--skew`)."""
+
+    id: str  # also its directory under OUT
+    label: str
+    kubectl: str = ""  # "" the run's kubectl; else the skewed kubectl's version
+    error: str = ""  # why it could not run (a skewed kubectl that does not exist)
+
+
+@dataclass(frozen=True)
 class Step:
     """One component replaced (or the drain/uncordon around the kubelet's)."""
 
@@ -43,6 +53,7 @@ class Upgrade:
     steps: list[Step] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+    suite_phases: list[Phase] = field(default_factory=list)  # in the order they ran (the report's columns)
     versions: dict[str, dict[str, str]] = field(default_factory=dict)  # checkpoint -> component -> version
     matrix: matrix_model.Matrix | None = None
     error: str = ""  # why the upgrade stopped early ("" when it ran to the end)

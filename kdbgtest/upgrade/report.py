@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest.matrix import document, render_html, render_md
+from kdbgtest.matrix import model as matrix_model
 from kdbgtest.matrix import report as matrix_report
-from kdbgtest.upgrade.model import Check, Upgrade
+from kdbgtest.upgrade.model import PHASES, Check, Upgrade
 
 SCHEMA = "kdbgtest-upgrade/1"
 MARKDOWN, JSON, HTML = "upgrade.md", "upgrade.json", "upgrade.html"
@@ -20,13 +21,16 @@ OK, BROKEN = "✅", "❌"
 
 
 def build(result: Upgrade, out: Path, expected: Mapping[str, str]) -> dict[str, str]:
-    """Compare the phases (fills `result.matrix`); return the diff files the reports link to."""
+    """Compare the phases that ran (fills `result.matrix`); return the diff files the reports link to. A phase
+    the upgrade never reached is a column that says so."""
     from kdbgtest.upgrade.run import columns
 
-    present = [c for c in columns(result) if (out / str(c.results)).is_file()]
-    missing = [dataclasses.replace(c, results=None, error="the upgrade stopped before this phase")
-               for c in columns(result) if c not in present]  # fmt: skip
-    matrix, diffs = matrix_report.build([*present, *missing], out, expected)
+    found = columns(result)
+    reached = {p.id for p in result.suite_phases}
+    missing = [matrix_model.Column(id=p, label=p, provider=result.cluster, source=f"phase {p}",
+                                   error="the upgrade stopped before this phase")
+               for p in PHASES if p not in reached]  # fmt: skip
+    matrix, diffs = matrix_report.build([*found, *missing], out, expected)
     result.matrix = matrix
     return diffs
 
@@ -69,6 +73,7 @@ def to_json(result: Upgrade) -> dict[str, Any]:
         "seconds": round(result.seconds, 1),
         "error": result.error,
         "phases": {k: round(v, 1) for k, v in result.phases.items()},
+        "suite_phases": [dataclasses.asdict(p) for p in result.suite_phases],
         "steps": [{**dataclasses.asdict(s), "seconds": round(s.seconds, 1)} for s in result.steps],
         "versions": result.versions,
         "checks": [dataclasses.asdict(c) for c in result.checks],
@@ -97,7 +102,12 @@ def _steps_md(result: Upgrade) -> str:
         lines.append(f"| phase `{phase}` | | | {seconds:.1f} | |")
     for step in result.steps:
         lines.append(f"| {step.component} | {step.before} | {step.after} | {step.seconds:.1f} | {_cell(step.error)} |")
+    lines += ["", *(f"- {note}" for note in _skew_notes(result))]
     return "\n".join(lines) + "\n"
+
+
+def _skew_notes(result: Upgrade) -> list[str]:
+    return [f"{p.label}: not run ({p.error})" for p in result.suite_phases if p.error]
 
 
 def _witnesses_md(result: Upgrade) -> str:
@@ -163,6 +173,7 @@ def _steps_html(result: Upgrade) -> str:
     for s in result.steps:
         rows.append(_row([s.component, s.before, s.after, f"{s.seconds:.1f}", s.error]))
     rows.append("</table>")
+    rows += [f"<p>{escape(note)}</p>" for note in _skew_notes(result)]
     return "\n".join(rows)
 
 

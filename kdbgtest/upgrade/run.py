@@ -26,8 +26,8 @@ from kdbgtest.matrix import model as matrix_model
 from kdbgtest.report import json_report
 from kdbgtest.runner import engine, events, kube
 from kdbgtest.scenario import loader
-from kdbgtest.upgrade import clusters
-from kdbgtest.upgrade.model import PHASES, Step, Upgrade
+from kdbgtest.upgrade import clusters, skew
+from kdbgtest.upgrade.model import PHASES, Phase, Step, Upgrade
 from kdbgtest.upgrade.witnesses import Witnesses
 
 RESULTS = "results.json"
@@ -41,6 +41,7 @@ class Plan:
     out: Path
     drain: bool = False
     keep_cluster: bool = False
+    skew: bool = False  # each phase again with kubectl one minor older and newer than the server
 
 
 def run_upgrade(target: clusters.Upgradable, plan: Plan, reporters: ReporterFactory) -> Upgrade:
@@ -80,7 +81,7 @@ def _upgrade(
     witnesses.deploy()
     result.phases["witnesses"] = time.monotonic() - started
     _checkpoint(result, witnesses, target, "deployed")
-    _phase(result, "before", info, plan, reporters)
+    _phases(result, "before", target.from_version, info, plan, reporters)
     for component in clusters.ORDER:
         drained = component == "kubelet" and plan.drain
         if drained:
@@ -97,24 +98,43 @@ def _upgrade(
         if drained:
             _timed(result, "uncordon", lambda: [client.run(["uncordon", n], timeout=60) for n in info.nodes])
         _checkpoint(result, witnesses, target, f"after {component}")
-    _phase(result, "after", target.probe(), plan, reporters)
+    _phases(result, "after", target.to_version, target.probe(), plan, reporters)
 
 
-def _phase(
-    result: Upgrade, phase: str, info: base.ClusterInfo, plan: Plan, reporters: ReporterFactory
+def _phases(
+    result: Upgrade, name: str, version: str, info: base.ClusterInfo, plan: Plan, reporters: ReporterFactory
 ) -> None:
-    directory = plan.out / phase
+    """The suite as phase `name`; with `--skew` again with kubectl one minor older and newer (where one exists)."""
+    _phase(result, Phase(name, f"{name} ({version})"), info, plan, reporters)
+    if not plan.skew:
+        return
+    default = engine.kubectl_for(info, plan.options).client_version()
+    for minor in skew.neighbours(info.minor, int(default.split(".")[1])):
+        phase_id, label = f"{name}-kubectl-1.{minor}", f"{name} ({version}), kubectl"
+        path = skew.kubectl(minor)
+        if path is None:
+            result.suite_phases.append(Phase(phase_id, f"{label} 1.{minor}", error=skew.unavailable(minor)))
+            _say(f"phase {phase_id}: not run: {skew.unavailable(minor)}")
+            continue
+        kubectl = skew.client_version(path)
+        skewed = dataclasses.replace(plan, options=dataclasses.replace(plan.options, kubectl=path))
+        _phase(result, Phase(phase_id, f"{label} {kubectl}", kubectl=kubectl), info, skewed, reporters)
+
+
+def _phase(result: Upgrade, phase: Phase, info: base.ClusterInfo, plan: Plan, reporters: ReporterFactory) -> None:
+    directory = plan.out / phase.id
     (directory / RESULTS).unlink(missing_ok=True)
     options = dataclasses.replace(plan.options, artifacts=(directory / "artifacts").absolute(),
                                   run_id=engine.new_run_id())  # fmt: skip
     writer = json_report.reporter(directory / RESULTS)
-    _say(f"phase {phase}: the suite on {info.name} (server {info.server_version})")
+    _say(f"phase {phase.id}: the suite on {info.name} (server {info.server_version})")
+    result.suite_phases.append(phase)
     began = time.monotonic()
     try:
-        engine.run_scenarios(plan.scenarios, info, options, [*reporters(phase), writer])
+        engine.run_scenarios(plan.scenarios, info, options, [*reporters(phase.id), writer])
     finally:
         writer.close()
-        result.phases[phase] = time.monotonic() - began
+        result.phases[phase.id] = time.monotonic() - began
 
 
 def _checkpoint(result: Upgrade, witnesses: Witnesses, target: clusters.Upgradable, name: str) -> None:
@@ -163,12 +183,17 @@ def _versions(target: clusters.Upgradable) -> str:
 
 
 def columns(result: Upgrade) -> list[matrix_model.Column]:
-    """The two phases as matrix columns (their results documents are relative to OUT)."""
-    labels = {"before": result.from_version, "after": result.to_version}
+    """The phases that ran as matrix columns (results relative to OUT), ordered so that each neighbour pair is
+    one comparison: before's skewed kubectl runs, before, after, after's skewed kubectl runs."""
+    ran = [p for p in result.suite_phases if not p.error]
+    main = {p.id: p for p in ran if p.id in PHASES}
+    order = [p for p in ran if p.id.startswith("before-")]
+    order += [main[p] for p in PHASES if p in main]
+    order += [p for p in ran if p.id.startswith("after-")]
     return [
-        matrix_model.Column(id=phase, label=f"{phase} ({labels[phase]})", provider=result.cluster,
-                            source=f"phase {phase}", results=f"{phase}/{RESULTS}")
-        for phase in PHASES
+        matrix_model.Column(id=p.id, label=p.label, provider=result.cluster, source=f"phase {p.id}",
+                            results=f"{p.id}/{RESULTS}")
+        for p in order
     ]
 
 

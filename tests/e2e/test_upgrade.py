@@ -39,7 +39,7 @@ def upgrade_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[process.Compl
     out = tmp_path_factory.mktemp("upgrade") / "report"
     before = _sims()
     argv = [sys.executable, "-m", "kdbgtest.cli", "upgrade", *SCENARIOS, "--cluster", "sim", "--from", "1.36",
-            "--to", "1.37", "--out", str(out)]  # fmt: skip
+            "--to", "1.37", "--skew", "--out", str(out)]  # fmt: skip
     done = process.run(argv, timeout=900, check=False, cwd=ROOT)
     assert _sims() == before, "the upgraded sim was removed"
     return done, out
@@ -54,9 +54,10 @@ def test_the_deliberate_regression_is_in_every_format(upgrade_run: tuple[process
     regressions = data["suite"]["regressions"]
     assert [(r["scenario"], r["before"], r["after"]) for r in regressions] == [("server-is-1-36", "before", "after")]
     grid = {row["scenario"]: {k: v["verdict"] for k, v in row["cells"].items()} for row in data["suite"]["scenarios"]}
+    skewed = "after-kubectl-1.36"
     assert grid == {
-        "server-is-1-36": {"before": "passed", "after": "failed"},
-        "ephemeral-named": {"before": "passed", "after": "passed"},
+        "server-is-1-36": {"before": "passed", "after": "failed", skewed: "failed"},
+        "ephemeral-named": {"before": "passed", "after": "passed", skewed: "passed"},
     }
     markdown = (out / "upgrade.md").read_text()
     regressions_md = markdown.split("## Regressions (1)", 1)[1].split("## ", 1)[0]
@@ -76,7 +77,21 @@ def test_components_are_replaced_in_order_and_reported(upgrade_run: tuple[proces
     assert versions["deployed"] == dict.fromkeys(COMPONENTS, "1.36")
     assert versions["after kube-scheduler"] == {**dict.fromkeys(COMPONENTS[:3], "1.37"), "kubelet": "1.36"}
     assert versions["after kubelet"] == dict.fromkeys(COMPONENTS, "1.37")
-    assert set(data["phases"]) == {"witnesses", "before", "after"}
+    assert set(data["phases"]) == {"witnesses", "before", "after", "after-kubectl-1.36"}
+
+
+def test_skew_runs_the_kubectl_that_exists_and_names_the_ones_that_do_not(
+    upgrade_run: tuple[process.Completed, Path],
+) -> None:
+    _, out = upgrade_run
+    data = json.loads((out / "upgrade.json").read_text())
+    phases = {p["id"]: p for p in data["suite_phases"]}
+    assert list(phases) == ["before", "before-kubectl-1.35", "after", "after-kubectl-1.36", "after-kubectl-1.38"]
+    assert phases["after-kubectl-1.36"]["kubectl"] == "v1.36.4" and phases["after-kubectl-1.36"]["error"] == ""
+    assert [c["kubectl_version"] for c in data["suite"]["columns"]] == ["v1.37.1", "v1.37.1", "v1.36.4"]
+    for missing in ("before-kubectl-1.35", "after-kubectl-1.38"):
+        assert phases[missing]["error"].startswith("no kubectl 1.3"), phases[missing]
+        assert f"kubectl 1.{missing[-2:]}: not run (no kubectl" in (out / "upgrade.md").read_text()
 
 
 def test_witnesses_live_through_every_step(upgrade_run: tuple[process.Completed, Path]) -> None:
