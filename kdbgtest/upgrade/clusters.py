@@ -24,6 +24,7 @@ class Upgradable(Protocol):
     kind: str
     from_version: str
     to_version: str
+    node_scratch: str  # a directory on the node the node-issue witness may fill (gone with the cluster)
 
     def up(self) -> base.ClusterInfo: ...
 
@@ -61,6 +62,8 @@ class LocalUpgrade:
         self._provider = local_provider.LocalProvider(self.from_version, kubectl=kubectl)
         self._cluster = local_cluster.LocalCluster(version=self.from_version, progress=_say)
         self._path: Path | None = None
+        # The node is this host: plant under the cluster's state directory, which `down` removes whatever happens.
+        self.node_scratch = str(self._cluster.where.root / "witness-node-issue")
 
     def up(self) -> base.ClusterInfo:
         from kdbgtest.local import build, pins
@@ -108,6 +111,7 @@ class SimUpgrade:
                            time_scale=sim.SUITE_TIME_SCALE)  # fmt: skip
         self._provider = sim.SimProvider(config, kubectl=kubectl)
         self._path: Path | None = None
+        self.node_scratch = "/var/tmp/kdbgtest-witness-node-issue"  # inside the sim node's own root
 
     def up(self) -> base.ClusterInfo:
         info = self._provider.acquire()

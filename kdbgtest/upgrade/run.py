@@ -5,7 +5,8 @@
 3. run the suite: phase `before` (results in OUT/before/);
 4. replace kube-apiserver, then kube-controller-manager, kube-scheduler, then the kubelet (draining the node first
    with `--drain`, uncordoning it after), looking at the witnesses after each;
-5. run the suite again: phase `after` (OUT/after/);
+5. run the suite again: phase `after` (OUT/after/), then look at the witnesses once more (`after the suite`:
+   what settled, or not, minutes after the last step);
 6. always: take the cluster down (unless `--keep-cluster`).
 
 A signal stops the run where it is, says which component runs which version, and still takes the cluster down.
@@ -51,7 +52,8 @@ def run_upgrade(target: clusters.Upgradable, plan: Plan, reporters: ReporterFact
     _say(f"bringing up a {target.kind} cluster at {target.from_version}")
     info = target.up()
     client = engine.kubectl_for(info, plan.options)
-    witnesses = Witnesses(client, plan.out / "witnesses", plan.options.run_id, info.control_plane or info.nodes[0])
+    node = info.control_plane or info.nodes[0]
+    witnesses = Witnesses(client, plan.out / "witnesses", plan.options.run_id, node, target.node_scratch)
     try:
         _upgrade(target, plan, reporters, result, info, witnesses)
     except KeyboardInterrupt as exc:
@@ -99,6 +101,7 @@ def _upgrade(
             _timed(result, "uncordon", lambda: [client.run(["uncordon", n], timeout=60) for n in info.nodes])
         _checkpoint(result, witnesses, target, f"after {component}")
     _phases(result, "after", target.to_version, target.probe(), plan, reporters)
+    _checkpoint(result, witnesses, target, "after the suite")  # what settled (or not) minutes later
 
 
 def _phases(

@@ -49,8 +49,9 @@ class Witness:
 class Witnesses:
     """Deploy the witnesses into their own namespace, then `check` them at each checkpoint."""
 
-    def __init__(self, client: kube.Kubectl, directory: Path, run_id: str, node: str) -> None:
+    def __init__(self, client: kube.Kubectl, directory: Path, run_id: str, node: str, scratch: str) -> None:
         self.client = client
+        self.scratch = scratch
         self.directory = directory
         self.run_id = run_id
         self.node = node
@@ -66,7 +67,7 @@ class Witnesses:
         namespace.create(self.client, self.namespace, "upgrade-witnesses", self.run_id)
         for kind in FIXTURE_KINDS:
             fixture = FIXTURES[kind]
-            given = {"node": self.node, "directory": f"/var/tmp/kdbgtest-witness-{self.run_id}"}
+            given = {"node": self.node, "directory": self.scratch}
             params = fixture.params({k: v for k, v in given.items() if k in fixture.defaults})
             self.client.apply(fixture.render(params), namespace=self.namespace, timeout=CALL_TIMEOUT)
         for kind in FIXTURE_KINDS:

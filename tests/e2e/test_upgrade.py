@@ -73,7 +73,7 @@ def test_components_are_replaced_in_order_and_reported(upgrade_run: tuple[proces
     steps = [(s["component"], s["before"], s["after"], s["error"]) for s in data["steps"]]
     assert steps == [(c, "1.36", "1.37", "") for c in COMPONENTS]
     versions = data["versions"]
-    assert list(versions) == ["deployed", *(f"after {c}" for c in COMPONENTS)]
+    assert list(versions) == ["deployed", *(f"after {c}" for c in COMPONENTS), "after the suite"]
     assert versions["deployed"] == dict.fromkeys(COMPONENTS, "1.36")
     assert versions["after kube-scheduler"] == {**dict.fromkeys(COMPONENTS[:3], "1.37"), "kubelet": "1.36"}
     assert versions["after kubelet"] == dict.fromkeys(COMPONENTS, "1.37")
@@ -105,7 +105,7 @@ def test_witnesses_live_through_every_step(upgrade_run: tuple[process.Completed,
     kinds = {c["check"] for c in checks}
     assert kinds == {"running", "preserved", "exec", "logs", "attach", "logs --previous"}
     assert [c for c in checks if not c["ok"]] == []
-    assert len({c["checkpoint"] for c in checks}) == 5
+    assert len({c["checkpoint"] for c in checks}) == 6
     for check in checks:
         assert (out / check["transcript"]).is_file(), check
     attach = next(c for c in checks if c["check"] == "attach" and c["witness"] == "distroless")

@@ -7,8 +7,10 @@ building), where a missing build fails instead of skipping.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+from local_support import cli, footprint
 
 from kdbgtest.local import build, pins
 
@@ -29,3 +31,16 @@ def local_built() -> None:
     if os.environ.get("KDBGTEST_REQUIRE_LOCAL") == "1":
         pytest.fail(f"KDBGTEST_REQUIRE_LOCAL=1 but {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def clean_host(local_built: None) -> Iterator[dict[str, object]]:
+    """The host's footprint before the test; after it, whatever the outcome, `down` and the same footprint."""
+    if cli("status", check=False).returncode == 0:
+        pytest.skip("a local cluster is already running here (the tests would disturb it); `kdbgtest local down`")
+    before = footprint()
+    try:
+        yield before
+    finally:
+        cli("down", check=False)
+    assert footprint() == before

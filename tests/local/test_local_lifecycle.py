@@ -9,38 +9,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from local_support import cli, footprint
 
 from kdbgtest.base import process, tools, waiting
 from kdbgtest.base.process import Completed
-from kdbgtest.local import build, host, layout, pins, procs
+from kdbgtest.local import build, layout, pins, procs
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def cli(*args: str, check: bool = True, timeout: float = 600) -> Completed:
-    return process.run([sys.executable, "-m", "kdbgtest.cli", "local", *args], timeout=timeout, check=check, cwd=REPO)
-
-
-def footprint() -> dict[str, object]:
-    return host.footprint(layout.state_parent(), build.bin_dir(pins.load()))
-
-
-@pytest.fixture
-def clean_host(local_built: None) -> Iterator[dict[str, object]]:
-    """The host's footprint before the test; after it, whatever the outcome, `down` and the same footprint."""
-    if cli("status", check=False).returncode == 0:
-        pytest.skip("a local cluster is already running here (the tests would disturb it); `kdbgtest local down`")
-    before = footprint()
-    try:
-        yield before
-    finally:
-        cli("down", check=False)
-    assert footprint() == before
 
 
 def kubectl(kubeconfig: Path, *args: str, timeout: float = 60, check: bool = True) -> Completed:
