@@ -35,6 +35,7 @@ CNI_PLUGINS = ("bridge", "host-local", "loopback")
 # The components an in-place upgrade replaces, in the documented order (etcd and containerd keep running).
 UPGRADE_ORDER = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet")
 HEALTH_PORTS = {"kube-controller-manager": 10257, "kube-scheduler": 10259}  # their default secure ports
+KUBELET_HEALTHZ = 10248  # the kubelet's default healthz port (plain HTTP on 127.0.0.1)
 Progress = Callable[[str], None]
 
 
@@ -220,31 +221,41 @@ class LocalCluster:
         return next(c for c in components.control_plane(self.where, bin_dir) if c.name == name)
 
     def _wait_healthy(self, name: str, version: str) -> None:
+        restarted = time.time()
+
         def probe() -> tuple[bool, str]:
             if name == "kube-apiserver":
                 return self._probe("/readyz")
             if name == "kubelet":
-                return self._kubelet_ready(version)
+                return self._kubelet_ready(version, restarted)
             return self._healthz(HEALTH_PORTS[name])
 
         what = f"{name} {version} to be healthy"
         waiting.wait_for(probe, timeout=NODE_TIMEOUT, what=what, interval=0.5, describe=str)
 
-    def _kubelet_ready(self, version: str) -> tuple[bool, str]:
-        ready, said = self._node_ready()
-        if not ready:
-            return False, said
+    def _kubelet_ready(self, version: str, restarted: float) -> tuple[bool, str]:
+        """The new kubelet's own /healthz (its sync loop runs), and a Ready heartbeat it posted itself: the node's
+        Ready condition alone is the old kubelet's until the new one reports."""
+        healthy, said = self._healthz(KUBELET_HEALTHZ, tls=False)
+        if not healthy:
+            return False, f"kubelet /healthz: {said}"
         node = self.api_get(f"/api/v1/nodes/{self.node.name}")
         reported = node.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")
-        return reported == version, f"Ready, kubeletVersion {reported}"
+        ready: dict[str, Any] = next((c for c in node.get("status", {}).get("conditions", []) if c["type"] == "Ready"), {})
+        beat = _seconds(ready.get("lastHeartbeatTime", ""))
+        fresh = beat >= int(restarted)
+        when = "after" if fresh else "before"
+        state = f"kubeletVersion {reported}, Ready={ready.get('status')} (heartbeat {when} the restart)"
+        return reported == version and ready.get("status") == "True" and fresh, state
 
-    def _healthz(self, port: int) -> tuple[bool, str]:
+    def _healthz(self, port: int, *, tls: bool = True) -> tuple[bool, str]:
         self._check_alive()
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # its self-signed serving certificate; only /healthz is read
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/healthz"
         try:
-            with urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", timeout=2, context=context) as response:
+            with urllib.request.urlopen(url, timeout=2, context=context if tls else None) as response:
                 return response.status == 200, f"HTTP {response.status}"
         except (urllib.error.URLError, OSError) as exc:
             return False, str(exc)
@@ -365,6 +376,16 @@ class LocalCluster:
         tmp = self.where.state.with_name(".state.json.tmp")
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         tmp.replace(self.where.state)
+
+
+def _seconds(stamp: str) -> int:
+    """An API timestamp (2026-12-02T11:47:04Z) as epoch seconds; 0 if absent."""
+    import calendar
+
+    try:
+        return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
+    except ValueError:
+        return 0
 
 
 def _cluster_version(record: dict[str, Any], versions: dict[str, str]) -> str:
