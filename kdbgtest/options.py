@@ -188,10 +188,10 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-def add_to_argparse(parser: argparse.ArgumentParser) -> None:
-    """Add every CLI option to `kdbgtest run`."""
+def add_to_argparse(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
+    """Add every CLI option to `kdbgtest run`; `only` those named to another command (matrix, upgrade)."""
     for option in OPTIONS:
-        if option.cli:
+        if option.name in only if only is not None else option.cli:
             flags = [option.short, option.flag] if option.short else [option.flag]
             parser.add_argument(*flags, dest=option.name, **option.kwargs())
 

