@@ -62,6 +62,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     result = loader.load_paths(_paths(args))
     for issue in result.issues:
         print(issue)
+    if result.ignored:  # a scenario whose `name` or `steps` is misspelt would otherwise go unnoticed
+        names = ", ".join(str(path) for path in result.ignored)
+        print(f"skipped, not scenarios (no top-level 'name' and 'steps'): {names}", file=sys.stderr)
     if result.issues:
         print(f"{len(result.issues)} issue(s) found", file=sys.stderr)
         return EXIT_FAILED

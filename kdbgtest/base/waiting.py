@@ -42,6 +42,29 @@ def wait_for(
             interval = min(interval * 1.5, max_interval)
 
 
+def holds_for(
+    probe: Callable[[], tuple[bool, T]],
+    *,
+    period: float,
+    interval: float = 0.2,
+    max_interval: float | None = None,
+) -> tuple[bool, T, float]:
+    """Call `probe` until `period` seconds have passed, stopping at the first `(False, value)`.
+
+    The first probe is at once and the last at (or just after) the end of the period. Returns whether every
+    probe held, the last observation, and the seconds from the start to that probe."""
+    started = time.monotonic()
+    deadline = started + period
+    while True:
+        ok, seen = probe()
+        elapsed = time.monotonic() - started
+        if not ok or elapsed >= period:
+            return ok, seen, elapsed
+        _stop.wait(min(interval, max(deadline - time.monotonic(), 0.0)))
+        if max_interval is not None:
+            interval = min(interval * 1.5, max_interval)
+
+
 def pause(seconds: float) -> None:
     """Sleep for a fixed, short time between polls (used only inside deadline loops)."""
     _stop.wait(seconds)

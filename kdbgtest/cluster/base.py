@@ -31,6 +31,7 @@ class ClusterInfo:
     nodes: tuple[str, ...]  # schedulable node names, workers first
     capabilities: frozenset[str] = field(default_factory=frozenset)
     control_plane: str = ""  # a control-plane node ("" if none is visible): the ${control_plane} variable
+    server: str = ""  # what the API server is, from its /version: "Kubernetes v1.37.2", "the offline ... sim"
 
     @property
     def minor(self) -> int:

@@ -1,7 +1,8 @@
 """An existing cluster reached through a kubeconfig (`--kubeconfig FILE --context NAME`).
 
 What is probed, cheaply and honestly:
-- the server version (`kubectl version -o json`);
+- the server version (`kubectl version -o json`), and what the server is (the offline cluster marks its
+  /version);
 - schedulable nodes (`kubectl get nodes -o json`): workers first, then control-plane nodes that accept pods;
   a node that is cordoned or has a NoSchedule/NoExecute taint is not schedulable;
 - `ephemeral-containers`: API discovery (`kubectl get --raw /api/v1`) lists `pods/ephemeralcontainers`,
@@ -21,9 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from kdbgtest.base import process, tools
 from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base
+from kdbgtest.sim.apiserver import discovery
 
 PROBE_TIMEOUT = 30.0
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
@@ -38,6 +42,7 @@ class Probe:
     nodes: tuple[str, ...]  # schedulable, workers first
     control_plane: str
     ephemeral_containers: bool
+    server: str = ""  # `describe_server` of its /version
 
 
 def default_kubeconfig() -> Path:
@@ -73,6 +78,25 @@ def parse_version(info: dict[str, Any]) -> str:
     if not (major.isdigit() and minor.isdigit()):
         raise ClusterError(f"the server reported a version kdbgtest cannot read: {info}")
     return f"{major}.{minor}"
+
+
+def describe_server(info: dict[str, Any]) -> str:
+    """What the API server is, from its /version: `Kubernetes v1.37.2`, or the offline cluster, which marks
+    its gitCommit (kdbgtest.sim.apiserver.discovery.GIT_COMMIT)."""
+    release = f"Kubernetes {info.get('gitVersion') or parse_version(info)}"
+    if info.get("gitCommit") == discovery.GIT_COMMIT:
+        return f"the offline kdbgtest cluster (kdbgtest sim) serving {release}"
+    return release
+
+
+def current_context(kubeconfig: Path) -> str | None:
+    """The kubeconfig's `current-context` (None if the file does not say or cannot be read)."""
+    try:
+        data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    found = data.get("current-context") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def is_control_plane(node: dict[str, Any]) -> bool:
@@ -112,6 +136,7 @@ def probe(kubectl: Path, kubeconfig: Path, context: str | None) -> Probe:
         nodes=ordered,
         control_plane=control_plane,
         ephemeral_containers="pods/ephemeralcontainers" in resources,
+        server=describe_server(version["serverVersion"]),
     )
 
 
@@ -144,13 +169,14 @@ class KubeconfigProvider:
             capabilities.add(base.EPHEMERAL_CONTAINERS)
         return base.ClusterInfo(
             kind="kubeconfig",
-            name=self.context or self.kubeconfig.name,
+            name=self.context or current_context(self.kubeconfig) or self.kubeconfig.name,
             kubeconfig=self.kubeconfig,
             context=self.context,
             server_version=found.server_version,
             nodes=found.nodes,
             capabilities=frozenset(capabilities),
             control_plane=found.control_plane,
+            server=found.server,
         )
 
     def release(self) -> None:

@@ -1,12 +1,12 @@
 """Which YAML files the pytest plugin collects as scenario files.
 
 - Under the scenario roots (`--kdbgtest-scenarios PATH`, repeatable; else the `kdbgtest_scenarios` ini option;
-  else `<rootdir>/scenarios`): every `.yaml`/`.yml` file except Kubernetes manifests (`apiVersion` and `kind`,
-  no `steps`), so a broken scenario there is a collection error, never silently skipped.
-- Named on the pytest command line, as pytest users expect (`pytest path/to/scenarios/`,
-  `pytest path/to/file.yaml`): a file named itself is collected unless it is a manifest; below a directory
-  named, the YAML files that look like scenarios (a mapping with `steps`), so other YAML kept there (a
-  `--custom` profile, CI config, Helm values) is left alone. `testpaths` from the ini file do not count as named.
+  else `<rootdir>/scenarios`) and below a directory named on the pytest command line: the scenario files as
+  `kdbgtest run` finds them (`loader.looks_like_scenario`: a mapping with top-level `name` and `steps`, or a
+  file that cannot be parsed, whose problem becomes a collection error), so other YAML kept there (a
+  `--custom` profile, a manifest, CI config, Helm values) is left alone.
+- A file named itself on the pytest command line (`pytest path/to/file.yaml`) is collected unless it is a
+  Kubernetes manifest. `testpaths` from the ini file do not count as named.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kdbgtest.scenario import limits, positions
+from kdbgtest.scenario import limits, loader, positions
 
 SUFFIXES = (".yaml", ".yml")
 _NAMED = pytest.StashKey[list[Path]]()
@@ -49,16 +49,12 @@ def is_scenario_file(file_path: Path, config: pytest.Config) -> bool:
     if file_path.suffix not in SUFFIXES:
         return False
     resolved = file_path.resolve()
-    first = _first_document(file_path)
-    if _is_manifest(first):
-        return False
-    if any(resolved == root or root in resolved.parents for root in scenario_roots(config)):
-        return True
     named = named_paths(config)
     if resolved in named:
-        return True
+        return not _is_manifest(_first_document(file_path))
+    under_root = any(resolved == root or root in resolved.parents for root in scenario_roots(config))
     below_named = any(path in resolved.parents for path in named)
-    return below_named and isinstance(first, dict) and "steps" in first
+    return (under_root or below_named) and loader.looks_like_scenario(file_path) is not False
 
 
 def _first_document(path: Path) -> Any:

@@ -83,7 +83,7 @@ class ConsoleReporter:
         header = Text(f"kdbgtest run {event.run_id}", style="bold")
         header.append(
             f": {event.scenario_count} scenario(s) on {event.cluster_kind} cluster {event.cluster_name!r} "
-            f"(Kubernetes {event.server_version}, kubectl {event.kubectl_version})"
+            f"({event.cluster_server or f'Kubernetes {event.server_version}'}, kubectl {event.kubectl_version})"
         )
         self.console.print(header)
 

@@ -92,6 +92,7 @@ class JUnitReporter:
                 "run_id": run.run_id,
                 "cluster_kind": run.cluster_kind,
                 "cluster_name": run.cluster_name,
+                "cluster_server": run.cluster_server,
                 "server_version": run.server_version,
                 "kubectl_version": run.kubectl_version,
                 "interrupted": self.recorder.summary.interrupted if self.recorder.summary else "",

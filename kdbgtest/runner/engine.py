@@ -132,6 +132,7 @@ def run_scenarios(
             kubectl_version=client.client_version(),
             scenario_count=len(chosen),
             nodes=tuple(cluster.nodes),
+            cluster_server=cluster.server,
         )
     )
     results: list[events.ScenarioFinished] = []

@@ -21,6 +21,7 @@ class RunStarted:
     kubectl_version: str
     scenario_count: int
     nodes: tuple[str, ...] = ()  # the cluster's schedulable nodes (the matrix compares output without them)
+    cluster_server: str = ""  # what the API server is (ClusterInfo.server), e.g. the offline cluster
 
 
 @dataclass(frozen=True)

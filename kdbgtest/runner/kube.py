@@ -1,4 +1,4 @@
-"""Thin kubectl helpers for the runner: JSON gets and lists, apply from stdin, deletes.
+"""Thin kubectl helpers for the runner: JSON gets and lists, create from stdin, deletes.
 
 Everything goes through `kdbgtest.base.process.run` with argv lists and a timeout.
 """
@@ -115,9 +115,17 @@ class Kubectl:
         items = _parse(self.run(args, namespace=namespace, timeout=timeout)).get("items") or []
         return [item for item in items if isinstance(item, dict)]
 
-    def apply(self, manifests: list[Obj], *, namespace: str, timeout: float) -> process.Completed:
-        """`kubectl apply -f -` with the manifests on stdin."""
-        return self.run(["apply", "-f", "-"], namespace=namespace, timeout=timeout, stdin=manifest_stream(manifests))
+    def create_all(
+        self, manifests: list[Obj], *, namespace: str, timeout: float, check: bool = True
+    ) -> process.Completed:
+        """`kubectl create -f -` with the manifests on stdin (fixtures and `apply` steps).
+
+        `create`, not `apply`: the objects look as a user's `kubectl create`/`kubectl run` makes them, without
+        the `kubectl.kubernetes.io/last-applied-configuration` annotation client-side apply adds (server-side
+        apply would avoid it too, but needs the server to implement it, which the offline cluster does not).
+        An object that already exists is refused (AlreadyExists), as it would be for a user."""
+        stdin = manifest_stream(manifests)
+        return self.run(["create", "-f", "-"], namespace=namespace, timeout=timeout, stdin=stdin, check=check)
 
     def create(self, manifest: Obj, *, timeout: float = CALL_TIMEOUT) -> process.Completed:
         """`kubectl create -f -`: fails if the object exists (used for the run's namespace)."""

@@ -7,6 +7,7 @@ substituted, nor are mapping keys.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -20,7 +21,9 @@ M = TypeVar("M", bound=BaseModel)
 REGEX_KEYS = frozenset({"regex", "not_regex"})
 
 
-def builtins(cluster: ClusterInfo, *, namespace: str, run_id: str, scenario: str) -> dict[str, str]:
+def builtins(
+    cluster: ClusterInfo, *, namespace: str, run_id: str, scenario: str, scenario_dir: Path
+) -> dict[str, str]:
     """The built-in variables (see `kdbgtest.scenario.variables.BUILTINS`)."""
     return {
         "namespace": namespace,
@@ -30,16 +33,16 @@ def builtins(cluster: ClusterInfo, *, namespace: str, run_id: str, scenario: str
         "run_id": run_id,
         "scenario": scenario,
         "kubeconfig": str(cluster.kubeconfig),
+        "scenario_dir": str(scenario_dir.resolve()),
     }
 
 
 def run_variables(
-    cluster: ClusterInfo, scenario: model.Scenario, *, namespace: str, run_id: str
+    cluster: ClusterInfo, scenario: model.Scenario, *, namespace: str, run_id: str, scenario_dir: Path
 ) -> variables.Variables:
     """Built-ins plus the scenario's `vars` (which may refer to built-ins)."""
-    return variables.Variables(
-        builtins(cluster, namespace=namespace, run_id=run_id, scenario=scenario.name), scenario.vars
-    )
+    values = builtins(cluster, namespace=namespace, run_id=run_id, scenario=scenario.name, scenario_dir=scenario_dir)
+    return variables.Variables(values, scenario.vars)
 
 
 def _walk(value: Any, values: Mapping[str, str], key: str | None, regex_keys: frozenset[str]) -> Any:

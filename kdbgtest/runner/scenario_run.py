@@ -84,7 +84,9 @@ class ScenarioRun:
         )
         self.out = artifacts.directory(settings.artifacts, self.scenario.name, settings.run_id)
         self.tracker = cleanup.Tracker()
-        self.variables = resolve.run_variables(cluster, self.scenario, namespace=self.namespace, run_id=settings.run_id)
+        self.variables = resolve.run_variables(
+            cluster, self.scenario, namespace=self.namespace, run_id=settings.run_id, scenario_dir=loaded.path.parent
+        )
         self.ctx: steps.Context | None = None
         self.drivers: dict[str, debug_driver.Driver] = {}
         self.step_results: list[events.StepFinished] = []

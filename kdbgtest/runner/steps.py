@@ -118,13 +118,24 @@ def _read_manifests(path: Path) -> list[Obj]:
     return [doc for doc in docs if isinstance(doc, dict)]
 
 
-def apply(action: model.ApplyAction, ctx: Context, timeout: float) -> Outcome:
-    """Apply the manifests in the run's namespace (stdin), then wait for the declared state."""
+def apply(
+    action: model.ApplyAction, ctx: Context, timeout: float, expect: model.CommandExpect | None = None
+) -> Outcome:
+    """Create the manifests in the run's namespace (stdin), then wait for the declared state.
+
+    A fixture (no `expect`) must be created. A step's `expect` (default: exit code 0) is checked on what
+    `kubectl create` did, so a refusal can be the expected result; the wait follows only a creation that
+    succeeded and held the checks."""
     manifests, wait = render_apply(action, ctx.base_dir, ctx.variables, allow_outside=ctx.allow_outside_files)
     if ctx.shared is not None:
         manifests = ctx.shared.adopt(manifests)
-    done = ctx.client.apply(manifests, namespace=ctx.namespace, timeout=timeout)
+    done = ctx.client.create_all(manifests, namespace=ctx.namespace, timeout=timeout, check=expect is None)
     outcome = Outcome(argv=done.argv, output_tail=checks.tail(done.output, 5))
+    if expect is not None:
+        found = checks.check_command(expect, done.returncode, done.stdout, done.stderr, done.output)
+        outcome.message, outcome.captures = "\n".join(found.failures), found.captures
+        if found.failures or done.returncode != 0:
+            return outcome
     if wait is not None:
         seen = waits.wait_state(ctx.client, wait, namespace=ctx.namespace, timeout=ctx.budget(wait.timeout))
         outcome.output_tail += f"\n{seen}"
@@ -248,9 +259,30 @@ def assert_object(action: model.AssertObject, ctx: Context, timeout: float) -> O
         except ValueError as exc:
             raise ScenarioError(str(exc)) from None
 
-    within = ctx.budget(action.within) if action.within else None
-    found = _poll(evaluate, within, f"the checks on {action.object} to hold")
+    if action.during is not None:
+        found = _hold(evaluate, action.during, ctx, action.object)
+    else:
+        within = ctx.budget(action.within) if action.within else None
+        found = _poll(evaluate, within, f"the checks on {action.object} to hold")
     return Outcome(message="\n".join(found.failures), argv=argv, captures=found.captures)
+
+
+def _hold(evaluate: Callable[[], checks.CheckResult], period: float, ctx: Context, what: str) -> checks.CheckResult:
+    """`evaluate` on every poll for `period` seconds (not scaled: it is what is asserted, not a deadline);
+    the first poll where it fails ends it, saying when and what was seen."""
+    left = ctx.deadline - time.monotonic()
+    if left < period:
+        raise StepTimeout(f"`during: {period:g}` needs {period:g}s, but the scenario's timeout leaves {left:.1f}s")
+
+    def probe() -> tuple[bool, checks.CheckResult]:
+        found = evaluate()
+        return found.ok, found
+
+    held, found, elapsed = waiting.holds_for(probe, period=period, interval=kube.FIRST_POLL, max_interval=kube.MAX_POLL)
+    if held:
+        return found
+    head = f"the checks on {what} stopped holding after {elapsed:.1f}s of the {period:g}s period:"
+    return checks.CheckResult(failures=[head, *found.failures], captures=found.captures)
 
 
 _KINDS = {"pod": "Pod", "pods": "Pod", "po": "Pod", "node": "Node", "nodes": "Node", "no": "Node"}
@@ -317,7 +349,8 @@ def timeout_of(step: model.StepBase) -> float:
 def execute(step: model.StepBase, ctx: Context, timeout: float, slug: str) -> Outcome:
     """Run one step (variables already substituted) within `timeout` seconds."""
     if isinstance(step, model.ApplyStep):
-        return apply(step.apply, ctx, timeout)
+        expect = resolve.resolve(step.expect, ctx.variables) if step.expect else model.CommandExpect()
+        return apply(step.apply, ctx, timeout, expect)
     if isinstance(step, model.WaitStep):
         return wait(step.wait, ctx, timeout)
     if isinstance(step, model.AssertStep):

@@ -1,5 +1,10 @@
 """Loading scenario files: YAML with positions, then validation, into `LoadedScenario` objects.
 
+A scenario file is a `.yaml`/`.yml` file whose (first) YAML document is a mapping with top-level `name` and
+`steps`. Under a directory, other YAML files (manifests, `--custom` profiles, CI config) are skipped and listed in
+`LoadResult.ignored`; a file that cannot be read or parsed is loaded, so its problem is reported. A file named
+explicitly is always loaded: one that is not a scenario is an issue.
+
     result = loader.load_paths([Path("scenarios")])
     for issue in result.issues: print(issue)          # scenarios/x.yaml:12:5: unknown key 'imag' ...
     for loaded in result.scenarios: loaded.scenario, loaded.path, loaded.line
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -74,10 +79,12 @@ class LoadedScenario:
 
 
 class LoadResult(NamedTuple):
-    """Every valid scenario found, and every issue found in the others."""
+    """Every valid scenario found, every issue found in the others, and the YAML files that are not scenarios
+    (found under a directory, skipped)."""
 
     scenarios: list[LoadedScenario]
     issues: list[ScenarioIssue]
+    ignored: tuple[Path, ...] = ()
 
 
 def check_file(path: Path) -> tuple[LoadedScenario | None, list[ScenarioIssue]]:
@@ -111,13 +118,15 @@ def load_file(path: Path) -> LoadedScenario:
 
 
 def load_paths(paths: Iterable[Path]) -> LoadResult:
-    """Load every scenario file named or found (recursively, `*.yaml`/`*.yml`) under the given paths."""
+    """Load every file named, and every scenario file found (recursively, `*.yaml`/`*.yml`) under a directory."""
     scenarios: list[LoadedScenario] = []
     issues: list[ScenarioIssue] = []
+    ignored: list[Path] = []
     seen: set[Path] = set()
     for path in paths:
-        files, missing = _discover(path)
+        files, skipped, missing = _discover(path)
         issues.extend(missing)
+        ignored.extend(skipped)
         for file in files:
             if file.resolve() in seen:
                 continue
@@ -127,7 +136,7 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
             if loaded is not None:
                 scenarios.append(loaded)
     unique, clashes = _unique_names(scenarios)
-    return LoadResult(unique, issues + clashes)
+    return LoadResult(unique, issues + clashes, tuple(ignored))
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -136,15 +145,20 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return list({file.resolve(): file for file in reversed(found)}.values())[::-1]
 
 
-def _discover(path: Path) -> tuple[list[Path], list[ScenarioIssue]]:
+def _discover(path: Path) -> tuple[list[Path], list[Path], list[ScenarioIssue]]:
+    """(files to load, YAML files skipped as not scenarios, issues)."""
     if path.is_file():
-        return [path], []
+        return [path], [], []
     if not path.is_dir():
-        return [], [ScenarioIssue(path, 0, 0, "no such file or directory")]
-    files = [file for file in _walk(path) if not is_manifest(file)]
+        return [], [], [ScenarioIssue(path, 0, 0, "no such file or directory")]
+    files: list[Path] = []
+    skipped: list[Path] = []
+    for file in _walk(path):
+        (skipped if looks_like_scenario(file) is False else files).append(file)
     if not files:
-        return [], [ScenarioIssue(path, 0, 0, "no scenario files (*.yaml, *.yml) in this directory")]
-    return files, []
+        message = "no scenario files in this directory (*.yaml, *.yml with top-level 'name' and 'steps')"
+        return [], skipped, [ScenarioIssue(path, 0, 0, message)]
+    return files, skipped, []
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -154,19 +168,25 @@ def _walk(root: Path) -> Iterator[Path]:
             yield file
 
 
-def is_manifest(file: Path) -> bool:
-    """True for Kubernetes manifests kept next to scenarios (`apply: {file: ...}`): apiVersion and kind."""
+def is_scenario(first: Any) -> bool:
+    """What a scenario file is: its first YAML document is a mapping with top-level `name` and `steps`."""
+    return isinstance(first, dict) and "name" in first and "steps" in first
+
+
+def looks_like_scenario(file: Path) -> bool | None:
+    """Whether `file` is a scenario file (`is_scenario`); None when it cannot be read, decoded or parsed within
+    the limits, or is empty, so that loading it reports why."""
     try:
         text, breach = limits.decode(limits.read(file))
     except OSError:
-        return False
+        return None
     if breach is not None or limits.unprintable(text) is not None:
-        return False  # `check_file` reports it
+        return None
     try:
         first = positions.first_document(text)
     except (yaml.YAMLError, *positions.CONVERSION_ERRORS):
-        return False
-    return isinstance(first, dict) and "apiVersion" in first and "kind" in first and "steps" not in first
+        return None
+    return None if first is None else is_scenario(first)
 
 
 def _unique_names(scenarios: list[LoadedScenario]) -> tuple[list[LoadedScenario], list[ScenarioIssue]]:

@@ -218,12 +218,17 @@ class KubectlAction(Strict):
 
 
 class AssertObject(Strict):
-    """Checks on one API object, fetched with kubectl as JSON, optionally polled until they hold."""
+    """Checks on one API object, fetched with kubectl as JSON: once, polled until they hold (`within`), or
+    polled to show they keep holding (`during`)."""
 
     object: str = Field(description="KIND/NAME in the scenario namespace, e.g. pod/app, node/${node}")
     namespace: str | None = Field(None, description="another namespace (default: the scenario's)")
     checks: list[ValueCheck] = Field(min_length=1)
     within: Seconds | None = Field(None, description="poll until the checks hold, for at most this long")
+    during: Seconds | None = Field(
+        None,
+        description="poll for this long: the checks must hold at every poll (fails at the first that does not)",
+    )
 
 
 class EventCheck(Strict):
@@ -282,7 +287,7 @@ class KubectlStep(StepBase):
 
 
 class AssertStep(StepBase):
-    """Check an API object's fields with JMESPath, optionally polling until they hold."""
+    """Check an API object's fields with JMESPath, optionally until they hold or for a period."""
 
     assert_: AssertObject = Field(alias="assert")
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

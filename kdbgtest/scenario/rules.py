@@ -83,6 +83,12 @@ class Rules:
                 "'expect' only applies to steps that run a command (debug, exec, kubectl, apply); "
                 f"the {action} step runs none",
             )
+        if interactive and step.expect is not None and step.expect.stderr is not None:
+            yield self.found(
+                (*loc, "expect", "stderr"),
+                "'expect.stderr' cannot be checked in an interactive step: the terminal merges stderr into "
+                "what the session shows, so stderr is always empty; check 'expect.output' or 'transcript'",
+            )
         for index, item in enumerate(step.session or []):
             if isinstance(item, model.ExpectText) and (item.expect is None) == (item.regex is None):
                 which = "both" if item.expect is not None else "neither"
@@ -217,9 +223,10 @@ class Rules:
                 )
 
     def _file(self, loc: Loc, file: str) -> Iterator[Found]:
-        if any(variables.references(file)):
-            return  # known only at run time
-        target = self.scenario_dir / file
+        if any(ref.name != "scenario_dir" or not ref.well_formed for ref in variables.references(file)):
+            return  # known only at run time (`${scenario_dir}` is known now)
+        here = {"scenario_dir": str(self.scenario_dir.resolve())}
+        target = self.scenario_dir / variables.substitute(file, here)
         if not target.is_file():
             yield self.found(loc, f"manifest file '{file}' not found (looked for {target})", key=False)
 
@@ -244,6 +251,12 @@ class Rules:
 
     def assert_object(self, loc: Loc, check: model.AssertObject) -> Iterator[Found]:
         yield from self._object_name((*loc, "object"), check.object)
+        if check.within is not None and check.during is not None:
+            yield self.found(
+                (*loc, "during"),
+                "'within' (until the checks hold) and 'during' (the checks keep holding) cannot be combined; "
+                "use two assert steps, the first with 'within', then one with 'during'",
+            )
         for index, value in enumerate(check.checks):
             if not value.model_fields_set - {"path"}:
                 yield self.found(

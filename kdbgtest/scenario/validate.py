@@ -24,6 +24,15 @@ def validate(data: Any, positions: Positions, path: Path) -> Result:
         mark = positions.value(())
         message = f"a scenario file must be a mapping with 'name' and 'steps', got {structure.got(data)}"
         return None, [ScenarioIssue(path, mark.line, mark.col, message)]
+    if "name" not in data and "steps" not in data:
+        mark = positions.value(())
+        keys = ", ".join(str(key) for key in list(data)[:5]) or "nothing"
+        message = (
+            f"not a scenario file: a scenario is a YAML mapping with top-level 'name' and 'steps', this one has "
+            f"{keys}; other YAML files are skipped in a scenario directory, but a file named on its own must be "
+            "a scenario"
+        )
+        return None, [ScenarioIssue(path, mark.line, mark.col, message)]
     try:
         scenario = model.Scenario.model_validate(data, by_alias=True, by_name=False)
     except pydantic.ValidationError as exc:

@@ -25,6 +25,7 @@ BUILTINS: dict[str, str] = {
     "run_id": "the run's short unique id",
     "scenario": "the scenario's name",
     "kubeconfig": "path of the kubeconfig kubectl uses",
+    "scenario_dir": "absolute path of the scenario file's directory (for -f FILE, --custom FILE, apply files)",
 }
 
 # Captured automatically by every debug step, from what kubectl prints.

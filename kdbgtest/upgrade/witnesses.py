@@ -69,7 +69,7 @@ class Witnesses:
             fixture = FIXTURES[kind]
             given = {"node": self.node, "directory": self.scratch}
             params = fixture.params({k: v for k, v in given.items() if k in fixture.defaults})
-            self.client.apply(fixture.render(params), namespace=self.namespace, timeout=CALL_TIMEOUT)
+            self.client.create_all(fixture.render(params), namespace=self.namespace, timeout=CALL_TIMEOUT)
         for kind in FIXTURE_KINDS:
             self._wait_started(kind)
         for kind, target in FIXTURE_KINDS.items():

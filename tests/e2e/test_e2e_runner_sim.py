@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shlex
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,3 +207,68 @@ def test_pytest_plugin_runs_a_scenario_on_a_session_sim(
     name = (pytester.path / "cluster-name.txt").read_text()
     assert name.startswith("kdbgtest-")
     assert not (DEFAULT_STATE_ROOT / name).exists(), f"the session's sim cluster {name} was not removed"
+
+
+def test_what_a_new_author_needs_holds_on_the_offline_cluster(cluster: base.ClusterInfo, tmp_path: Path) -> None:
+    """Issue 11 on a real API server: a sim reached by kubeconfig says what it is; fixtures carry no
+    last-applied annotation; a refused create is an expected result; `during` holds for an exited ephemeral
+    container that is never restarted, and fails at the first poll where a restarting container is not running."""
+    assert "offline kdbgtest cluster" in cluster.server and cluster.server_version in cluster.server
+    assert cluster.kind == "kubeconfig" and cluster.name != "kubeconfig"
+    result, _ = run(
+        cluster,
+        tmp_path,
+        """
+        name: authoring
+        fixtures:
+          - fixture: sleeper
+        steps:
+          - name: no-last-applied
+            assert:
+              object: pod/app
+              checks:
+                - {path: "metadata.annotations.\\"kubectl.kubernetes.io/last-applied-configuration\\"", exists: false}
+          - name: create-twice
+            apply:
+              manifest:
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: app}
+                spec: {containers: [{name: c, image: "busybox:1.36"}]}
+            expect: {exit_code: 1, stderr: {contains: 'pods "app" already exists'}}
+          - name: debugger-exits
+            debug: {mode: ephemeral, pod: app, image: "busybox:1.36", container: dbg, command: ["true"]}
+          - name: debugger-done
+            wait: {pod: app, for: container-terminated, container: dbg, timeout: 30}
+          - name: never-restarted
+            assert:
+              object: pod/app
+              during: 3
+              checks:
+                - {path: "status.ephemeralContainerStatuses[?name=='dbg'] | [0].state.terminated.exitCode", equals: 0}
+                - {path: "status.ephemeralContainerStatuses[?name=='dbg'] | [0].restartCount", equals: 0}
+        """,
+    )
+    assert result.verdict == "passed", result.message
+    started = time.monotonic()
+    (tmp_path / "second").mkdir()
+    result, _ = run(
+        cluster,
+        tmp_path / "second",
+        """
+        name: authoring-restarts
+        fixtures:
+          - fixture: sleeper
+            params: {script: "sleep 1"}
+        steps:
+          - name: keeps-running
+            assert:
+              object: pod/app
+              during: 20
+              checks: [{path: "status.containerStatuses[0].state.running", exists: true}]
+        """,
+    )
+    assert (result.verdict, result.failed_step) == ("failed", "keeps-running"), result.message
+    assert "the checks on pod/app stopped holding after" in result.message
+    assert "state.running does not exist (null), expected a value" in result.message
+    assert time.monotonic() - started < 20

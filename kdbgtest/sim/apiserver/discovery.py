@@ -67,6 +67,11 @@ def core_v1(ephemeral_containers: bool) -> Obj:
     }
 
 
+# The sim's `/version` says what it is here (a real kube-apiserver has the commit it was built from), so that a
+# sim reached through a kubeconfig is reported as the offline cluster.
+GIT_COMMIT = "kdbgtest-sim"
+
+
 def version(running: str) -> Obj:
     """`/version` of a kube-apiserver running `running` ("1.36")."""
     minor = running.split(".")[1]
@@ -78,7 +83,7 @@ def version(running: str) -> Obj:
         "minCompatibilityMajor": "1",
         "minCompatibilityMinor": str(int(minor) - 1),
         "gitVersion": f"v{running}.0",
-        "gitCommit": "kdbgtest-sim",
+        "gitCommit": GIT_COMMIT,
         "gitTreeState": "clean",
         "buildDate": "2026-01-01T00:00:00Z",
         "goVersion": "go1.24.0",

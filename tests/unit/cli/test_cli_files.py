@@ -39,8 +39,9 @@ def _run(tmp_path: Path, fake: FakeKubectl, scenario: Path, *extra: str) -> subp
 
 
 def _applied(fake: FakeKubectl) -> bool:
-    """Whether kubectl was asked to apply anything (the namespace, and the pod with it, is gone by now)."""
-    return any("apply" in command for command in fake.commands())
+    """Whether kubectl was asked to create anything in the run's namespace (gone by now, with the pod), not
+    the namespace itself (which has no -n)."""
+    return any(command[:1] == ["-n"] and "create" in command for command in fake.commands())
 
 
 def test_a_file_beside_the_scenario_is_read_relative_to_it(tmp_path: Path, fake_kubectl: FakeKubectl) -> None:

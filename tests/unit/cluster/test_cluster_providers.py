@@ -10,6 +10,7 @@ from kdbg_fakes import FakeKubectl
 
 from kdbgtest.base.errors import ClusterError
 from kdbgtest.cluster import base, kubeconfig, select
+from kdbgtest.sim.apiserver import discovery as sim_discovery
 
 
 def node(name: str, *, control_plane: bool = False, taint: str | None = None, cordoned: bool = False) -> Any:
@@ -60,8 +61,22 @@ def test_kubeconfig_provider_probes_version_nodes_and_discovery(
             {"ephemeral-containers", "profiles", "sysadmin-profile", "target-namespace", "node-debug"}
         ),
         control_plane="kdbg-control-plane",
+        server="Kubernetes v1.34.0",
     )
     assert fake_kubectl.records()[-1]["argv"][1:] == ["--context=ctx", "get", "--raw", "/api/v1"]
+
+
+def test_a_sim_reached_by_kubeconfig_is_named_by_its_context_and_reported_as_the_offline_cluster(
+    tmp_path: Path, fake_kubectl: FakeKubectl
+) -> None:
+    """`kdbgtest sim up`, then `--cluster kubeconfig --kubeconfig F`: not "kubeconfig cluster 'kubeconfig'"."""
+    config = tmp_path / "kubeconfig"
+    config.write_text("apiVersion: v1\nkind: Config\ncurrent-context: kdbgtest-sim\n")
+    served = sim_discovery.version("1.37")  # what the sim's /version answers
+    fake_kubectl.configure(server_version=served)
+    info = kubeconfig.KubeconfigProvider(config, None, fake_kubectl.path).acquire()
+    assert (info.kind, info.name, info.server_version) == ("kubeconfig", "kdbgtest-sim", "1.37")
+    assert info.server == "the offline kdbgtest cluster (kdbgtest sim) serving Kubernetes v1.37.0"
 
 
 def test_no_ephemeral_subresource_means_no_capability(tmp_path: Path, fake_kubectl: FakeKubectl) -> None:

@@ -39,6 +39,7 @@ def test_document_is_stable_and_summarised(run_events: list[events.Event], tmp_p
         "kubectl_version": "1.37.1",
         "scenario_count": 3,
         "nodes": [],
+        "cluster_server": "",
     }
     assert document["summary"] == {"passed": 1, "failed": 1, "errors": 0, "skipped": 1, "duration": 20.5,
                                    "interrupted": ""}

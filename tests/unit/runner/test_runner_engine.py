@@ -57,8 +57,8 @@ def test_passing_run_creates_labelled_namespace_and_removes_it(
         },
     }
     commands = fake_kubectl.commands()
-    apply = commands.index(["-n", NS, "apply", "-f", "-"])
-    assert commands[apply + 1] == ["-n", NS, "get", "pod/app", "-o", "json", "--ignore-not-found"]
+    created = commands.index(["-n", NS, "create", "-f", "-"])
+    assert commands[created + 1] == ["-n", NS, "get", "pod/app", "-o", "json", "--ignore-not-found"]
     assert ["delete", "namespace", NS, "--ignore-not-found", "--wait=false"] in commands
     assert not any(k.startswith(f"{NS}|") or k.endswith(f"|{NS}") for k in fake_kubectl.objects())
     assert not any(c[2:3] == ["describe"] for c in commands), "no artifacts on success"
@@ -446,7 +446,7 @@ def test_fixture_defaults_get_variables_substituted(run_scenario: Runner, fake_k
         """
     )
     assert result.verdict == "passed", result.message
-    applied = next(r["stdin"] for r in fake_kubectl.records() if "apply" in r["argv"])
+    applied = next(r["stdin"] for r in fake_kubectl.records() if r["argv"][-5:] == ["-n", NS, "create", "-f", "-"])
     pod = yaml.safe_load(applied)
     assert pod["spec"]["nodeName"] == "kdbg-worker"
     assert "/host/var/log/kdbgtest-runaway-r1/fill.log" in pod["spec"]["initContainers"][0]["command"][2]

@@ -33,7 +33,9 @@ def test_builtins_and_scenario_vars() -> None:
             "steps": [{"name": "s", "kubectl": {"args": ["get"]}}],
         }
     )
-    values = resolve.run_variables(CLUSTER, scenario, namespace="kdbg-demo-r1", run_id="r1")
+    values = resolve.run_variables(
+        CLUSTER, scenario, namespace="kdbg-demo-r1", run_id="r1", scenario_dir=Path("/srv/suite")
+    )
     assert dict(values) == {
         "namespace": "kdbg-demo-r1",
         "node": "kdbg-worker",
@@ -42,6 +44,7 @@ def test_builtins_and_scenario_vars() -> None:
         "run_id": "r1",
         "scenario": "demo",
         "kubeconfig": "/tmp/kc",
+        "scenario_dir": "/srv/suite",
         "target": "kdbg-worker-x",
     }
 

@@ -130,7 +130,7 @@ def test_missing_path_and_empty_directory_are_issues(tmp_path: Path) -> None:
     assert result.scenarios == []
     assert [str(i) for i in result.issues] == [
         f"{tmp_path / 'nope'}: no such file or directory",
-        f"{tmp_path / 'empty'}: no scenario files (*.yaml, *.yml) in this directory",
+        f"{tmp_path / 'empty'}: no scenario files in this directory (*.yaml, *.yml with top-level 'name' and 'steps')",
     ]
 
 

@@ -88,7 +88,7 @@ def test_captures_skip_groups_that_did_not_participate() -> None:
 
 
 def test_every_builtin_and_debug_capture_is_documented() -> None:
-    expected = {"namespace", "node", "nodes", "control_plane", "run_id", "scenario", "kubeconfig"}
+    expected = {"namespace", "node", "nodes", "control_plane", "run_id", "scenario", "kubeconfig", "scenario_dir"}
     assert set(variables.BUILTINS) == expected
     assert set(variables.DEBUG_CAPTURES) == {"debug_container", "debug_pod"}
     assert all(text for text in [*variables.BUILTINS.values(), *variables.DEBUG_CAPTURES.values()])
