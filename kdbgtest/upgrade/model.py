@@ -40,6 +40,7 @@ class Check:
     ok: bool
     detail: str  # what was seen (one line)
     transcript: str = ""  # relative to the report: the commands and their output
+    recovered: float | None = None  # failed at first, worked this many seconds later (ok is then True)
 
 
 @dataclass
@@ -70,6 +71,10 @@ class Upgrade:
     @property
     def broken_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
+
+    @property
+    def recovered_checks(self) -> list[Check]:
+        return [c for c in self.checks if c.recovered is not None]
 
     @property
     def exit_code(self) -> int:

@@ -17,7 +17,8 @@ from kdbgtest.upgrade.model import PHASES, Check, Upgrade
 
 SCHEMA = "kdbgtest-upgrade/1"
 MARKDOWN, JSON, HTML = "upgrade.md", "upgrade.json", "upgrade.html"
-OK, BROKEN = "✅", "❌"
+OK, BROKEN, LATE = "✅", "❌", "⚠️"
+STYLE = "td.ok { background: #dafbe1; } td.broken { background: #ffebe9; } td.late { background: #fff8c5; }"
 
 
 def build(result: Upgrade, out: Path, expected: Mapping[str, str]) -> dict[str, str]:
@@ -56,7 +57,8 @@ def headline(result: Upgrade) -> str:
     stopped = f"; **the upgrade stopped**: {result.error}" if result.error else ""
     return (
         f"{result.cluster} {result.from_version} → {result.to_version} in {result.seconds:.0f}s: {suite}; "
-        f"witnesses: **{broken} failed check(s)** of {len(result.checks)}{stopped}."
+        f"witnesses: **{broken} failed check(s)** of {len(result.checks)}, {len(result.recovered_checks)} worked only "
+        f"after a retry{stopped}."
     )
 
 
@@ -133,17 +135,23 @@ def _summary_md(checks: list[Check]) -> str:
     if not checks:
         return "⬜"
     broken = [c.check for c in checks if not c.ok]
-    shown = OK if not broken else f"{BROKEN} {', '.join(broken)}"
+    late = [f"{c.check} {c.recovered:.0f}s" for c in checks if c.recovered is not None]
+    shown = f"{BROKEN} {', '.join(broken)}" if broken else OK
+    if late:
+        shown += f" {LATE} {', '.join(late)}"
     return f"[{shown}]({checks[0].transcript})" if checks[0].transcript else shown
 
 
 def _broken_md(result: Upgrade) -> str:
-    lines = [f"## Witness checks that failed ({len(result.broken_checks)})\n"]
-    if not result.broken_checks:
-        lines.append("None.\n")
-    for c in result.broken_checks:
-        lines.append(f"- **{c.witness}** {c.check} at _{c.checkpoint}_: {c.detail} ([transcript]({c.transcript}))")
-    return "\n".join(lines) + "\n"
+    lines = []
+    for title, found in (("failed", result.broken_checks), ("worked only after a retry", result.recovered_checks)):
+        lines.append(f"## Witness checks that {title} ({len(found)})\n")
+        if not found:
+            lines.append("None.\n")
+        for c in found:
+            lines.append(f"- **{c.witness}** {c.check} at _{c.checkpoint}_: {c.detail} ([transcript]({c.transcript}))")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _components(result: Upgrade) -> list[str]:
@@ -160,10 +168,10 @@ def _cell(text: str) -> str:
 def html(result: Upgrade, diffs: Mapping[str, str]) -> str:
     title = f"kdbgtest upgrade: {result.cluster} {result.from_version} → {result.to_version}"
     body = [f"<h1>{escape(title)}</h1>", f"<p>{render_html.inline(headline(result))}</p>", _steps_html(result),
-            _witnesses_html(result)]  # fmt: skip
+            _witnesses_html(result), _checks_html(result)]  # fmt: skip
     if result.matrix:
         body += ["<h2>The suite, before and after</h2>", *render_html.sections(result.matrix, diffs)]
-    return render_html.page(title, body, "td.ok { background: #dafbe1; } td.broken { background: #ffebe9; }")
+    return render_html.page(title, body, STYLE)
 
 
 def _steps_html(result: Upgrade) -> str:
@@ -182,16 +190,7 @@ def _witnesses_html(result: Upgrade) -> str:
     head = "".join(f"<th>{escape(p)}</th>" for p in points)
     rows = ["<h2>Witnesses</h2>", f"<table>\n<tr><th>Witness</th>{head}</tr>"]
     for witness in result.witnesses:
-        cells = []
-        for point in points:
-            found = _at(result, witness, point)
-            broken = [c for c in found if not c.ok]
-            text = OK + " all checks" if not broken else BROKEN + " " + ", ".join(c.check for c in broken)
-            title = "; ".join(f"{c.check}: {c.detail}" for c in found)
-            shown = render_html.link(found[0].transcript if found else None, text)
-            cells.append(f'<td class="{"broken" if broken else "ok"}" title="{escape(title)}">{shown}'
-                         + "".join(f'<span class="reason">{escape(c.check)}: {escape(c.detail)}</span>' for c in broken)
-                         + "</td>")  # fmt: skip
+        cells = [_witness_cell(_at(result, witness, point)) for point in points]
         rows.append(f"<tr><th><code>{escape(witness)}</code></th>{''.join(cells)}</tr>")
     rows.append("</table>")
     components = _components(result)
@@ -199,6 +198,32 @@ def _witnesses_html(result: Upgrade) -> str:
     rows += [_row([point, *(found.get(c, "") for c in components)]) for point, found in result.versions.items()]
     rows.append("</table>")
     return "\n".join(rows)
+
+
+def _checks_html(result: Upgrade) -> str:
+    parts = []
+    for title, found in (("failed", result.broken_checks), ("worked only after a retry", result.recovered_checks)):
+        items = [f"<li><strong>{escape(c.witness)}</strong> {escape(c.check)} at <em>{escape(c.checkpoint)}</em>: "
+                 f"{escape(c.detail)} ({render_html.link(c.transcript, 'transcript')})</li>"
+                 for c in found]  # fmt: skip
+        listed = f"<ul>\n{chr(10).join(items)}\n</ul>" if items else "<p>None.</p>"
+        parts.append(f"<h2>Witness checks that {escape(title)} ({len(found)})</h2>\n{listed}")
+    return "\n".join(parts)
+
+
+def _witness_cell(found: list[Check]) -> str:
+    """All checks of one witness at one checkpoint: ok, late (worked after a retry) or broken, with details."""
+    broken = [c for c in found if not c.ok]
+    notable = broken + [c for c in found if c.recovered is not None]
+    text = f"{BROKEN} " + ", ".join(c.check for c in broken) if broken else f"{OK} all checks"
+    kind = "broken" if broken else "late" if notable else "ok"
+    title = "; ".join(f"{c.check}: {c.detail}" for c in found)
+    shown = render_html.link(found[0].transcript if found else None, text)
+    reasons = "".join(
+        f'<span class="reason">{"" if c in broken else LATE + " "}{escape(c.check)}: {escape(c.detail)}</span>'
+        for c in notable
+    )
+    return f'<td class="{kind}" title="{escape(title)}">{shown}{reasons}</td>'
 
 
 def _row(values: list[str], cell: str = "td") -> str:

@@ -146,8 +146,11 @@ def _checkpoint(result: Upgrade, witnesses: Witnesses, target: clusters.Upgradab
     found = witnesses.check(name)
     result.checks.extend(found)
     broken = [f"{c.witness} {c.check}" for c in found if not c.ok]
+    late = [f"{c.witness} {c.check} after {c.recovered:.1f}s" for c in found if c.recovered is not None]
     _say(f"witnesses {name}: {len(found) - len(broken)}/{len(found)} checks ok"
-         + (f"; failed: {', '.join(broken)}" if broken else "") + f" ({time.monotonic() - began:.1f}s)")  # fmt: skip
+         + (f"; failed: {', '.join(broken)}" if broken else "")
+         + (f"; worked only after a retry: {', '.join(late)}" if late else "")
+         + f" ({time.monotonic() - began:.1f}s)")  # fmt: skip
 
 
 def _drain(client: kube.Kubectl, nodes: Sequence[str]) -> None:

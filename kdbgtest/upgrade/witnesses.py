@@ -8,6 +8,7 @@ Each command and its output is appended to `<dir>/<witness>.log`, the transcript
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ READY_TIMEOUT = 180.0
 CALL_TIMEOUT = 30.0
 ATTACH_SECONDS = 10.0
 REMOVE_TIMEOUT = 120.0
+RECOVERY = 60.0  # how long a failed exec/logs/attach is tried again before it counts as failed
+RETRY_PAUSE = 2.0
 # fixture -> the container `--target` names ("": none; a crash-looping container is rarely up to be joined)
 FIXTURE_KINDS = {"crashloop": "", "distroless": "app", "node-issue": "runaway"}
 STUCK = ("CreateContainerConfigError", "CreateContainerError", "ErrImagePull", "ImagePullBackOff", "InvalidImageName")
@@ -149,14 +153,22 @@ class Witnesses:
             add("running", phase == "Running" and "running" in status.get("state", {}),
                 f"phase {phase}; {witness.container}: {_states([status])}")  # fmt: skip
             add(*self._preserved(witness, pod))
-            add("exec", *self._try(witness.pod, ["exec", witness.pod, "-c", witness.container, "--", "echo", "exec-ok"],
-                                   "exec-ok"))  # fmt: skip
-            add("logs", *self._try(witness.pod, ["logs", witness.pod, "-c", witness.container, "--tail=3"], TICK))
-            add("attach", *self._attach(witness))
-            if witness.previous_of:
-                add("logs --previous", *self._try(
-                    witness.pod, ["logs", witness.pod, "-c", witness.previous_of, "--previous"], "app: starting"))
+            looks = ["exec", "logs", "attach", *(["logs --previous"] if witness.previous_of else [])]
+            for name in looks:
+                ok, detail, recovered = _until_ok(functools.partial(self._look, witness, name))
+                link = f"{self.directory.name}/{log.name}"
+                checks.append(Check(checkpoint, witness.pod, name, ok, " ".join(detail.split())[:300], link, recovered))
         return checks
+
+    def _look(self, w: Witness, check: str) -> tuple[bool, str]:
+        """One try of exec, logs, attach or logs --previous."""
+        if check == "exec":
+            return self._try(w.pod, ["exec", w.pod, "-c", w.container, "--", "echo", "exec-ok"], "exec-ok")
+        if check == "logs":
+            return self._try(w.pod, ["logs", w.pod, "-c", w.container, "--tail=3"], TICK)
+        if check == "attach":
+            return self._attach(w)
+        return self._try(w.pod, ["logs", w.pod, "-c", w.previous_of, "--previous"], "app: starting")
 
     def _preserved(self, witness: Witness, pod: dict[str, Any]) -> tuple[str, bool, str]:
         """Each container's ID and restartCount against the last checkpoint: same ID (never recreated), and a
@@ -230,6 +242,22 @@ class Witnesses:
     def _note(self, name: str, text: str) -> None:
         with self._log_path(name).open("a", encoding="utf-8") as log:
             log.write(text.rstrip("\n") + "\n")
+
+
+def _until_ok(look: Callable[[], tuple[bool, str]]) -> tuple[bool, str, float | None]:
+    """`look` now; if it fails, again every RETRY_PAUSE seconds for up to RECOVERY seconds. A look that worked only
+    later says after how long and what it saw first (a kubelet that just restarted may not know its pods yet)."""
+    began = time.monotonic()
+    ok, first = look()
+    if ok:
+        return True, first, None
+    while time.monotonic() - began < RECOVERY:
+        time.sleep(RETRY_PAUSE)
+        ok, _ = look()
+        if ok:
+            took = time.monotonic() - began
+            return True, f"worked after {took:.1f}s; at first: {first}", took
+    return False, f"{first} (still failing after {RECOVERY:g}s)", None
 
 
 def _container(pod: dict[str, Any], name: str) -> dict[str, Any]:
