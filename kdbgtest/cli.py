@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest import clean_cli, options
-from kdbgtest.base import interrupt
+from kdbgtest.base import interrupt, outputs
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import select
 from kdbgtest.cluster.base import ClusterInfo
@@ -28,7 +28,7 @@ from kdbgtest.fixtures import catalog
 from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
 from kdbgtest.report import console, json_report, junit
-from kdbgtest.runner import artifacts, cleanup, engine, events, leftovers, selection
+from kdbgtest.runner import cleanup, engine, events, leftovers, selection
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
 from kdbgtest.starter import files as starter
@@ -124,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_options = options.run_options(values)
     if not any(selection.selected(s.scenario, run_options.keyword, run_options.tags) for s in scenarios):
         raise UsageError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
-    artifacts.check_writable(run_options.artifacts)
+    _check_outputs(args)
     reporters = _reporters(args)
     _notice(select.kubeconfig_notice(options.cluster_request(values)))
     provider = select.provider(options.cluster_request(values))
@@ -148,6 +148,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if deferred:
         raise interrupt.Interrupted(deferred[0])
     return summary.exit_code
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Before anything runs: every output path can be written (else one line, exit 2, nothing created)."""
+    outputs.check_distinct({"--junit": args.junit, "--json": args.json})
+    for option, path in (("--junit", args.junit), ("--json", args.json)):
+        if path is not None:
+            outputs.check_file(option, path)
+    outputs.check_directory("--artifacts", args.artifacts)
 
 
 def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions, older_than: float) -> None:
