@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest import about, clean_cli, completion, options
-from kdbgtest.base import interrupt, outputs
+from kdbgtest.base import interrupt, outputs, waiting
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import select
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.fixtures import catalog
 from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
-from kdbgtest.report import console, json_report, junit
+from kdbgtest.report import console, json_report, junit, progress
 from kdbgtest.runner import cleanup, engine, events, leftovers, selection
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
@@ -268,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
     try:
-        with interrupt.signals_interrupt() if args.command in INTERRUPTIBLE else contextlib.nullcontext():
+        signals = interrupt.signals_interrupt() if args.command in INTERRUPTIBLE else contextlib.nullcontext()
+        with signals, waiting.showing_progress(progress.StatusLine()):
             code: int = args.func(args)
     except KdbgtestError as exc:
         print(f"kdbgtest: error: {_one_line(exc)}", file=sys.stderr)
