@@ -1,4 +1,5 @@
-"""The `kdbgtest` command: list, validate, run, schema, init, fixtures, sim, local, matrix, clean.
+"""The `kdbgtest` command: list, validate, run, schema, init, fixtures, sim, local, matrix, upgrade, clean,
+completion.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
@@ -19,16 +20,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kdbgtest import clean_cli, options
-from kdbgtest.base import interrupt
+from kdbgtest import about, clean_cli, completion, options
+from kdbgtest.base import interrupt, outputs, waiting
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import select
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.fixtures import catalog
 from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
-from kdbgtest.report import console, json_report, junit
-from kdbgtest.runner import artifacts, cleanup, engine, events, leftovers, selection
+from kdbgtest.report import console, json_report, junit, progress
+from kdbgtest.runner import cleanup, engine, events, leftovers, selection
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
 from kdbgtest.starter import files as starter
@@ -127,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_options = options.run_options(values)
     if not any(selection.selected(s.scenario, run_options.keyword, run_options.tags) for s in scenarios):
         raise UsageError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
-    artifacts.check_writable(run_options.artifacts)
+    _check_outputs(args)
     reporters = _reporters(args)
     _notice(select.kubeconfig_notice(options.cluster_request(values)))
     provider = select.provider(options.cluster_request(values))
@@ -153,6 +154,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Before anything runs: every output path can be written (else one line, exit 2, nothing created)."""
+    outputs.check_distinct({"--junit": args.junit, "--json": args.json})
+    for option, path in (("--junit", args.junit), ("--json", args.json)):
+        if path is not None:
+            outputs.check_file(option, path)
+    outputs.check_directory("--artifacts", args.artifacts)
+
+
 def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions, older_than: float) -> None:
     found = leftovers.warning(engine.kubectl_for(cluster, run_options), older_than=older_than)
     if found:
@@ -171,7 +181,9 @@ def _notice(line: str | None) -> None:
 
 
 def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
-    reporters: list[events.Reporter] = [console.ConsoleReporter(verbose=args.verbose)]
+    if args.quiet and args.verbose:
+        raise UsageError("-q/--quiet and -v/--verbose contradict each other; pass one of them")
+    reporters: list[events.Reporter] = [console.ConsoleReporter(verbose=args.verbose, quiet=args.quiet)]
     if args.junit is not None:
         reporters.append(junit.reporter(args.junit))
     if args.json is not None:
@@ -179,10 +191,43 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
     return reporters
 
 
+DESCRIPTION = "Prove that kubectl debug workflows work: run scenario files against a cluster."
+EPILOG = """\
+examples:
+  kdbgtest validate scenarios/                  check every scenario file
+  kdbgtest run scenarios/                       run them (kind if usable, else the built-in offline cluster)
+  kdbgtest run scenarios/ -k crashloop -x -q    a selection; stop at the first failure; print failures only
+  kdbgtest run scenarios/ --cluster kubeconfig --kubeconfig ~/.kube/config --junit junit.xml
+  kdbgtest <command> --help                     the options of one command
+
+exit codes: 0 passed, 1 a scenario failed, 2 bad input or usage (or an unusable cluster), 3 a kdbgtest bug,
+128+N stopped by signal N after cleanup. Colours only on a terminal; NO_COLOR=1 turns them off.
+shell completion: eval "$(kdbgtest completion bash)" (or zsh) in your shell's startup file.
+"""
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: computed only when asked (it runs the pinned kubectl)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=kwargs.get("help"))
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(about.version_text())
+        parser.exit()
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    print(completion.script(build_parser(), args.shell), end="")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    names = "{list,validate,run,schema,init,fixtures,sim,local,matrix,upgrade,clean}"
-    commands = parser.add_subparsers(dest="command", metavar=names, required=True)
+    parser = argparse.ArgumentParser(
+        prog="kdbgtest", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action=_VersionAction, help="print kdbgtest's version and the pinned kubectl's")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, title="commands")
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
     run = _command(commands, "run", "run scenarios against a cluster", cmd_run, paths=True)
@@ -198,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     matrix_cli.add_parser(commands)
     upgrade_cli.add_parser(commands)
     clean_cli.add_parser(commands)
+    shell = _command(commands, "completion", "print a shell completion script (bash or zsh)", cmd_completion)
+    shell.add_argument("shell", choices=completion.SHELLS, help='e.g. eval "$(kdbgtest completion bash)" in ~/.bashrc')
     return parser
 
 
@@ -224,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
     try:
-        with interrupt.signals_interrupt() if args.command in INTERRUPTIBLE else contextlib.nullcontext():
+        signals = interrupt.signals_interrupt() if args.command in INTERRUPTIBLE else contextlib.nullcontext()
+        with signals, waiting.showing_progress(progress.StatusLine()):
             code: int = args.func(args)
     except KdbgtestError as exc:
         print(f"kdbgtest: error: {_one_line(exc)}", file=sys.stderr)

@@ -169,6 +169,23 @@ OPTIONS: tuple[Option, ...] = (
         pytest=False,
     ),
     Option(
+        "quiet",
+        "print only failures and the summary",
+        default=False,
+        action="store_true",
+        short="-q",
+        pytest=False,
+    ),
+    Option(
+        "fail_fast",
+        "stop after the first scenario that fails or errors (cleanup still happens); the rest are reported as "
+        "not run",
+        default=False,
+        action="store_true",
+        short="-x",
+        pytest=False,
+    ),
+    Option(
         "warn_leftovers_older_than",
         "warn about namespaces earlier runs left that are older than AGE (90s, 30m, 1h, 2d; see `kdbgtest clean`)",
         default=leftovers.DEFAULT_AGE,
@@ -218,6 +235,7 @@ def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engi
         timeout_scale=values.get("timeout_scale") or 1.0,
         allow_outside_files=bool(values.get("allow_outside_files")),
         namespace=values.get("namespace"),
+        fail_fast=bool(values.get("fail_fast")),
         **extra,
     )
 

@@ -1,17 +1,44 @@
-"""Deadline waits that say what they last saw when they expire. No bare sleeps anywhere else."""
+"""Deadline waits that say what they last saw when they expire. No bare sleeps anywhere else.
+
+A front end may install a `Progress` hook (`showing_progress`): every wait in the main thread then tells it
+what it awaits and for how long, between polls, and says when it is over (the console's status line).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Protocol, TypeVar
 
 from kdbgtest.base.errors import StepTimeout
 
 T = TypeVar("T")
 
 _stop = threading.Event()  # never set: Event.wait is an interruptible sleep that Ctrl-C can break
+
+
+class Progress(Protocol):
+    """Told about waits as they go; it decides what to show and how often."""
+
+    def waiting(self, what: str, elapsed: float, timeout: float) -> None: ...
+
+    def done(self) -> None: ...
+
+
+_progress: Progress | None = None
+
+
+@contextlib.contextmanager
+def showing_progress(hook: Progress) -> Iterator[None]:
+    """Within the block, waits in the main thread report to `hook`."""
+    global _progress
+    previous, _progress = _progress, hook
+    try:
+        yield
+    finally:
+        _progress = previous
 
 
 def wait_for(
@@ -29,17 +56,25 @@ def wait_for(
     observation, rendered by `describe`. With `max_interval`, the pause between probes starts at `interval`
     and grows by half each time up to `max_interval` (quick to notice a fast change, cheap on a slow one).
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        done, seen = probe()
-        if done:
-            return seen
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}; last seen: {describe(seen)}")
-        _stop.wait(min(interval, remaining))
-        if max_interval is not None:
-            interval = min(interval * 1.5, max_interval)
+    started = time.monotonic()
+    deadline = started + timeout
+    hook = _progress if threading.current_thread() is threading.main_thread() else None
+    try:
+        while True:
+            done, seen = probe()
+            if done:
+                return seen
+            now = time.monotonic()
+            if now >= deadline:
+                raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}; last seen: {describe(seen)}")
+            if hook is not None:
+                hook.waiting(what, now - started, timeout)
+            _stop.wait(min(interval, deadline - now))
+            if max_interval is not None:
+                interval = min(interval * 1.5, max_interval)
+    finally:
+        if hook is not None:
+            hook.done()
 
 
 def holds_for(

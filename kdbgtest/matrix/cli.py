@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from kdbgtest import options
+from kdbgtest.base import outputs
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.matrix import accepted, model, render_md, report, run, spec
 from kdbgtest.report import console
@@ -77,6 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run_matrix(args: argparse.Namespace) -> int:
     out: Path = args.out
+    outputs.check_directory("--out", out, (report.MARKDOWN, report.JSON, report.HTML))
     expected: dict[str, str] = {}
     if args.results:
         columns = report.columns_from_results(list(args.results), out)

@@ -1,7 +1,8 @@
 """Console output for people, with rich: a line per scenario start and finish, failures in full, a summary.
 
-Colours only when the stream is a terminal (or `color=True`); in a CI log the same text comes out plain and
-unwrapped. Text from scenarios and programs is never interpreted as rich markup.
+Colours only when the stream is a terminal and `NO_COLOR` is not set (or `color=True`); in a CI log the same
+text comes out plain and unwrapped, without any escape sequence. `quiet` prints only failures, cleanup problems
+and the summary. Text from scenarios and programs is never interpreted as rich markup.
 
     RUN   ephemeral-target  scenarios/ephemeral/target.yaml:2
     PASS  ephemeral-target  4.2s
@@ -16,6 +17,7 @@ unwrapped. Text from scenarios and programs is never interpreted as rich markup.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -35,35 +37,47 @@ _STEP_MARK = {"passed": "ok", "failed": "FAILED", "error": "ERROR", "skipped": "
 _INDENT = "      "
 
 
+def colour_wanted(color: bool | None = None) -> bool | None:
+    """`color` if given; False when `NO_COLOR` is set (https://no-color.org); else None: rich decides (a
+    terminal, or `FORCE_COLOR`)."""
+    if color is not None:
+        return color
+    return False if os.environ.get("NO_COLOR") else None
+
+
 class ConsoleReporter:
-    """Writes events as they happen to `stream` (stdout by default). `verbose` adds a line per step."""
+    """Writes events as they happen to `stream` (stdout by default). `verbose` adds a line per step; `quiet`
+    leaves out everything but failures and the summary."""
 
     def __init__(
         self,
         stream: TextIO | None = None,
         *,
         verbose: bool = False,
+        quiet: bool = False,
         color: bool | None = None,
         tail_lines: int = record.TAIL_LINES,
     ) -> None:
+        color = colour_wanted(color)
         self.console = Console(
             file=stream or sys.stdout,
-            force_terminal=color,
+            force_terminal=color,  # False: not a terminal to rich, so no escape sequence at all
             no_color=color is False,
             highlight=False,
             markup=False,
             emoji=False,
             soft_wrap=True,
         )
-        self.verbose = verbose
+        self.verbose = verbose and not quiet
+        self.quiet = quiet
         self.tail_lines = tail_lines
         self.recorder = record.Recorder()
 
     def handle(self, event: events.Event) -> None:
         scenario = self.recorder.add(event)
-        if isinstance(event, events.RunStarted):
+        if isinstance(event, events.RunStarted) and not self.quiet:
             self._run_started(event)
-        elif isinstance(event, events.ScenarioStarted):
+        elif isinstance(event, events.ScenarioStarted) and not self.quiet:
             self._line(("RUN  ", "cyan"), f"  {event.scenario}  {event.path}:{event.line}")
         elif isinstance(event, events.StepFinished) and self.verbose:
             self._step(event, scenario)
@@ -98,6 +112,8 @@ class ConsoleReporter:
 
     def _scenario_finished(self, event: events.ScenarioFinished, scenario: record.ScenarioRecord) -> None:
         detail = f": {event.message}" if event.verdict == "skipped" and event.message else ""
+        if self.quiet and event.verdict not in ("failed", "error"):
+            return
         self._line(_VERDICT[event.verdict], f"  {event.scenario}  {event.duration:.1f}s{detail}")
         if event.verdict in ("failed", "error"):
             self._failure(record.describe_failure(scenario, self.tail_lines))
@@ -120,7 +136,7 @@ class ConsoleReporter:
             self._indented(f"artifacts: {failure.artifacts}", None)
 
     def _cleanup(self, event: events.CleanupFinished) -> None:
-        if event.kept and event.hint:
+        if event.kept and event.hint:  # also when quiet: the only way to find what --keep kept
             self._indented(event.hint, "yellow")
         elif self.verbose and event.removed:
             self._indented(f"cleanup: removed {', '.join(event.removed)}", "dim")
@@ -141,6 +157,12 @@ class ConsoleReporter:
         text.append(f" in {event.duration:.1f}s")
         if event.interrupted:
             text.append(f"; stopped early ({event.interrupted}), the rest was not run", style="bold magenta")
+        elif event.not_run:
+            text.append(
+                f"; stopped at the first failure (--fail-fast), {len(event.not_run)} not run: "
+                + ", ".join(event.not_run),
+                style="bold magenta",
+            )
         self.console.print(text)
         for scenario in self.recorder.scenarios.values():
             done = scenario.finished

@@ -66,6 +66,7 @@ class JUnitReporter:
         interrupted = self.recorder.summary.interrupted if self.recorder.summary else ""
         if interrupted and not any(c.find("error") is not None for c in cases):
             cases.append(_interrupted_case(interrupted))
+        cases += [_not_run_case(name) for name in (self.recorder.summary.not_run if self.recorder.summary else ())]
         counts = {
             "tests": str(len(cases)),
             "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
@@ -167,6 +168,13 @@ def _interrupted_case(signal_name: str) -> ET.Element:
     case = ET.Element("testcase", name="run interrupted", classname="kdbgtest", time="0.000")
     message = f"the run stopped early ({signal_name}); the remaining scenarios were not run"
     ET.SubElement(case, "error", message=message, type="kdbgtest.interrupted").text = message + "\n"
+    return case
+
+
+def _not_run_case(scenario: str) -> ET.Element:
+    """A scenario --fail-fast left out: skipped, saying why."""
+    case = ET.Element("testcase", name=scenario, classname="kdbgtest", time="0.000")
+    ET.SubElement(case, "skipped", message="not run: --fail-fast stopped the run at the first failure")
     return case
 
 

@@ -9,7 +9,6 @@ A command that fails leaves its error in the file it would have filled; collecti
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -23,21 +22,6 @@ ARTIFACT_TIMEOUT = 30.0
 def directory(root: Path, scenario: str, run_id: str) -> Path:
     """The artifacts directory of one scenario run."""
     return root / f"{scenario}-{run_id}"
-
-
-def check_writable(root: Path) -> None:
-    """Before a run: `KdbgtestError` in one sentence when the artifacts directory cannot be written (a file of
-    that name, a read-only place), so no result is lost to it after the run. Nothing is created here."""
-    existing = root
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    problem = None
-    if not existing.is_dir():
-        problem = "a file of that name is in the way" if existing == root else f"{existing} is not a directory"
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        problem = f"{existing} is not writable"
-    if problem is not None:
-        raise KdbgtestError(f"--artifacts {root}: cannot write there ({problem}); pass a writable directory")
 
 
 def _safe(name: str) -> str:

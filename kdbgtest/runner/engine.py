@@ -47,6 +47,7 @@ class RunOptions:
     cleanup_timeout: float = 120.0  # how long deleting the namespace may take
     allow_outside_files: bool = False  # `apply: {file:}` may read outside the scenario's directory tree
     namespace: str | None = None  # --namespace: run in this existing namespace (see runner/shared_namespace.py)
+    fail_fast: bool = False  # stop after the first failed or errored scenario; the rest are reported as not run
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,13 @@ def run_scenarios(
         )
     )
     results: list[events.ScenarioFinished] = []
+    not_run: list[str] = []
     try:
         with liveness.watching(cluster.kubeconfig, cluster.context):
             for scenario in chosen:
+                if options.fail_fast and any(r.verdict in ("failed", "error") for r in results):
+                    not_run.append(scenario.name)
+                    continue
                 results.append(run_one(scenario, cluster, options, reporters, driver_factory=driver_factory))
     except KeyboardInterrupt as exc:  # a signal, or the API server stopped answering
         stopped = interrupt.as_interrupted(exc)
@@ -148,12 +153,15 @@ def run_scenarios(
         stopped.recorded = True
         raise stopped from None
     summary = RunSummary(options.run_id, tuple(results), time.monotonic() - started)
-    _finish(emit, summary, "")
+    _finish(emit, summary, "", tuple(not_run))
     return summary
 
 
-def _finish(emit: Callable[[events.Event], None], summary: RunSummary, interrupted: str) -> None:
-    """RunFinished; an interrupted run says by which signal (the scenario it stopped is an error)."""
+def _finish(
+    emit: Callable[[events.Event], None], summary: RunSummary, interrupted: str, not_run: tuple[str, ...] = ()
+) -> None:
+    """RunFinished; an interrupted run says by which signal (the scenario it stopped is an error), a run
+    --fail-fast stopped names the scenarios it left out."""
     emit(
         events.RunFinished(
             passed=summary.count("passed"),
@@ -162,5 +170,6 @@ def _finish(emit: Callable[[events.Event], None], summary: RunSummary, interrupt
             skipped=summary.count("skipped"),
             duration=summary.duration,
             interrupted=interrupted,
+            not_run=not_run,
         )
     )

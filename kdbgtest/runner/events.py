@@ -86,6 +86,7 @@ class RunFinished:
     skipped: int
     duration: float
     interrupted: str = ""  # the signal that stopped the run before its end (SIGINT, SIGTERM, SIGHUP), or ""
+    not_run: tuple[str, ...] = ()  # scenarios left out after the first failure (--fail-fast)
 
 
 Event = RunStarted | ScenarioStarted | StepStarted | StepFinished | ScenarioFinished | CleanupFinished | RunFinished

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from kdbgtest import options
+from kdbgtest.base import outputs
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.matrix import accepted
 from kdbgtest.matrix.cli import SHARED_OPTIONS
@@ -57,6 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
+    outputs.check_directory("--out", args.out, (report.MARKDOWN, report.JSON, report.HTML))
     values = vars(args)
     run_options = options.run_options(values)
     found = loader.load_paths(list(args.paths) or [Path("scenarios")])

@@ -42,7 +42,7 @@ def test_document_is_stable_and_summarised(run_events: list[events.Event], tmp_p
         "cluster_server": "",
     }
     assert document["summary"] == {"passed": 1, "failed": 1, "errors": 0, "skipped": 1, "duration": 20.5,
-                                   "interrupted": ""}
+                                   "interrupted": "", "not_run": []}
     scenarios = document["scenarios"]
     assert isinstance(scenarios, list)
     assert [(s["scenario"], s["verdict"], s["path"]) for s in scenarios] == [
@@ -62,3 +62,15 @@ def test_a_foreign_document_is_refused(tmp_path: Path) -> None:
     path.write_text('{"format": "something-else", "events": []}')
     with pytest.raises(ValueError, match="is not a kdbgtest-run/1 document"):
         json_report.load_events(path)
+
+
+def test_a_fail_fast_run_names_what_it_left_out_and_round_trips(tmp_path: Path) -> None:
+    finished = events.RunFinished(passed=0, failed=1, errors=0, skipped=0, duration=1.0, not_run=("b", "c"))
+    path = tmp_path / "run.json"
+    document = write([finished], path)
+    assert document["summary"]["not_run"] == ["b", "c"]  # type: ignore[index]
+    assert json_report.load_events(path) == [finished]
+    old = json.loads(path.read_text())  # a document written before the field existed still loads
+    del old["events"][0]["data"]["not_run"]
+    path.write_text(json.dumps(old))
+    assert json_report.load_events(path) == [events.RunFinished(0, 1, 0, 0, 1.0)]
