@@ -1,4 +1,4 @@
-"""The `kdbgtest` command: list, validate, run, schema, init, fixtures, sim, local, matrix, clean.
+"""The `kdbgtest` command: list, validate, run, summary, schema, init, fixtures, sim, local, matrix, clean.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
@@ -27,7 +27,7 @@ from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.fixtures import catalog
 from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
-from kdbgtest.report import console, json_report, junit
+from kdbgtest.report import console, json_report, junit, summary
 from kdbgtest.runner import artifacts, cleanup, engine, events, leftovers, selection
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
@@ -150,6 +150,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    """JUnit reports as Markdown, for `>> "$GITHUB_STEP_SUMMARY"` (see kdbgtest/report/summary.py)."""
+    print(summary.markdown(args.reports), end="")
+    return EXIT_OK
+
+
 def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions, older_than: float) -> None:
     found = leftovers.warning(engine.kubectl_for(cluster, run_options), older_than=older_than)
     if found:
@@ -178,12 +184,14 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    names = "{list,validate,run,schema,init,fixtures,sim,local,matrix,upgrade,clean}"
+    names = "{list,validate,run,summary,schema,init,fixtures,sim,local,matrix,upgrade,clean}"
     commands = parser.add_subparsers(dest="command", metavar=names, required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
     run = _command(commands, "run", "run scenarios against a cluster", cmd_run, paths=True)
     options.add_to_argparse(run)
+    summary_cmd = _command(commands, "summary", "JUnit reports as Markdown (for a CI job summary)", cmd_summary)
+    summary_cmd.add_argument("reports", nargs="+", type=Path, metavar="JUNIT", help="JUnit XML files")
     schema_cmd = _command(commands, "schema", "print the JSON Schema of scenario files (--out: write it)", cmd_schema)
     schema_cmd.add_argument("--out", type=Path, metavar="FILE", help="write the schema to FILE")
     init = _command(commands, "init", "write a starter: scenarios/ (with the schema), noxfile.py, clusters/", cmd_init)
