@@ -1,4 +1,5 @@
-"""The `kdbgtest` command: list, validate, run, summary, schema, init, fixtures, sim, local, matrix, clean.
+"""The `kdbgtest` command: list, validate, run, summary, schema, init, images, fixtures, sim, local, matrix,
+clean.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kdbgtest import clean_cli, options
+from kdbgtest import clean_cli, images_cli, options
 from kdbgtest.base import interrupt
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import select
@@ -184,7 +185,7 @@ def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kdbgtest", description="Prove that kubectl debug workflows work.")
-    names = "{list,validate,run,summary,schema,init,fixtures,sim,local,matrix,upgrade,clean}"
+    names = "{list,validate,run,summary,schema,init,images,fixtures,sim,local,matrix,upgrade,clean}"
     commands = parser.add_subparsers(dest="command", metavar=names, required=True)
     _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     init = _command(commands, "init", "write a starter: scenarios/ (with the schema), noxfile.py, clusters/", cmd_init)
     init.add_argument("directory", nargs="?", type=Path, default=Path(), help="where (default: here)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    images_cli.add_parser(commands)
     _command(commands, "fixtures", "list the built-in fixtures and their parameters", cmd_fixtures)
     sim_cli.add_parser(commands)
     local_cli.add_parser(commands)
