@@ -1,5 +1,5 @@
-"""The `kdbgtest` command: list, validate, run, schema, init, fixtures, sim, local, matrix, upgrade, clean,
-completion.
+"""The `kdbgtest` command: list, validate, run, summary, schema, init, images, fixtures, sim, local, matrix,
+upgrade, clean, completion.
 
 Exit codes: 0 everything passed (or was valid), 1 a scenario failed (or `validate` found an issue), 2 a usage
 error or bad input (invalid scenario files for `list`/`run`, an unreachable cluster, a missing tool). A
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kdbgtest import about, clean_cli, completion, options
+from kdbgtest import about, clean_cli, completion, images_cli, options
 from kdbgtest.base import interrupt, outputs, waiting
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import select
@@ -28,7 +28,7 @@ from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.fixtures import catalog
 from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
-from kdbgtest.report import console, json_report, junit, progress
+from kdbgtest.report import console, json_report, junit, progress, summary
 from kdbgtest.runner import cleanup, engine, events, leftovers, selection
 from kdbgtest.scenario import loader, schema
 from kdbgtest.sim import cli as sim_cli
@@ -163,6 +163,12 @@ def _check_outputs(args: argparse.Namespace) -> None:
     outputs.check_directory("--artifacts", args.artifacts)
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    """JUnit reports as Markdown, for `>> "$GITHUB_STEP_SUMMARY"` (see kdbgtest/report/summary.py)."""
+    print(summary.markdown(args.reports), end="")
+    return EXIT_OK
+
+
 def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions, older_than: float) -> None:
     found = leftovers.warning(engine.kubectl_for(cluster, run_options), older_than=older_than)
     if found:
@@ -232,11 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
     run = _command(commands, "run", "run scenarios against a cluster", cmd_run, paths=True)
     options.add_to_argparse(run)
+    summary_cmd = _command(commands, "summary", "JUnit reports as Markdown (for a CI job summary)", cmd_summary)
+    summary_cmd.add_argument("reports", nargs="+", type=Path, metavar="JUNIT", help="JUnit XML files")
     schema_cmd = _command(commands, "schema", "print the JSON Schema of scenario files (--out: write it)", cmd_schema)
     schema_cmd.add_argument("--out", type=Path, metavar="FILE", help="write the schema to FILE")
     init = _command(commands, "init", "write a starter: scenarios/ (with the schema), noxfile.py, clusters/", cmd_init)
     init.add_argument("directory", nargs="?", type=Path, default=Path(), help="where (default: here)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    images_cli.add_parser(commands)
     _command(commands, "fixtures", "list the built-in fixtures and their parameters", cmd_fixtures)
     sim_cli.add_parser(commands)
     local_cli.add_parser(commands)

@@ -13,12 +13,17 @@ and the summary. Text from scenarios and programs is never interpreted as rich m
           output (last 20 lines, /art/03-attach-debug.transcript.txt):
             | ...
           artifacts: kdbgtest-artifacts/copy-crashloop-3f9a2c
+
+In GitHub Actions (`GITHUB_ACTIONS=true`) each failed or errored scenario also gets a workflow command,
+`::error file=scenarios/copy.yaml,line=23,title=kdbgtest: copy-crashloop::<message>`, which GitHub shows as an
+annotation at the failing step's line (paths relative to the working directory, the checkout).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -57,6 +62,8 @@ class ConsoleReporter:
         quiet: bool = False,
         color: bool | None = None,
         tail_lines: int = record.TAIL_LINES,
+        github: bool | None = None,
+        root: Path | None = None,
     ) -> None:
         color = colour_wanted(color)
         self.console = Console(
@@ -71,6 +78,8 @@ class ConsoleReporter:
         self.verbose = verbose and not quiet
         self.quiet = quiet
         self.tail_lines = tail_lines
+        self.github = os.environ.get("GITHUB_ACTIONS") == "true" if github is None else github
+        self.root = root or Path.cwd()
         self.recorder = record.Recorder()
 
     def handle(self, event: events.Event) -> None:
@@ -116,7 +125,10 @@ class ConsoleReporter:
             return
         self._line(_VERDICT[event.verdict], f"  {event.scenario}  {event.duration:.1f}s{detail}")
         if event.verdict in ("failed", "error"):
-            self._failure(record.describe_failure(scenario, self.tail_lines))
+            failure = record.describe_failure(scenario, self.tail_lines)
+            self._failure(failure)
+            if self.github:
+                self.console.print(Text(github_annotation(event.scenario, failure, self.root)))
 
     def _failure(self, failure: record.Failure) -> None:
         where = f"at {failure.location}" + (f", {failure.step}" if failure.step else "")
@@ -180,3 +192,22 @@ class ConsoleReporter:
     def _indented(self, text: str, style: str | None) -> None:
         for line in text.splitlines() or [""]:
             self.console.print(Text(_INDENT + line, style=style or ""))
+
+
+def github_annotation(scenario: str, failure: record.Failure, root: Path) -> str:
+    """The GitHub Actions `::error` workflow command for a failure, at its file and line."""
+    try:
+        path = failure.path.resolve().relative_to(root.resolve())
+    except ValueError:
+        path = failure.path
+    line = str(failure.line) if failure.line else ""
+    properties = {"file": str(path), "line": line, "title": f"kdbgtest: {scenario}"}
+    fields = ",".join(f"{key}={_escape(value, property_value=True)}" for key, value in properties.items() if value)
+    where = f"{failure.step}: " if failure.step else ""
+    return f"::error {fields}::{_escape(where + (failure.message or failure.summary))}"
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    """Escape for a workflow command (as actions/toolkit's command.ts does): data keeps `:` and `,`."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text

@@ -1,12 +1,16 @@
 """JUnit XML for CI systems: one `<testcase>` per scenario.
 
+The file validates against the xunit2 schema Jenkins' xUnit plugin uses (junit-10.xsd, checked by
+tests/e2e/test_junit_schema.py), so a testcase has no `<properties>` and `<testsuites>` no `skipped`.
 - `classname` is the scenario file as a dotted path (`scenarios/copy/replace.yaml` ->
-  `scenarios.copy.replace`), `name` the scenario name; `file` and `line` point at the YAML.
-- A failure carries the real error: `message` is its first line, the element's text has the location, the
-  step and its kind, the command, the full message, the output tail and the artifacts directory.
-- `<system-out>` has each step's verdict and the failing step's output tail (escape sequences stripped).
+  `scenarios.copy.replace`), `name` the scenario name; `file` and `line` point at the YAML: at the failing
+  step when the scenario failed, else at the scenario.
+- A failure carries the real error: `message` is `file:line: ` and its first line, the element's text has the
+  location, the step and its kind, the command, the full message, the output tail and the artifacts directory.
+- `<system-out>` has the namespace and artifacts directory, each step's verdict and the failing step's output
+  tail (escape sequences stripped).
 - Properties: run id, cluster kind and name, server and kubectl versions (and the signal that interrupted the run)
-  on the suite; artifacts directory and namespace on each testcase.
+  on the suite.
 - An interrupted run is an error: the scenario it stopped has one, and a run stopped between scenarios gets a
   testcase `run interrupted` carrying it.
 The file is (re)written when the run finishes and on close, atomically.
@@ -71,13 +75,16 @@ class JUnitReporter:
             "tests": str(len(cases)),
             "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
             "errors": str(sum(1 for c in cases if c.find("error") is not None)),
-            "skipped": str(sum(1 for c in cases if c.find("skipped") is not None)),
         }
         summary = self.recorder.summary
         duration = summary.duration if summary else time.monotonic() - self._started
         common = {"name": "kdbgtest", "time": f"{duration:.3f}", **counts}
-        suites = ET.Element("testsuites", common)
-        details = {"timestamp": self._timestamp, "hostname": socket.gethostname()}
+        suites = ET.Element("testsuites", common)  # the schema has no `skipped` here
+        details = {
+            "skipped": str(sum(1 for c in cases if c.find("skipped") is not None)),
+            "timestamp": self._timestamp,
+            "hostname": socket.gethostname(),
+        }
         suite = ET.SubElement(suites, "testsuite", {**common, **details})
         self._suite_properties(suite)
         suite.extend(cases)
@@ -112,17 +119,14 @@ class JUnitReporter:
         )
         if scenario.started is not None:
             case.set("line", str(scenario.started.line))
-        _properties(
-            case,
-            {
-                "artifacts": str(done.artifacts) if done.artifacts else "",
-                "namespace": scenario.started.namespace if scenario.started else "",
-            },
-        )
         if done.verdict in ("failed", "error"):
             failure = record.describe_failure(scenario, self.tail_lines)
+            if failure.line:
+                case.set("line", str(failure.line))  # the failing step's, for annotations at file:line
             tag = "failure" if done.verdict == "failed" else "error"
-            element = ET.SubElement(case, tag, message=_xml(failure.summary), type=f"kdbgtest.{done.verdict}")
+            where = str(self._relative(failure.path)) + (f":{failure.line}" if failure.line else "")
+            message = f"{where}: {failure.summary}"
+            element = ET.SubElement(case, tag, message=_xml(message), type=f"kdbgtest.{done.verdict}")
             element.text = _xml(_failure_text(failure))
         elif done.verdict == "skipped":
             ET.SubElement(case, "skipped", message=_xml(done.message))
@@ -133,6 +137,11 @@ class JUnitReporter:
 
     def _system_out(self, scenario: record.ScenarioRecord) -> str:
         lines = []
+        done = scenario.finished
+        if done is not None and done.verdict != "skipped" and scenario.started and scenario.started.namespace:
+            lines.append(f"namespace: {scenario.started.namespace}")
+        if done is not None and done.artifacts:
+            lines.append(f"artifacts: {done.artifacts}")
         for index in sorted(scenario.steps):
             step = scenario.steps[index]
             if step.finished is None:
@@ -141,7 +150,6 @@ class JUnitReporter:
             lines.append(
                 f"[{index}] {step.finished.step}{kind}: {step.finished.verdict} {step.finished.duration:.1f}s"
             )
-        done = scenario.finished
         if done is not None and done.verdict in ("failed", "error"):
             failure = record.describe_failure(scenario, self.tail_lines)
             if failure.tail:

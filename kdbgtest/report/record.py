@@ -69,6 +69,8 @@ class Failure:
 
     summary: str  # one line: what went wrong
     location: str  # scenarios/x.yaml:42 (the failing step's line, else the scenario's)
+    path: Path  # the scenario file
+    line: int  # the line in `location`, 0 when unknown
     step: str  # `step 3 'attach-debug' (debug)`, or "" when no step failed (setup, cleanup)
     message: str  # the full message, possibly several lines
     command: str  # the command the step ran, shell-quoted, or ""
@@ -90,6 +92,8 @@ def describe_failure(record: ScenarioRecord, tail_lines: int = TAIL_LINES) -> Fa
     return Failure(
         summary=(message.strip().splitlines() or ["(no message)"])[0],
         location=f"{path}:{line}" if line else str(path),
+        path=path,
+        line=line,
         step=_step_label(started, done),
         message=message.strip(),
         command=shlex.join(done.argv) if done and done.argv else "",

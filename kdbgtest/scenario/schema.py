@@ -1,7 +1,11 @@
 """The JSON Schema of a scenario file, generated from the pydantic model (keys by alias: `for`, `finally`).
 
 Published as `kdbgtest schema` and as `schema/scenario.schema.json` in the repository, so editors validate
-scenario files with `# yaml-language-server: $schema=../schema/scenario.schema.json`.
+scenario files with `# yaml-language-server: $schema=../schema/scenario.schema.json`. Every property has a
+description and an example (kdbgtest.scenario.schema_docs fills what the model leaves out).
+
+`$id` is the schema's stable name, `https://kdbgtest.dev/schema/scenario/v1.json`: an identifier (nothing is
+fetched from it), kept while scenario files stay compatible; `v2` would name an incompatible language.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.scenario import model
+from kdbgtest.scenario import model, schema_docs
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_ID = "urn:kdbgtest:schema:scenario:1"
+SCHEMA_ID = "https://kdbgtest.dev/schema/scenario/v1.json"
 
 
 def json_schema() -> dict[str, Any]:
@@ -30,7 +34,22 @@ def json_schema() -> dict[str, Any]:
         ),
     }
     body = {k: v for k, v in generated.items() if k not in head and k != "$defs"}
-    return {**head, **body, "$defs": generated.get("$defs", {})}
+    definitions = generated.get("$defs", {})
+    _document("Scenario", body)
+    for name, definition in definitions.items():
+        _document(name, definition)
+    return {**head, **body, "$defs": definitions}
+
+
+def _document(name: str, definition: dict[str, Any]) -> None:
+    """Add the description (where the model has none) and the example of each of the definition's properties."""
+    for prop, spec in definition.get("properties", {}).items():
+        found, description = schema_docs.lookup(schema_docs.DESCRIPTIONS, name, prop)
+        if found and "description" not in spec:
+            spec["description"] = description
+        found, example = schema_docs.lookup(schema_docs.EXAMPLES, name, prop)
+        if found:
+            spec["examples"] = [example]
 
 
 def json_schema_text() -> str:

@@ -37,4 +37,7 @@ def write_starter(root: Path, *, force: bool = False) -> list[str]:
 
 def images_note() -> str:
     """Where the image Dockerfiles are, for building the images some scenarios use."""
-    return f"the Dockerfiles of kdbgtest's images (distroless app, debug toolbox) are in {shipped.path('images')}"
+    return (
+        f"the Dockerfiles of kdbgtest's images (distroless app, debug toolbox) are in {shipped.path('images')}; "
+        "`kdbgtest images build` builds them and `kdbgtest images load --name CLUSTER` loads them into kind"
+    )

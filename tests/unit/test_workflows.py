@@ -147,10 +147,11 @@ def test_matrix_command_exists() -> None:
 
 def test_ci_lints_then_tests_with_the_offline_cluster() -> None:
     jobs = load(WORKFLOWS / "ci.yml")["jobs"]
-    assert [s["run"] for s in jobs["lint"]["steps"] if "run" in s] == ["sudo ./dev lint"]
+    lint = [s["run"] for s in jobs["lint"]["steps"] if "run" in s]
+    assert lint == ["sudo --preserve-env=PIP_CACHE_DIR ./dev lint", "sudo chmod -R a+rX .cache"]
     assert jobs["tests"]["needs"] == "lint"
     runs = [s["run"] for s in jobs["tests"]["steps"] if "run" in s]
-    assert runs[0].startswith("sudo ./dev tests")
+    assert runs[0].startswith("sudo --preserve-env=PIP_CACHE_DIR ./dev tests")
     uploads = [s for s in jobs["tests"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert [s["if"] for s in uploads] == ["failure()"]
 
@@ -179,3 +180,101 @@ def test_e2e_uploads_artifacts_on_failure_and_reports_the_matrix_in_the_summary(
     script = "\n".join(s.get("run", "") for s in report["steps"])
     assert "kdbgtest matrix --results results/*/results.json" in script
     assert '>> "$GITHUB_STEP_SUMMARY"' in script
+
+
+# -- for CI users (issue 11): caching, cancelled superseded runs, summaries, annotations, named artifacts ------
+
+PIP_CACHE = "${{ github.workspace }}/.cache/pip"
+
+
+def jobs_of(path: Path) -> dict[str, dict[str, Any]]:
+    jobs: dict[str, dict[str, Any]] = load(path)["jobs"]
+    return jobs
+
+
+def sudo_preserves(words_line: str) -> set[str]:
+    """The variables `sudo --preserve-env=A,B` keeps in a command line."""
+    found = re.search(r"sudo --preserve-env=([\w,]+)", words_line)
+    return set(found[1].split(",")) if found else set()
+
+
+def installs_python_packages(job: dict[str, Any]) -> bool:
+    script = "\n".join(s.get("run", "") for s in job["steps"])
+    return "./dev " in script or "pip install" in script
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_every_job_that_installs_packages_caches_pip(path: Path) -> None:
+    for name, job in jobs_of(path).items():
+        if not installs_python_packages(job):
+            continue
+        assert job.get("env", {}).get("PIP_CACHE_DIR") == PIP_CACHE, name  # one place for root's pip and ours
+        caches = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
+        assert any(s["with"]["path"] in (".cache/pip", ".cache/") for s in caches), name
+        for step in job["steps"]:
+            for line in step.get("run", "").splitlines():
+                if line.lstrip().startswith("sudo") and "./dev" in line:
+                    assert "PIP_CACHE_DIR" in sudo_preserves(line), (name, line)  # sudo resets the environment
+
+
+def test_the_pip_cache_is_keyed_by_the_dependencies() -> None:
+    for path in (WORKFLOWS / "ci.yml", WORKFLOWS / "e2e.yml"):
+        for name, job in jobs_of(path).items():
+            (cache,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
+            assert cache["with"]["path"] == ".cache/pip", name
+            assert "hashFiles('pyproject.toml')" in cache["with"]["key"], name
+            assert cache["with"]["key"].startswith(cache["with"]["restore-keys"]), name
+            if any("sudo" in s.get("run", "") for s in job["steps"]):
+                # root's pip writes the cache; actions/cache saves it as the runner user at the end of the job
+                chmod = [s for s in job["steps"] if "chmod" in s.get("run", "") and ".cache" in s["run"]]
+                assert [s["if"] for s in chmod] == ["always()"], name
+
+
+@pytest.mark.parametrize("path", [WORKFLOWS / "ci.yml", WORKFLOWS / "e2e.yml"], ids=["ci.yml", "e2e.yml"])
+def test_a_newer_push_cancels_the_run_it_supersedes(path: Path) -> None:
+    concurrency = load(path)["concurrency"]
+    assert concurrency["group"] == "${{ github.workflow }}-${{ github.ref }}"  # per workflow and branch or PR
+    assert concurrency["cancel-in-progress"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "job", "report"),
+    [("ci.yml", "tests", "test-results/junit.xml"), ("e2e.yml", "kind", "reports/junit.xml")],
+)
+def test_the_junit_report_is_summarised_in_the_job_summary(path: str, job: str, report: str) -> None:
+    job_steps = jobs_of(WORKFLOWS / path)[job]["steps"]
+    runs = "\n".join(s.get("run", "") for s in job_steps)
+    assert f"--junitxml={report}" in runs or f"--junit {report}" in runs  # the report the tests write
+    (summary,) = [s for s in job_steps if "kdbgtest summary" in s.get("run", "")]
+    assert summary["run"] == f'.venv/bin/kdbgtest summary {report} >> "$GITHUB_STEP_SUMMARY"'
+    assert summary["if"] == f"always() && hashFiles('{report}') != ''"  # after a failure too, if there is one
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_kdbgtest_run_under_sudo_sees_github_actions_and_annotates(path: Path) -> None:
+    """`kdbgtest run` prints `::error file=...,line=...` only when GITHUB_ACTIONS=true; sudo would drop it."""
+    for step in steps(path):
+        for line in step.get("run", "").replace("\n", " ").split("&&"):
+            if "sudo" in line and "./dev scenarios" in line:
+                assert "GITHUB_ACTIONS" in sudo_preserves(line), line
+
+
+def test_e2e_artifacts_are_named_by_cluster_and_version() -> None:
+    job = jobs_of(WORKFLOWS / "e2e.yml")["kind"]
+    for entry in job["strategy"]["matrix"]["include"]:
+        assert entry["cluster"] == f"clusters/kind-{entry['version']}.yaml", entry
+    uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert [s["with"]["name"] for s in uploads] == ["results-kind-${{ matrix.version }}",
+                                                   "artifacts-kind-${{ matrix.version }}"]  # fmt: skip
+    report = jobs_of(WORKFLOWS / "e2e.yml")["matrix-report"]
+    (download,) = [s for s in report["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert download["with"]["pattern"] == "results-*"
+    (upgrade,) = [s for s in steps(WORKFLOWS / "upgrade.yml") if s.get("uses", "").startswith("actions/upload")]
+    assert upgrade["with"]["name"] == "upgrade-report-local-${{ env.FROM }}-to-${{ env.TO }}"
+
+
+def test_dependabot_updates_the_pinned_actions_weekly() -> None:
+    config = load(ROOT / ".github" / "dependabot.yml")
+    assert config["version"] == 2
+    (update,) = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert update["directory"] == "/" and update["schedule"]["interval"] == "weekly"

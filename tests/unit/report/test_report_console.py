@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
+
+import pytest
 
 from kdbgtest.report.console import ConsoleReporter
 from kdbgtest.runner import events
@@ -81,3 +84,30 @@ def test_markup_in_output_is_printed_literally() -> None:
     assert (
         "      at s.yaml:1, step 1 'x'" in text.splitlines()
     )  # no StepStarted: the scenario's line, no kind
+
+
+ANNOTATION = (
+    "::error file=scenarios/copy/crashloop.yaml,line=23,title=kdbgtest%3A copy-crashloop::step 2 'attach-debug' "
+    "(debug): timed out after 10s waiting for the text 'ready'; the last 3 lines seen:%0A  | / # cat /tmp/state"
+    "%0A  | starting%0A  | / #"
+)
+
+
+def test_in_github_actions_a_failure_is_an_error_annotation_at_the_failing_step(
+    run_events: list[events.Event], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    annotations = [line for line in render(run_events).splitlines() if line.startswith("::")]
+    assert annotations == [ANNOTATION]  # one line: newlines are %0A, `:` and `,` escaped in the properties
+
+
+@pytest.mark.parametrize("value", [None, "false", ""])
+def test_outside_github_actions_there_is_no_annotation(
+    run_events: list[events.Event], monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
+    if value is None:
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    else:
+        monkeypatch.setenv("GITHUB_ACTIONS", value)
+    assert os.environ.get("GITHUB_ACTIONS") != "true"
+    assert "::error" not in render(run_events)

@@ -90,3 +90,42 @@ def test_schema_main_prints_or_writes_the_schema(tmp_path: Path, capsys: pytest.
     target = tmp_path / "s.json"
     assert schema.main([str(target)]) == 0
     assert target.read_text(encoding="utf-8") == schema.json_schema_text()
+
+
+def _properties(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every property of every object in the schema, as (`where.name`, its schema), found by walking it."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for name, spec in (node.get("properties") or {}).items():
+                found.append((f"{where}.{name}", spec))
+            for key, value in node.items():
+                walk(value, f"{where}/{key}" if key != "properties" else where)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, where)
+
+    walk(document, "#")
+    return found
+
+
+def test_every_property_has_a_description_and_an_example() -> None:
+    properties = _properties(schema.json_schema())
+    assert len(properties) > 100  # the walk reaches the definitions, not only the top level
+    undocumented = [where for where, spec in properties if not spec.get("description") or not spec.get("examples")]
+    assert undocumented == []
+
+
+def test_every_example_is_valid_where_it_stands() -> None:
+    document = schema.json_schema()
+    wrong = []
+    for where, spec in _properties(document):
+        validator = jsonschema.Draft202012Validator({**spec, "$defs": document["$defs"]})
+        wrong += [f"{where}: {e.message}" for example in spec["examples"] for e in validator.iter_errors(example)]
+    assert wrong == []
+
+
+def test_the_schema_has_a_stable_id() -> None:
+    assert schema.json_schema()["$id"] == "https://kdbgtest.dev/schema/scenario/v1.json"
+    assert json.loads(COPY.read_text(encoding="utf-8"))["$id"] == schema.SCHEMA_ID
