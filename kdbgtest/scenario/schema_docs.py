@@ -77,6 +77,7 @@ EXAMPLES: dict[str, Any] = {
     "AssertObject.namespace": "kube-system",
     "AssertObject.checks": [{"path": "spec.ephemeralContainers[0].targetContainerName", "equals": "app"}],
     "AssertObject.within": 10,
+    "AssertObject.during": 5,
     "AssertStep.assert": {"object": "pod/app", "checks": [{"path": "status.phase", "equals": "Running"}]},
     "CommandExpect.exit_code": 0,
     "CommandExpect.stdout": {"regex": "^pod/app-copy"},
