@@ -14,7 +14,7 @@ th, td { border: 1px solid #d0d7de; padding: .35em .6em; text-align: left; verti
 th { background: #f6f8fa; }
 td.passed { background: #dafbe1; } td.failed, td.error { background: #ffebe9; }
 td.skipped { background: #fff8c5; } td.missing { background: #eaeef2; }
-.reason { display: block; font-size: 12px; color: #57606a; max-width: 28em; }
+.reason { display: block; font-size: 12px; color: #57606a; max-width: 28em; overflow-wrap: anywhere; }
 pre { background: #f6f8fa; padding: .5em; overflow-x: auto; }
 code { background: #f6f8fa; padding: 0 .25em; border-radius: 3px; }
 li { margin: .3em 0; }
