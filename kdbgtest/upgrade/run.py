@@ -87,7 +87,7 @@ def _upgrade(
     for component in clusters.ORDER:
         drained = component == "kubelet" and plan.drain
         if drained:
-            _timed(result, "drain", lambda: _drain(client, info.nodes))
+            _timed(result, "drain", lambda: _drain(client, _all_nodes(client)))
         before = target.versions().get(component, "?")
         _say(f"upgrading {component}: {before} -> {target.to_version}")
         step_began = time.monotonic()
@@ -98,7 +98,7 @@ def _upgrade(
             raise
         result.steps.append(Step(component, before, target.to_version, time.monotonic() - step_began))
         if drained:
-            _timed(result, "uncordon", lambda: [client.run(["uncordon", n], timeout=60) for n in info.nodes])
+            _timed(result, "uncordon", lambda: [client.run(["uncordon", n], timeout=60) for n in _all_nodes(client)])
         _checkpoint(result, witnesses, target, f"after {component}")
     _phases(result, "after", target.to_version, target.probe(), plan, reporters)
     _checkpoint(result, witnesses, target, "after the suite")  # what settled (or not) minutes later
@@ -151,6 +151,12 @@ def _checkpoint(result: Upgrade, witnesses: Witnesses, target: clusters.Upgradab
          + (f"; failed: {', '.join(broken)}" if broken else "")
          + (f"; worked only after a retry: {', '.join(late)}" if late else "")
          + f" ({time.monotonic() - began:.1f}s)")  # fmt: skip
+
+
+def _all_nodes(client: kube.Kubectl) -> list[str]:
+    """Every node, the control plane's too: each one's kubelet is upgraded."""
+    listed = client.run(["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"], timeout=60).stdout
+    return listed.split()
 
 
 def _drain(client: kube.Kubectl, nodes: Sequence[str]) -> None:

@@ -133,3 +133,21 @@ def test_an_interrupted_upgrade_names_each_components_version_and_removes_the_cl
     assert "kube-apiserver 1.37, kube-controller-manager 1.37" in stopped, said
     assert "kubelet 1.36" in stopped, said
     assert _sims() == before, "the interrupted upgrade's sim was removed"
+
+
+def test_drain_empties_every_node_before_the_kubelet_and_the_report_says_the_witnesses_went(tmp_path: Path) -> None:
+    reason = cluster.unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"the offline cluster cannot run here: {reason}")
+    out = tmp_path / "report"
+    argv = [sys.executable, "-m", "kdbgtest.cli", "upgrade", "tests/data/upgrade", "--cluster", "sim", "--from", "1.36",
+            "--to", "1.37", "--drain", "--out", str(out)]  # fmt: skip
+    done = process.run(argv, timeout=600, check=False, cwd=ROOT)
+    assert done.returncode == 1, done.output  # the deliberate regression, and the witnesses the drain deleted
+    data = json.loads((out / "upgrade.json").read_text())
+    assert [s["component"] for s in data["steps"]] == [*COMPONENTS[:3], "drain", "kubelet", "uncordon"]
+    before_kubelet = [c for c in data["checks"] if c["checkpoint"] == "after kube-scheduler"]
+    assert before_kubelet and all(c["ok"] for c in before_kubelet)
+    after = [c for c in data["checks"] if c["checkpoint"] == "after kubelet"]
+    gone = {c["witness"] for c in after if c["detail"] == "the pod is gone"}
+    assert len(gone) == 7, data["checks"]  # bare pods, on every node (the control plane's node-debugger too)
