@@ -63,9 +63,11 @@ def sim(tmp: Path, name: str) -> Iterator[Sim]:
 
 def launch(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`kdbgtest ARGS` as a child process of its own session (signals go to it alone, as `kill PID` sends),
-    with `env` added to the environment."""
+    with `env` added to the environment and the signals under test at their defaults: a suite started under
+    `nohup` would otherwise pass on an ignored SIGHUP, which kdbgtest rightly leaves ignored."""
     return subprocess.Popen(
         [sys.executable, "-m", "kdbgtest.cli", *args],
+        preexec_fn=_default_signals,
         cwd=cwd,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
@@ -73,6 +75,11 @@ def launch(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) ->
         text=True,
         start_new_session=True,
     )
+
+
+def _default_signals() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def caught_signals(pid: int) -> set[int]:
