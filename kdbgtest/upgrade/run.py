@@ -88,6 +88,7 @@ def _upgrade(
         drained = component == "kubelet" and plan.drain
         if drained:
             _timed(result, "drain", lambda: _drain(client, _all_nodes(client)))
+            result.checks.extend(witnesses.drained("after the drain"))
         before = target.versions().get(component, "?")
         _say(f"upgrading {component}: {before} -> {target.to_version}")
         step_began = time.monotonic()

@@ -120,6 +120,25 @@ class Witnesses:
             running, timeout=READY_TIMEOUT, what=f"{witness.pod}/{witness.container} to run", interval=1.0, describe=str
         )
 
+    def drained(self, checkpoint: str) -> list[Check]:
+        """After `kubectl drain`: each witness it deleted (bare pods: nothing recreates them) is recorded once, as
+        the drain's expected effect, and not looked for again; the others stay witnesses."""
+        found, kept = [], []
+        for witness in self.witnesses:
+            try:
+                gone = self.client.get(f"pod/{witness.pod}", namespace=self.namespace) is None
+            except KdbgtestError:
+                gone = False  # unknown: keep looking at it, the next checkpoint says what it sees
+            if gone:
+                self._note(witness.pod, f"==== {checkpoint}: deleted by kubectl drain")
+                detail = "deleted by kubectl drain (a bare pod: nothing recreates it); not looked at again"
+                found.append(Check(checkpoint, witness.pod, "drained", True, detail,
+                                   f"{self.directory.name}/{self._log_path(witness.pod).name}"))  # fmt: skip
+            else:
+                kept.append(witness)
+        self.witnesses = kept
+        return found
+
     def remove(self) -> str | None:
         """Delete the witnesses' namespace and wait for it to go; a problem is returned, not raised."""
         try:
