@@ -29,18 +29,25 @@ def build(
 
 def write(matrix: model.Matrix, diffs: dict[str, str], out: Path) -> list[Path]:
     """Write the three reports and the diff files; return the reports' paths."""
+    reports = {
+        MARKDOWN: render_md.render(matrix, diffs),
+        JSON: document.dumps(matrix),
+        HTML: render_html.render(matrix, diffs),
+    }
+    return write_files(out, diffs, reports)
+
+
+def write_files(out: Path, diffs: dict[str, str], reports: Mapping[str, str]) -> list[Path]:
+    """Write the diff files (an earlier report's removed first) and each report atomically (name -> text);
+    return the reports' paths. The upgrade report writes its files the same way."""
     out.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(out / compare.DIFF_DIR, ignore_errors=True)  # an earlier matrix's diffs
+    shutil.rmtree(out / compare.DIFF_DIR, ignore_errors=True)  # an earlier report's diffs
     for relative, text in diffs.items():
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     written = []
-    for name, text in (
-        (MARKDOWN, render_md.render(matrix, diffs)),
-        (JSON, document.dumps(matrix)),
-        (HTML, render_html.render(matrix, diffs)),
-    ):
+    for name, text in reports.items():
         path = out / name
         partial = path.with_name(name + ".partial")
         partial.write_text(text, encoding="utf-8")

@@ -37,18 +37,8 @@ def build(result: Upgrade, out: Path, expected: Mapping[str, str]) -> dict[str, 
 
 
 def write(result: Upgrade, diffs: dict[str, str], out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    for relative, text in diffs.items():
-        path = out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    written = []
-    for name, text in ((MARKDOWN, markdown(result, diffs)), (JSON, dumps(result)), (HTML, html(result, diffs))):
-        partial = out / (name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(out / name)
-        written.append(out / name)
-    return written
+    reports = {MARKDOWN: markdown(result, diffs), JSON: dumps(result), HTML: html(result, diffs)}
+    return matrix_report.write_files(out, diffs, reports)
 
 
 def headline(result: Upgrade) -> str:

@@ -93,8 +93,7 @@ class Witnesses:
             self._wait_running(witness)
 
     def _debug(self, log: str, args: list[str]) -> str:
-        done = self._kubectl(log, ["debug", *args, "--", *TICKER], timeout=60)
-        return done
+        return self._kubectl(log, ["debug", *args, "--", *TICKER], timeout=60)
 
     def _wait_started(self, pod: str) -> None:
         def started() -> tuple[bool, str]:
@@ -225,7 +224,7 @@ class Witnesses:
             text = ""
             try:
                 while time.monotonic() < deadline and proc.poll() is None:
-                    time.sleep(0.5)
+                    waiting.pause(0.5)
                     out.seek(0)
                     text = out.read()
                     if TICK in text:
@@ -271,7 +270,7 @@ def _until_ok(look: Callable[[], tuple[bool, str]]) -> tuple[bool, str, float | 
     if ok:
         return True, first, None
     while time.monotonic() - began < RECOVERY:
-        time.sleep(RETRY_PAUSE)
+        waiting.pause(RETRY_PAUSE)
         ok, _ = look()
         if ok:
             took = time.monotonic() - began
