@@ -3,6 +3,13 @@
 One CA signs the API server's serving certificate and every client certificate: the admin (system:masters),
 the controller-manager, the scheduler, the kubelet (system:node:<node>) and the API server's client for the
 kubelet. A separate key signs service-account tokens. Keys are ECDSA P-256; key files are 0600.
+
+Hand-written on purpose (the sim's throwaway CA uses trustme, kdbgtest/sim/tls.py): the cluster's components
+authenticate by exact subjects and usages, which trustme cannot make. Kubernetes reads a client certificate's
+organisations as groups, and trustme always writes one (its own "trustme vX" when none is given), so the
+controller-manager and scheduler would join a group that hack/local-up-cluster.sh never gives them; it also
+marks every certificate for server, client and code signing alike where this CA issues serving and client
+certificates separately, and fixes its CA's validity at years 2000-3000 instead of this cluster's 30 days.
 """
 
 from __future__ import annotations

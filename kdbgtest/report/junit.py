@@ -14,6 +14,9 @@ tests/e2e/test_junit_schema.py), so a testcase has no `<properties>` and `<tests
 - An interrupted run is an error: the scenario it stopped has one, and a run stopped between scenarios gets a
   testcase `run interrupted` carrying it.
 The file is (re)written when the run finishes and on close, atomically.
+
+junitparser's xunit2 flavour builds the document and counts the suite; this module adds the testcase's `file` and
+`line`, strips what XML 1.0 cannot carry, and writes the file (indented, then renamed into place).
 """
 
 from __future__ import annotations
@@ -25,11 +28,21 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
+import junitparser
+from junitparser import xunit2
+
 from kdbgtest.report import record
 from kdbgtest.runner import events
 
 # Characters XML 1.0 cannot carry, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class TestCase(xunit2.TestCase):
+    """An xunit2 testcase with the `file` and `line` the schema allows (CI annotations point there)."""
+
+    file = junitparser.Attr()
+    line = junitparser.IntAttr()
 
 
 def reporter(path: Path) -> JUnitReporter:
@@ -57,82 +70,72 @@ class JUnitReporter:
         self.write()
 
     def write(self) -> None:
-        tree = ET.ElementTree(self.document())
+        tree = ET.ElementTree(ET.fromstring(self.document().tostring()))
         ET.indent(tree)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(self.path.name + ".partial")
         tree.write(partial, encoding="utf-8", xml_declaration=True)
         partial.replace(self.path)
 
-    def document(self) -> ET.Element:
-        """The `<testsuites>` element for everything recorded so far."""
-        cases = [self._testcase(s) for s in self.recorder.scenarios.values() if s.finished is not None]
-        interrupted = self.recorder.summary.interrupted if self.recorder.summary else ""
-        if interrupted and not any(c.find("error") is not None for c in cases):
-            cases.append(_interrupted_case(interrupted))
-        cases += [_not_run_case(name) for name in (self.recorder.summary.not_run if self.recorder.summary else ())]
-        counts = {
-            "tests": str(len(cases)),
-            "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
-            "errors": str(sum(1 for c in cases if c.find("error") is not None)),
-        }
+    def document(self) -> xunit2.JUnitXml:
+        """The `<testsuites>` document for everything recorded so far."""
         summary = self.recorder.summary
-        duration = summary.duration if summary else time.monotonic() - self._started
-        common = {"name": "kdbgtest", "time": f"{duration:.3f}", **counts}
-        suites = ET.Element("testsuites", common)  # the schema has no `skipped` here
-        details = {
-            "skipped": str(sum(1 for c in cases if c.find("skipped") is not None)),
-            "timestamp": self._timestamp,
-            "hostname": socket.gethostname(),
-        }
-        suite = ET.SubElement(suites, "testsuite", {**common, **details})
+        cases: list[junitparser.TestCase] = [
+            self._testcase(s) for s in self.recorder.scenarios.values() if s.finished is not None
+        ]
+        if summary and summary.interrupted and not any(c.is_error for c in cases):
+            cases.append(_interrupted_case(summary.interrupted))
+        cases += [_not_run_case(name) for name in (summary.not_run if summary else ())]
+        suite = xunit2.TestSuite("kdbgtest")
+        suite.timestamp = self._timestamp
+        suite.hostname = socket.gethostname()
         self._suite_properties(suite)
-        suite.extend(cases)
+        suite.add_testcases(cases)
+        suites = xunit2.JUnitXml("kdbgtest")  # the schema has no `skipped` here
+        suites.add_testsuite(suite)
+        suites.update_statistics()
+        duration = summary.duration if summary else time.monotonic() - self._started
+        suites.time = suite.time = round(duration, 3)  # the run's, not the sum of the scenarios'
         return suites
 
-    def _suite_properties(self, suite: ET.Element) -> None:
+    def _suite_properties(self, suite: xunit2.TestSuite) -> None:
         run = self.recorder.run
         if run is None:
             return
-        _properties(
-            suite,
-            {
-                "run_id": run.run_id,
-                "cluster_kind": run.cluster_kind,
-                "cluster_name": run.cluster_name,
-                "cluster_server": run.cluster_server,
-                "server_version": run.server_version,
-                "kubectl_version": run.kubectl_version,
-                "interrupted": self.recorder.summary.interrupted if self.recorder.summary else "",
-            },
-        )
+        values = {
+            "run_id": run.run_id,
+            "cluster_kind": run.cluster_kind,
+            "cluster_name": run.cluster_name,
+            "cluster_server": run.cluster_server,
+            "server_version": run.server_version,
+            "kubectl_version": run.kubectl_version,
+            "interrupted": self.recorder.summary.interrupted if self.recorder.summary else "",
+        }
+        for name, value in values.items():
+            if value:
+                suite.add_property(name, _xml(value))
 
-    def _testcase(self, scenario: record.ScenarioRecord) -> ET.Element:
+    def _testcase(self, scenario: record.ScenarioRecord) -> TestCase:
         done = scenario.finished
         assert done is not None
-        case = ET.Element(
-            "testcase",
-            name=done.scenario,
-            classname=self._classname(done.path),
-            file=str(self._relative(done.path)),
-            time=f"{done.duration:.3f}",
-        )
+        case = TestCase(done.scenario, self._classname(done.path), round(done.duration, 3))
+        case.file = str(self._relative(done.path))
         if scenario.started is not None:
-            case.set("line", str(scenario.started.line))
+            case.line = scenario.started.line
         if done.verdict in ("failed", "error"):
             failure = record.describe_failure(scenario, self.tail_lines)
             if failure.line:
-                case.set("line", str(failure.line))  # the failing step's, for annotations at file:line
-            tag = "failure" if done.verdict == "failed" else "error"
+                case.line = failure.line  # the failing step's, for annotations at file:line
             where = str(self._relative(failure.path)) + (f":{failure.line}" if failure.line else "")
-            message = f"{where}: {failure.summary}"
-            element = ET.SubElement(case, tag, message=_xml(message), type=f"kdbgtest.{done.verdict}")
-            element.text = _xml(_failure_text(failure))
+            kind = junitparser.Failure if done.verdict == "failed" else junitparser.Error
+            result = kind(_xml(f"{where}: {failure.summary}"), f"kdbgtest.{done.verdict}")
+            result.text = _xml(_failure_text(failure))
+            case.result = [result]
         elif done.verdict == "skipped":
-            ET.SubElement(case, "skipped", message=_xml(done.message))
+            case.result = [junitparser.Skipped(_xml(done.message))]
         out = self._system_out(scenario)
         if out:
-            ET.SubElement(case, "system-out").text = _xml(out)
+            case.system_out = _xml(out)
         return case
 
     def _system_out(self, scenario: record.ScenarioRecord) -> str:
@@ -171,18 +174,20 @@ class JUnitReporter:
             return path
 
 
-def _interrupted_case(signal_name: str) -> ET.Element:
+def _interrupted_case(signal_name: str) -> TestCase:
     """A run stopped between scenarios (or before the first) is still an error a CI system must show."""
-    case = ET.Element("testcase", name="run interrupted", classname="kdbgtest", time="0.000")
+    case = TestCase("run interrupted", "kdbgtest", 0.0)
     message = f"the run stopped early ({signal_name}); the remaining scenarios were not run"
-    ET.SubElement(case, "error", message=message, type="kdbgtest.interrupted").text = message + "\n"
+    error = junitparser.Error(message, "kdbgtest.interrupted")
+    error.text = message + "\n"
+    case.result = [error]
     return case
 
 
-def _not_run_case(scenario: str) -> ET.Element:
+def _not_run_case(scenario: str) -> TestCase:
     """A scenario --fail-fast left out: skipped, saying why."""
-    case = ET.Element("testcase", name=scenario, classname="kdbgtest", time="0.000")
-    ET.SubElement(case, "skipped", message="not run: --fail-fast stopped the run at the first failure")
+    case = TestCase(scenario, "kdbgtest", 0.0)
+    case.result = [junitparser.Skipped("not run: --fail-fast stopped the run at the first failure")]
     return case
 
 
@@ -197,15 +202,6 @@ def _failure_text(failure: record.Failure) -> str:
     if failure.artifacts:
         parts.append(f"artifacts: {failure.artifacts}")
     return "\n".join(parts) + "\n"
-
-
-def _properties(parent: ET.Element, values: dict[str, str]) -> None:
-    if not any(values.values()):
-        return
-    element = ET.SubElement(parent, "properties")
-    for name, value in values.items():
-        if value:
-            ET.SubElement(element, "property", name=name, value=_xml(value))
 
 
 def _xml(text: str) -> str:

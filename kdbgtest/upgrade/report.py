@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -156,65 +155,34 @@ def _cell(text: str) -> str:
 
 
 def html(result: Upgrade, diffs: Mapping[str, str]) -> str:
+    """The page: the upgrade's template (templates/upgrade.html.j2) on the matrix report's layout, autoescaped."""
     title = f"kdbgtest upgrade: {result.cluster} {result.from_version} → {result.to_version}"
-    body = [f"<h1>{escape(title)}</h1>", f"<p>{render_html.inline(headline(result))}</p>", _steps_html(result),
-            _witnesses_html(result), _checks_html(result)]  # fmt: skip
-    if result.matrix:
-        body += ["<h2>The suite, before and after</h2>", *render_html.sections(result.matrix, diffs)]
-    return render_html.page(title, body, STYLE)
+    cells = {w: [_witness_cell(_at(result, w, point)) for point in result.checkpoints] for w in result.witnesses}
+    template = render_html.environment("kdbgtest.upgrade").get_template("upgrade.html.j2")
+    return template.render(
+        title=title, style=render_html.style(STYLE), headline=headline(result), result=result, diffs=diffs,
+        skew_notes=_skew_notes(result), cells=cells, components=_components(result),
+    )  # fmt: skip
 
 
-def _steps_html(result: Upgrade) -> str:
-    rows = ["<h2>Steps</h2>", "<table>", _row(["Step", "From", "To", "Seconds", "Error"], "th")]
-    for phase, seconds in result.phases.items():
-        rows.append(_row([f"phase {phase}", "", "", f"{seconds:.1f}", ""]))
-    for s in result.steps:
-        rows.append(_row([s.component, s.before, s.after, f"{s.seconds:.1f}", s.error]))
-    rows.append("</table>")
-    rows += [f"<p>{escape(note)}</p>" for note in _skew_notes(result)]
-    return "\n".join(rows)
-
-
-def _witnesses_html(result: Upgrade) -> str:
-    points = result.checkpoints
-    head = "".join(f"<th>{escape(p)}</th>" for p in points)
-    rows = ["<h2>Witnesses</h2>", f"<table>\n<tr><th>Witness</th>{head}</tr>"]
-    for witness in result.witnesses:
-        cells = [_witness_cell(_at(result, witness, point)) for point in points]
-        rows.append(f"<tr><th><code>{escape(witness)}</code></th>{''.join(cells)}</tr>")
-    rows.append("</table>")
-    components = _components(result)
-    rows += ["<table>", _row(["Checkpoint", *components], "th")]
-    rows += [_row([point, *(found.get(c, "") for c in components)]) for point, found in result.versions.items()]
-    rows.append("</table>")
-    return "\n".join(rows)
-
-
-def _checks_html(result: Upgrade) -> str:
-    parts = []
-    for title, found in (("failed", result.broken_checks), ("worked only after a retry", result.recovered_checks)):
-        items = [f"<li><strong>{escape(c.witness)}</strong> {escape(c.check)} at <em>{escape(c.checkpoint)}</em>: "
-                 f"{escape(c.detail)} ({render_html.link(c.transcript, 'transcript')})</li>"
-                 for c in found]  # fmt: skip
-        listed = f"<ul>\n{chr(10).join(items)}\n</ul>" if items else "<p>None.</p>"
-        parts.append(f"<h2>Witness checks that {escape(title)} ({len(found)})</h2>\n{listed}")
-    return "\n".join(parts)
-
-
-def _witness_cell(found: list[Check]) -> str:
+@dataclasses.dataclass(frozen=True)
+class WitnessCell:
     """All checks of one witness at one checkpoint: ok, late (worked after a retry) or broken, with details."""
+
+    kind: str  # ok | late | broken: the cell's CSS class
+    text: str
+    title: str  # every check and what it saw
+    transcript: str | None
+    notable: list[tuple[str, Check]]  # (mark, check): the broken ones, then the late ones marked LATE
+
+
+def _witness_cell(found: list[Check]) -> WitnessCell:
     broken = [c for c in found if not c.ok]
-    notable = broken + [c for c in found if c.recovered is not None]
-    text = f"{BROKEN} " + ", ".join(c.check for c in broken) if broken else f"{OK} all checks"
-    kind = "broken" if broken else "late" if notable else "ok"
-    title = "; ".join(f"{c.check}: {c.detail}" for c in found)
-    shown = render_html.link(found[0].transcript if found else None, text)
-    reasons = "".join(
-        f'<span class="reason">{"" if c in broken else LATE + " "}{escape(c.check)}: {escape(c.detail)}</span>'
-        for c in notable
+    late = [c for c in found if c.recovered is not None]
+    return WitnessCell(
+        kind="broken" if broken else "late" if late else "ok",
+        text=f"{BROKEN} " + ", ".join(c.check for c in broken) if broken else f"{OK} all checks",
+        title="; ".join(f"{c.check}: {c.detail}" for c in found),
+        transcript=found[0].transcript if found else None,
+        notable=[("", c) for c in broken] + [("" if c in broken else LATE + " ", c) for c in late],
     )
-    return f'<td class="{kind}" title="{escape(title)}">{shown}{reasons}</td>'
-
-
-def _row(values: list[str], cell: str = "td") -> str:
-    return "<tr>" + "".join(f"<{cell}>{escape(v)}</{cell}>" for v in values) + "</tr>"

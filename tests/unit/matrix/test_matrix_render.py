@@ -134,3 +134,23 @@ def test_diff_files_of_an_earlier_report_are_removed(tmp_path: Path) -> None:
     stale.write_text("old")
     _matrix(tmp_path)
     assert [p.name for p in (tmp_path / "differences").iterdir()] == ["001-talks-exec-output.diff"]
+
+
+def test_markup_in_kubectl_messages_and_outputs_stays_text(tmp_path: Path) -> None:
+    """A `<script>` in a failure message, a step's output (the inline diff) and a skip reason is shown, not run."""
+    evil = "<script>alert('x & \"y\"')</script>"
+    a = write_run(tmp_path, "old", [Scenario("talks", steps=[Step("exec", output="one")]),
+                                    Scenario("skips", "skipped", message=evil)])  # fmt: skip
+    b = write_run(tmp_path, "new", [Scenario("talks", "failed", [Step("exec", "failed", message=evil, output=evil)]),
+                                    Scenario("skips", "skipped", message=evil)])  # fmt: skip
+    matrix, diffs = report.build([a, b], tmp_path)
+    report.write(matrix, diffs, tmp_path)
+    text = (tmp_path / "matrix.html").read_text()
+    page = Page()
+    page.feed(text)
+    page.close()
+    assert page.problems == [] and page.external == [], "no <script> element, every tag closed in order"
+    assert "<script>" not in text
+    escaped = "&lt;script&gt;alert(&#39;x &amp; &#34;y&#34;&#39;)&lt;/script&gt;"
+    assert text.count(escaped) >= 4, "in the grid's cells, the regression and the folded diff"
+    assert f"❌ failed step 1 'exec' (debug): {evil}" in page.cells and f"⏭ skipped {evil}" in page.cells

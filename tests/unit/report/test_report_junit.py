@@ -1,13 +1,16 @@
-"""JUnit XML: parses, counts right, and carries the real error with its step details."""
+"""JUnit XML: parses (with junitparser, as CI tools read it), counts right, and carries the real error with its step
+details."""
 
 from __future__ import annotations
 
 import dataclasses
+import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import xmlschema
+from junitparser import Error, Failure, Skipped, xunit2
 
 from kdbgtest.report import junit
 from kdbgtest.runner import events
@@ -15,29 +18,31 @@ from kdbgtest.runner import events
 XSD = Path(__file__).resolve().parents[2] / "data" / "junit" / "junit-10.xsd"
 
 
-def write(run_events: list[events.Event], path: Path) -> ET.Element:
+def write(run_events: list[events.Event], path: Path) -> xunit2.TestSuite:
+    """The one suite of the report written for `run_events`, read back from the file."""
     reporter = junit.reporter(path)
     for event in run_events:
         reporter.handle(event)
     assert path.is_file()  # written when the run finished, before close
     reporter.close()
-    return ET.parse(path).getroot()
+    (suite,) = xunit2.JUnitXml.fromfile(str(path))
+    return suite
+
+
+def cases(suite: xunit2.TestSuite) -> list[junit.TestCase]:
+    """The suite's testcases, with their `file` and `line`."""
+    return [junit.TestCase.fromelem(case) for case in suite]
 
 
 def test_suite_counts_and_properties(run_events: list[events.Event], tmp_path: Path) -> None:
-    root = write(run_events, tmp_path / "out" / "junit.xml")
-    suite = root.find("testsuite")
-    assert suite is not None
-    assert {k: suite.get(k) for k in ("tests", "failures", "errors", "skipped", "time")} == {
-        "tests": "3",
-        "failures": "1",
-        "errors": "0",
-        "skipped": "1",
-        "time": "20.500",
-    }
-    assert root.get("tests") == "3" and root.get("failures") == "1"
+    path = tmp_path / "out" / "junit.xml"
+    suite = write(run_events, path)
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped, suite.time) == (3, 1, 0, 1, 20.5)
+    assert (suite.name, suite.hostname) == ("kdbgtest", socket.gethostname())
+    root = ET.parse(path).getroot()
+    assert root.get("tests") == "3" and root.get("failures") == "1" and root.get("time") == "20.5"
     assert root.get("skipped") is None  # not in the xunit2 schema on <testsuites>
-    props = {p.get("name"): p.get("value") for p in suite.iterfind("properties/property")}
+    props = {p.name: p.value for p in suite.properties()}
     assert props == {
         "run_id": "3f9a2c1d",
         "cluster_kind": "sim",
@@ -48,25 +53,24 @@ def test_suite_counts_and_properties(run_events: list[events.Event], tmp_path: P
 
 
 def test_testcases_name_their_files(run_events: list[events.Event], tmp_path: Path) -> None:
-    cases = write(run_events, tmp_path / "junit.xml").findall("testsuite/testcase")
-    assert [(c.get("classname"), c.get("name"), c.get("file"), c.get("line")) for c in cases] == [
-        ("scenarios.ephemeral.target", "ephemeral-target", "scenarios/ephemeral/target.yaml", "2"),
-        ("scenarios.copy.crashloop", "copy-crashloop", "scenarios/copy/crashloop.yaml", "23"),  # failing step
-        ("scenarios.node.sysadmin", "node-sysadmin", "scenarios/node/sysadmin.yaml", None),
+    found = cases(write(run_events, tmp_path / "junit.xml"))
+    assert [(c.classname, c.name, c.file, c.line, c.time) for c in found] == [
+        ("scenarios.ephemeral.target", "ephemeral-target", "scenarios/ephemeral/target.yaml", 2, 3.0),
+        ("scenarios.copy.crashloop", "copy-crashloop", "scenarios/copy/crashloop.yaml", 23, 16.0),  # failing step
+        ("scenarios.node.sysadmin", "node-sysadmin", "scenarios/node/sysadmin.yaml", None, 0.0),
     ]
-    skipped = cases[2].find("skipped")
-    assert skipped is not None and skipped.get("message") == "the cluster lacks capability sysadmin-profile"
-    assert cases[0].find("failure") is None and cases[0].find("skipped") is None
-    assert cases[2].find("system-out") is None  # skipped before any step ran: nothing to show
+    assert found[2].result == [Skipped("the cluster lacks capability sysadmin-profile")]
+    assert found[0].is_passed and found[1].is_failure and found[2].is_skipped
+    assert found[2].system_out is None  # skipped before any step ran: nothing to show
 
 
 def test_failure_carries_the_real_error_and_step_details(
     run_events: list[events.Event], tmp_path: Path
 ) -> None:
-    case = write(run_events, tmp_path / "junit.xml").findall("testsuite/testcase")[1]
-    failure = case.find("failure")
-    assert failure is not None and failure.text is not None
-    assert failure.get("message") == (
+    case = cases(write(run_events, tmp_path / "junit.xml"))[1]
+    (failure,) = case.result
+    assert isinstance(failure, Failure) and failure.text is not None and failure.type == "kdbgtest.failed"
+    assert failure.message == (
         "scenarios/copy/crashloop.yaml:23: timed out after 10s waiting for the text 'ready'; the last 3 lines seen:"
     )
     artifacts = tmp_path / "artifacts" / "copy-crashloop-3f9a2c1d"
@@ -79,8 +83,8 @@ def test_failure_carries_the_real_error_and_step_details(
     ):
         assert expected in failure.text, expected
     assert "\x1b" not in failure.text
-    assert case.find("properties") is None  # not in the xunit2 schema on a testcase: in system-out instead
-    out = case.findtext("system-out") or ""
+    assert list(case.properties()) == []  # not in the xunit2 schema on a testcase: in system-out instead
+    out = case.system_out or ""
     assert out.startswith(f"namespace: kdbg-copy-crashloop-3f9a2c1d\nartifacts: {artifacts}\n")
     assert "[2] attach-debug (debug): failed 10.2s" in out
     assert "[3] show-logs (kubectl): passed 0.3s" in out
@@ -93,10 +97,9 @@ def test_control_characters_never_break_the_xml(tmp_path: Path) -> None:
     )
     finished = events.ScenarioFinished("s", Path("s.yaml"), "error", 1.0, failed_step="x", steps=[step])
     summary = events.RunFinished(passed=0, failed=0, errors=1, skipped=0, duration=1.0)
-    case = write([step, finished, summary], tmp_path / "j.xml").find("testsuite/testcase")
-    assert case is not None
-    error = case.find("error")
-    assert error is not None and error.get("message") == "s.yaml: bad  byte"
+    (case,) = write([step, finished, summary], tmp_path / "j.xml")
+    (error,) = case.result
+    assert isinstance(error, Error) and error.message == "s.yaml: bad  byte"
 
 
 def test_a_run_interrupted_between_scenarios_is_an_error(run_events: list[events.Event], tmp_path: Path) -> None:
@@ -104,16 +107,14 @@ def test_a_run_interrupted_between_scenarios_is_an_error(run_events: list[events
     finished = run_events[-1]
     assert isinstance(finished, events.RunFinished)
     interrupted = dataclasses.replace(finished, interrupted="SIGTERM")
-    root = write([*run_events[:-1], interrupted], tmp_path / "junit.xml")
-    suite = root.find("testsuite")
-    assert suite is not None and suite.get("errors") == "1"
-    (case,) = [c for c in suite.iterfind("testcase") if c.find("error") is not None]
-    assert case.get("name") == "run interrupted"
-    error = case.find("error")
-    assert error is not None and error.get("message") == (
-        "the run stopped early (SIGTERM); the remaining scenarios were not run"
-    )
-    props = {p.get("name"): p.get("value") for p in suite.iterfind("properties/property")}
+    suite = write([*run_events[:-1], interrupted], tmp_path / "junit.xml")
+    assert (suite.tests, suite.errors) == (4, 1)
+    (case,) = [c for c in suite if c.is_error]
+    assert (case.name, case.classname) == ("run interrupted", "kdbgtest")
+    assert case.result == [
+        Error("the run stopped early (SIGTERM); the remaining scenarios were not run", "kdbgtest.interrupted")
+    ]
+    props = {p.name: p.value for p in suite.properties()}
     assert props["interrupted"] == "SIGTERM"
 
 

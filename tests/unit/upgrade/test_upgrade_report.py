@@ -58,3 +58,15 @@ def test_late_and_failed_checks_in_every_format(tmp_path: Path) -> None:
     ]
     result.checks.pop(1)
     assert result.exit_code == 0
+
+
+def test_markup_in_a_witness_detail_or_step_error_stays_text(tmp_path: Path) -> None:
+    evil = "<script>alert(1)</script>"
+    result = Upgrade("local", "v1.36.3", "v1.37.2", drain=False, seconds=1.0, error=evil)
+    result.steps.append(Step("kubelet", "v1.36.3", "", 1.0, error=evil))
+    result.checks.append(Check("after kubelet", "crashloop", "exec", False, evil, 'witnesses/a"b.log'))
+    report.write(result, {}, tmp_path)
+    html = (tmp_path / "upgrade.html").read_text()
+    assert "<script>" not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 5  # headline, step, cell title and reason, list
+    assert 'href="witnesses/a&#34;b.log"' in html
