@@ -70,7 +70,7 @@ def child(args: argparse.Namespace) -> int:
         finally:
             spans.append((begin, time.time_ns()))
 
-    waits.wait_state = timed_wait  # type: ignore[assignment]  # steps.py calls it through the module
+    waits.wait_state = timed_wait  # steps.py calls it through the module
 
     class Stamps:
         def __init__(self) -> None:
@@ -97,7 +97,7 @@ def child(args: argparse.Namespace) -> int:
     cluster = sim_provider.SimProvider(kubectl=tools.pinned_kubectl()).probe(Path(args.kubeconfig))
     stamps = Stamps()
     extra = {"workers": args.workers} if args.workers != 1 else {}
-    options = engine.RunOptions(artifacts=Path(args.artifacts), kubectl=Path(args.kubectl), **extra)  # type: ignore[arg-type]
+    options = engine.RunOptions(artifacts=Path(args.artifacts), kubectl=Path(args.kubectl), **extra)
     begin = time.time_ns()
     summary = engine.run_scenarios(loaded.scenarios, cluster, options, [stamps])
     end = time.time_ns()
@@ -170,7 +170,7 @@ def analyse(result: dict[str, Any], kubectl: list[tuple[int, int, int, str]]) ->
     wall = (result["end"] - result["begin"]) / 1e9
     run_calls = [c for c in kubectl if result["begin"] <= c[0] < result["end"]]
     sessions = [(s, e) for s, e, _, a in run_calls if is_session(a)]
-    cluster = union(sessions + [tuple(w) for w in result["waits"]])  # type: ignore[misc]
+    cluster = union(sessions + [tuple(w) for w in result["waits"]])
     return {
         "wall": wall,
         "kubectl": len(run_calls),
@@ -180,7 +180,9 @@ def analyse(result: dict[str, Any], kubectl: list[tuple[int, int, int, str]]) ->
         "cpu": result["cpu"],
         "scenarios": scenarios,
         "bad": sorted(n for n, s in scenarios.items() if s["verdict"] in ("failed", "error")),
-        "messages": {n: e.get("message") for n, e in result["scenarios"].items() if e.get("verdict") in ("failed", "error")},
+        "messages": {
+            n: e.get("message") for n, e in result["scenarios"].items() if e.get("verdict") in ("failed", "error")
+        },
     }
 
 
@@ -188,7 +190,7 @@ def extract(rev: str, into: Path) -> Path:
     """The tree of git revision `rev` (its kdbgtest package and scenarios) in `into`."""
     archive = into / "tree.tar"
     with archive.open("wb") as out:
-        subprocess.run(["git", "-C", str(HERE), "archive", rev], stdout=out, check=True, timeout=60)
+        subprocess.run(["git", "-C", str(HERE), "archive", rev], stdout=out, check=True, timeout=60)  # noqa: S603
     tree = into / f"tree-{rev}"
     with tarfile.open(archive) as tar:
         tar.extractall(tree, filter="data")
@@ -213,7 +215,7 @@ def run_variant(
         str(kubeconfig), "--kubectl", str(wrapper), "--artifacts", str(tmp / f"{label}-artifacts"), "--out",
         str(out), "--workers", str(workers), *paths,
     ]  # fmt: skip
-    done = subprocess.run(argv, env=env, timeout=1800, check=False, capture_output=True, text=True)
+    done = subprocess.run(argv, env=env, timeout=1800, check=False, capture_output=True, text=True)  # noqa: S603
     if done.returncode != 0:
         print(f"[{label}] child failed ({done.returncode}):\n{done.stderr[-3000:]}", file=sys.stderr)
         return {"label": label, "failed": True, "load": [load_before, os.getloadavg()]}
