@@ -11,10 +11,13 @@ import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kdbgtest.cluster import select
-from kdbgtest.runner import engine, leftovers
+from kdbgtest.runner import leftovers
+
+if TYPE_CHECKING:
+    from kdbgtest.runner import engine
 
 
 def _positive_float(text: str) -> float:
@@ -224,6 +227,8 @@ def add_to_pytest(parser: Any) -> None:
 
 def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engine.RunOptions:
     """`RunOptions` from parsed values keyed by option name."""
+    from kdbgtest.runner import engine  # the runner is large: loaded when a run is wanted, not for `--help`
+
     extra: dict[str, Any] = {"run_id": run_id} if run_id else {}
     return engine.RunOptions(
         artifacts=values.get("artifacts") or Path("kdbgtest-artifacts"),
