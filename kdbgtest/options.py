@@ -38,6 +38,19 @@ def age(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def workers(text: str) -> int | str:
+    """`-n N` (N >= 1) or `-n auto`."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers; use e.g. -n 4 or -n auto") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: the number of workers must be at least 1")
+    return value
+
+
 @dataclass(frozen=True)
 class Option:
     """One option: `name` is the attribute (`kubeconfig`), the flag is derived from it."""
@@ -180,6 +193,16 @@ OPTIONS: tuple[Option, ...] = (
         pytest=False,
     ),
     Option(
+        "workers",
+        "run N scenarios at a time, each in its own namespace (`auto`: one per CPU, at least 2); reports keep "
+        "the scenarios' order; scenarios marked `serial: true` run afterwards, alone",
+        default=1,
+        type=workers,
+        metavar="N",
+        short="-n",
+        pytest=False,  # pytest-xdist's own -n runs the plugin's items concurrently
+    ),
+    Option(
         "fail_fast",
         "stop after the first scenario that fails or errors (cleanup still happens); the rest are reported as "
         "not run",
@@ -241,8 +264,17 @@ def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engi
         allow_outside_files=bool(values.get("allow_outside_files")),
         namespace=values.get("namespace"),
         fail_fast=bool(values.get("fail_fast")),
+        workers=_worker_count(values.get("workers")),
         **extra,
     )
+
+
+def _worker_count(value: Any) -> int:
+    if value == "auto":
+        from kdbgtest.runner import workers as worker_pool
+
+        return worker_pool.auto()
+    return int(value or 1)
 
 
 def cluster_request(values: Mapping[str, Any]) -> select.ClusterRequest:

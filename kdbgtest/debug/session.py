@@ -23,7 +23,7 @@ from types import TracebackType
 
 import pexpect
 
-from kdbgtest.base import waiting
+from kdbgtest.base import process, waiting
 from kdbgtest.base.errors import StepTimeout, ToolMissing
 from kdbgtest.debug import ansi
 from kdbgtest.debug.expecting import ExpectingTerminal
@@ -57,6 +57,7 @@ class Session(ExpectingTerminal):
         self._stopped = False  # close() had to signal the program
         transcript.parent.mkdir(parents=True, exist_ok=True)
         self._log = transcript.open("w", encoding="utf-8", newline="")
+        process.started(self.argv[0])
         try:
             self._child = pexpect.spawn(
                 self.argv[0],
