@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-from importlib import metadata
 
 from kdbgtest.base import process, tools
 from kdbgtest.base.errors import KdbgtestError
@@ -16,6 +15,8 @@ VERSION_TIMEOUT = 30.0
 
 
 def _distribution(name: str) -> str:
+    from importlib import metadata  # slow to import: only `--version` needs it
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

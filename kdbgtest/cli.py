@@ -18,22 +18,21 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kdbgtest import about, clean_cli, completion, images_cli, options
 from kdbgtest.base import interrupt, outputs, waiting
 from kdbgtest.base.errors import KdbgtestError
-from kdbgtest.cluster import select
-from kdbgtest.cluster.base import ClusterInfo
-from kdbgtest.fixtures import catalog
 from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
-from kdbgtest.report import console, json_report, junit, progress, summary
-from kdbgtest.runner import cleanup, engine, events, leftovers, selection
-from kdbgtest.scenario import loader, schema
+from kdbgtest.report import progress
 from kdbgtest.sim import cli as sim_cli
-from kdbgtest.starter import files as starter
 from kdbgtest.upgrade import cli as upgrade_cli
+
+if TYPE_CHECKING:  # the commands import what they use: `--help`, `list` and `validate` start fast
+    from kdbgtest.cluster.base import ClusterInfo
+    from kdbgtest.runner import engine, events
+    from kdbgtest.scenario import loader
 
 DEFAULT_PATHS = [Path("scenarios")]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -51,6 +50,7 @@ def _paths(args: argparse.Namespace) -> list[Path]:
 
 def _load(paths: list[Path], *, strict: bool) -> loader.LoadResult:
     """Load scenarios; issues are printed to stderr, and with `strict` they end the command (exit 2)."""
+    from kdbgtest.scenario import loader
     result = loader.load_paths(paths)
     for issue in result.issues:
         print(issue, file=sys.stderr)
@@ -60,6 +60,7 @@ def _load(paths: list[Path], *, strict: bool) -> loader.LoadResult:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from kdbgtest.scenario import loader
     result = loader.load_paths(_paths(args))
     for issue in result.issues:
         print(issue)
@@ -74,6 +75,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from kdbgtest.runner import selection
     result = _load(_paths(args), strict=False)
     chosen = [s for s in result.scenarios if selection.selected(s.scenario, args.keyword, args.tag or ())]
     for item in chosen:
@@ -92,6 +94,7 @@ def _counts(counter: Counter[str]) -> str:
 
 def cmd_fixtures(args: argparse.Namespace) -> int:
     """The built-in fixtures: what each is, its parameters with defaults, and the state it is ready in."""
+    from kdbgtest.fixtures import catalog
     for fixture in catalog.FIXTURES.values():
         ready = fixture.ready(fixture.defaults)
         print(f"{fixture.name}\n  {fixture.description}")
@@ -102,6 +105,7 @@ def cmd_fixtures(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from kdbgtest.scenario import schema
     if args.out is None:
         print(schema.json_schema_text(), end="")
         return EXIT_OK
@@ -115,6 +119,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """A starter for another repository (see kdbgtest/starter/files.py)."""
+    from kdbgtest.starter import files as starter
     for line in starter.write_starter(args.directory, force=args.force):
         print(line)
     print(starter.images_note())
@@ -123,6 +128,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from kdbgtest.cluster import select
+    from kdbgtest.runner import cleanup, engine, selection
     values = vars(args)
     scenarios = _load(_paths(args), strict=True).scenarios
     run_options = options.run_options(values)
@@ -165,17 +172,20 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """JUnit reports as Markdown, for `>> "$GITHUB_STEP_SUMMARY"` (see kdbgtest/report/summary.py)."""
+    from kdbgtest.report import summary
     print(summary.markdown(args.reports), end="")
     return EXIT_OK
 
 
 def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions, older_than: float) -> None:
+    from kdbgtest.runner import engine, leftovers
     found = leftovers.warning(engine.kubectl_for(cluster, run_options), older_than=older_than)
     if found:
         print(f"kdbgtest: warning: {found}", file=sys.stderr)
 
 
 def _emit_interrupted(reporters: Sequence[events.Reporter], stopped: interrupt.Interrupted) -> None:
+    from kdbgtest.runner import events
     finished = events.RunFinished(passed=0, failed=0, errors=0, skipped=0, duration=0.0, interrupted=stopped.name)
     for reporter in reporters:
         reporter.handle(finished)
@@ -187,6 +197,7 @@ def _notice(line: str | None) -> None:
 
 
 def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
+    from kdbgtest.report import console, json_report, junit
     if args.quiet and args.verbose:
         raise UsageError("-q/--quiet and -v/--verbose contradict each other; pass one of them")
     reporters: list[events.Reporter] = [console.ConsoleReporter(verbose=args.verbose, quiet=args.quiet)]

@@ -11,10 +11,13 @@ import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kdbgtest.cluster import select
-from kdbgtest.runner import engine, leftovers
+from kdbgtest.runner import leftovers
+
+if TYPE_CHECKING:
+    from kdbgtest.runner import engine
 
 
 def _positive_float(text: str) -> float:
@@ -33,6 +36,19 @@ def age(text: str) -> float:
         return leftovers.parse_age(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def workers(text: str) -> int | str:
+    """`-n N` (N >= 1) or `-n auto`."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers; use e.g. -n 4 or -n auto") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: the number of workers must be at least 1")
+    return value
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,16 @@ OPTIONS: tuple[Option, ...] = (
         pytest=False,
     ),
     Option(
+        "workers",
+        "run N scenarios at a time, each in its own namespace (`auto`: one per CPU, at least 2); reports keep "
+        "the scenarios' order; scenarios marked `serial: true` run afterwards, alone",
+        default=1,
+        type=workers,
+        metavar="N",
+        short="-n",
+        pytest=False,  # pytest-xdist's own -n runs the plugin's items concurrently
+    ),
+    Option(
         "fail_fast",
         "stop after the first scenario that fails or errors (cleanup still happens); the rest are reported as "
         "not run",
@@ -224,6 +250,8 @@ def add_to_pytest(parser: Any) -> None:
 
 def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engine.RunOptions:
     """`RunOptions` from parsed values keyed by option name."""
+    from kdbgtest.runner import engine  # the runner is large: loaded when a run is wanted, not for `--help`
+
     extra: dict[str, Any] = {"run_id": run_id} if run_id else {}
     return engine.RunOptions(
         artifacts=values.get("artifacts") or Path("kdbgtest-artifacts"),
@@ -236,8 +264,17 @@ def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engi
         allow_outside_files=bool(values.get("allow_outside_files")),
         namespace=values.get("namespace"),
         fail_fast=bool(values.get("fail_fast")),
+        workers=_worker_count(values.get("workers")),
         **extra,
     )
+
+
+def _worker_count(value: Any) -> int:
+    if value == "auto":
+        from kdbgtest.runner import workers as worker_pool
+
+        return worker_pool.auto()
+    return int(value or 1)
 
 
 def cluster_request(values: Mapping[str, Any]) -> select.ClusterRequest:

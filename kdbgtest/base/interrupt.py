@@ -28,6 +28,7 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
         self.incomplete = False
         self.result: object | None = None
+        self.results: list[object] = []  # with `-n N`: what the other running scenarios recorded
         self.recorded = False
 
     @property
@@ -100,6 +101,9 @@ class ClusterLost(Interrupted):
         return 2
 
 
+SHIELDED_THREADS: set[int] = set()  # idents of worker threads inside `shielded()`
+
+
 @contextlib.contextmanager
 def shielded() -> Iterator[list[int]]:
     """Defer the first SIGINT, SIGTERM or SIGHUP while cleanup runs (a second one interrupts); yields the
@@ -109,7 +113,12 @@ def shielded() -> Iterator[list[int]]:
     """
     deferred: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield deferred
+        ident = threading.get_ident()
+        SHIELDED_THREADS.add(ident)  # `-n N`: the main thread does not interrupt a worker's cleanup
+        try:
+            yield deferred
+        finally:
+            SHIELDED_THREADS.discard(ident)
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:

@@ -11,7 +11,9 @@ import os
 import shlex
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,28 @@ log = logging.getLogger(__name__)
 
 # How long a terminated child gets to exit before it is killed.
 _TERMINATE_GRACE = 3.0
+
+
+_counts = threading.local()  # each thread counts the programs it starts into its own Counter
+
+
+@contextlib.contextmanager
+def counting() -> Iterator[Counter[str]]:
+    """Within the block, every program this thread starts (here or in a terminal session) is counted by
+    the name of its executable (`kubectl`)."""
+    previous = getattr(_counts, "counter", None)
+    _counts.counter = Counter()
+    try:
+        yield _counts.counter
+    finally:
+        _counts.counter = previous
+
+
+def started(argv0: str) -> None:
+    """Count a program started in this thread (see `counting`)."""
+    counter = getattr(_counts, "counter", None)
+    if counter is not None:
+        counter[Path(argv0).name] += 1
 
 
 @dataclass(frozen=True)
@@ -61,7 +85,8 @@ def run(
     args = [str(a) for a in argv]
     log.debug("run: %s", shlex.join(args))
     full_env = {**os.environ, **env} if env else None
-    started = time.monotonic()
+    started(args[0])
+    begun = time.monotonic()
     proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
         args,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -84,7 +109,7 @@ def run(
     except BaseException:
         _stop(proc)
         raise
-    done = Completed(args, proc.returncode, out, err, time.monotonic() - started)
+    done = Completed(args, proc.returncode, out, err, time.monotonic() - begun)
     if check and done.returncode != 0:
         raise CommandFailed(args, done.returncode, out, err)
     return done

@@ -27,7 +27,6 @@ import yaml
 from kdbgtest.base import process, tools
 from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base
-from kdbgtest.sim.apiserver import discovery
 
 PROBE_TIMEOUT = 30.0
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
@@ -83,6 +82,8 @@ def parse_version(info: dict[str, Any]) -> str:
 def describe_server(info: dict[str, Any]) -> str:
     """What the API server is, from its /version: `Kubernetes v1.37.2`, or the offline cluster, which marks
     its gitCommit (kdbgtest.sim.apiserver.discovery.GIT_COMMIT)."""
+    from kdbgtest.sim.apiserver import discovery  # not at the top: `kdbgtest --help` loads this module
+
     release = f"Kubernetes {info.get('gitVersion') or parse_version(info)}"
     if info.get("gitCommit") == discovery.GIT_COMMIT:
         return f"the offline kdbgtest cluster (kdbgtest sim) serving {release}"

@@ -23,7 +23,7 @@ from types import TracebackType
 
 import pexpect
 
-from kdbgtest.base import waiting
+from kdbgtest.base import process, waiting
 from kdbgtest.base.errors import StepTimeout, ToolMissing
 from kdbgtest.debug import ansi
 from kdbgtest.debug.expecting import ExpectingTerminal
@@ -57,6 +57,7 @@ class Session(ExpectingTerminal):
         self._stopped = False  # close() had to signal the program
         transcript.parent.mkdir(parents=True, exist_ok=True)
         self._log = transcript.open("w", encoding="utf-8", newline="")
+        process.started(self.argv[0])
         try:
             self._child = pexpect.spawn(
                 self.argv[0],
@@ -71,6 +72,7 @@ class Session(ExpectingTerminal):
             self._log.close()
             raise ToolMissing(f"cannot start {self.argv[0]}: {exc}") from None
         self._child.logfile_read = self._log
+        _no_fixed_sleeps(self._child)
 
     # -- what was seen ---------------------------------------------------------------------------------------
 
@@ -227,6 +229,17 @@ class Session(ExpectingTerminal):
 
     def _ended_code(self) -> int:
         return self._reap(_TERMINATE_GRACE)
+
+
+def _no_fixed_sleeps(child: pexpect.spawn) -> None:
+    """Turn off pexpect's fixed sleeps: 50 ms before every send and 100 ms after closing the terminal. The
+    session waits for what the terminal shows instead: typing starts once kubectl has switched the terminal to
+    raw mode (`wait_for_raw_mode`), and `close` has seen the program exit (or signalled it and awaited its end)
+    before it closes the terminal, so there is nothing left to give time to. (The pauses of pexpect's own
+    terminate stay: they only run for a program that survived SIGKILL.)"""
+    child.delaybeforesend = None
+    child.delayafterclose = 0.0
+    child.ptyproc.delayafterclose = 0.0  # the close that pexpect delegates to reads this one
 
 
 def _exit_code(status: int | None, sig: int | None) -> int:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kdbgtest.base.errors import KdbgtestError
-from kdbgtest.local import build, cluster, layout, pins
+from kdbgtest.local import layout, pins
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -59,6 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from kdbgtest.local import build
     found = pins.load(args.kubernetes_version, args.pins)
     directory = build.build(found, progress=_say, force=args.force)
     _say(f"cache: {directory} ({build.disk_usage(directory) / 2**20:.0f} MiB)")
@@ -66,6 +67,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_up(args: argparse.Namespace) -> int:
+    from kdbgtest.local import cluster
     local = cluster.LocalCluster(args.name, args.kubernetes_version, pins_root=args.pins, progress=_say)
     started = time.monotonic()
     path = local.up(export=args.kubeconfig)
@@ -77,6 +79,7 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 def run_down(args: argparse.Namespace) -> int:
+    from kdbgtest.local import cluster
     local = cluster.LocalCluster(args.name)
     before = local.state()
     removed = local.down()
@@ -88,6 +91,7 @@ def run_down(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from kdbgtest.local import cluster
     found = cluster.LocalCluster(args.name).status()
     print(f"local cluster '{found.name}': {found.state}" + (f" ({found.version})" if found.version else ""))
     for name, alive in found.components.items():

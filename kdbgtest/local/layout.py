@@ -19,8 +19,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kdbgtest.local.pki import Pki
+if TYPE_CHECKING:
+    from kdbgtest.local.pki import Pki
 
 STATE_ENV = "KDBGTEST_LOCAL_STATE"
 DEFAULT_NAME = "kdbgtest-local"
@@ -55,7 +57,9 @@ class Layout:
         self.state = self.root / "state.json"
         self.lock = self.root.parent
         self.kubeconfig = self.root / "kubeconfig"
-        self.pki = Pki(self.root / "pki")
+        from kdbgtest.local.pki import Pki  # cryptography is slow to import; `kdbgtest --help` needs only names
+
+        self.pki: Pki = Pki(self.root / "pki")
         self.config = self.root / "config"
         self.logs = self.root / "logs"
         self.etcd = self.root / "etcd"

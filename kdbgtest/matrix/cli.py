@@ -20,14 +20,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kdbgtest import options
 from kdbgtest.base import outputs
 from kdbgtest.base.errors import KdbgtestError
-from kdbgtest.matrix import accepted, model, render_md, report, run, spec
-from kdbgtest.report import console
-from kdbgtest.runner import selection
-from kdbgtest.scenario import loader
+
+if TYPE_CHECKING:  # the matrix runs imports what it uses: `kdbgtest --help` stays fast
+    from kdbgtest.matrix import model
+    from kdbgtest.scenario import loader
 
 DEFAULT_OUT = Path("kdbgtest-matrix")
 DEFAULT_PATHS = [Path("scenarios")]
@@ -77,6 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_matrix(args: argparse.Namespace) -> int:
+    from kdbgtest.matrix import accepted, render_md, report
     out: Path = args.out
     outputs.check_directory("--out", out, (report.MARKDOWN, report.JSON, report.HTML))
     expected: dict[str, str] = {}
@@ -96,6 +98,9 @@ def run_matrix(args: argparse.Namespace) -> int:
 
 def _run_clusters(args: argparse.Namespace, out: Path) -> tuple[list[model.Column], dict[str, str]]:
     """Run every column; also return the selected scenarios (name -> file), rows even where nothing ran."""
+    from kdbgtest.matrix import run, spec
+    from kdbgtest.report import console
+    from kdbgtest.runner import selection
     specs = spec.parse_all(list(args.clusters))
     scenarios = _load(list(args.paths) or DEFAULT_PATHS)
     values = vars(args)
@@ -119,6 +124,8 @@ def _run_clusters(args: argparse.Namespace, out: Path) -> tuple[list[model.Colum
 
 
 def _load(paths: list[Path]) -> list[loader.LoadedScenario]:
+    from kdbgtest.matrix import spec
+    from kdbgtest.scenario import loader
     result = loader.load_paths(paths)
     for issue in result.issues:
         print(issue, file=sys.stderr)

@@ -176,6 +176,8 @@ class ConsoleReporter:
                 style="bold magenta",
             )
         self.console.print(text)
+        for problem in event.cleanup_problems:
+            self._indented(f"cleanup problem: {problem}", "bold red")
         for scenario in self.recorder.scenarios.values():
             done = scenario.finished
             if done is not None and done.verdict in ("failed", "error"):

@@ -138,7 +138,7 @@ def _event(type_name: str, data: dict[str, Any]) -> events.Event:
         value = data[f.name]
         if f.name == "steps":
             value = [_event("StepFinished", step) for step in value]
-        elif f.name in ("nodes", "not_run"):
+        elif f.name in ("nodes", "not_run", "cleanup_problems"):
             value = tuple(value)
         elif value is not None and "Path" in str(f.type):
             value = Path(value)

@@ -10,6 +10,8 @@ the namespace. A debug pod that someone else makes elsewhere on a shared cluster
 from __future__ import annotations
 
 import shlex
+import threading
+import time
 from dataclasses import dataclass, field
 
 from kdbgtest.base import interrupt
@@ -112,8 +114,45 @@ def keep(client: kube.Kubectl, tracker: Tracker) -> Report:
     return Report(removed=[], problems=problems, hint=hint)
 
 
-def remove(client: kube.Kubectl, tracker: Tracker, *, timeout: float) -> Report:
-    """Delete tracked pods, then the namespace, waiting for each; every failure is reported, none ignored."""
+class Barrier:
+    """Deletions a run started and did not wait for (cleanup off the critical path): `wait` at the end of the
+    run waits, with one deadline, until each is gone, and names whatever is left. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, str | None, str]] = []  # (kind, namespace, name)
+        self._lock = threading.Lock()
+
+    def add(self, kind: str, namespace: str | None, name: str) -> None:
+        with self._lock:
+            self._pending.append((kind, namespace, name))
+
+    @property
+    def pending(self) -> list[tuple[str, str | None, str]]:
+        with self._lock:
+            return list(self._pending)
+
+    def wait(self, client: kube.Kubectl, *, timeout: float) -> list[str]:
+        """Wait until everything added is gone; one problem per object still there when the deadline passed."""
+        deadline = time.monotonic() + timeout
+        problems = []
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for kind, ns, name in pending:
+            left = max(deadline - time.monotonic(), 0.5)
+            if kind == "namespace":
+                problem = namespace.wait_deleted(client, name, timeout=left)
+            else:
+                problem = client.wait_gone(f"pod/{name}", namespace=ns, label=f"pod {ns}/{name}", timeout=left)
+            if problem:
+                problems.append(f"{problem}; `kdbgtest clean` removes it")
+        return problems
+
+
+def remove(client: kube.Kubectl, tracker: Tracker, *, timeout: float, barrier: Barrier | None = None) -> Report:
+    """Delete tracked pods, then the namespace, waiting for each; every failure is reported, none ignored.
+
+    With a `barrier`, the deletions are only started and handed to it: the run moves on, and the barrier
+    waits for them at its end."""
     removed: list[str] = []
     problems: list[str] = []
     _new_debug_pods(client, tracker, problems)
@@ -123,13 +162,23 @@ def remove(client: kube.Kubectl, tracker: Tracker, *, timeout: float) -> Report:
             if problem:
                 problems.append(problem)
             continue
-        problem = delete_pod(client, ns, name, timeout=timeout)
+        if barrier is not None:
+            problem = _request_delete(client, ns, name)
+            if problem is None:
+                barrier.add("pod", ns, name)
+        else:
+            problem = delete_pod(client, ns, name, timeout=timeout)
         if problem:
             problems.append(problem)
         else:
             removed.append(f"pod {ns}/{name}")
     if tracker.namespace:
-        problem = namespace.delete(client, tracker.namespace, timeout=timeout)
+        if barrier is not None:
+            problem = namespace.start_delete(client, tracker.namespace)
+            if problem is None:
+                barrier.add("namespace", None, tracker.namespace)
+        else:
+            problem = namespace.delete(client, tracker.namespace, timeout=timeout)
         if problem:
             problems.append(problem)
         else:

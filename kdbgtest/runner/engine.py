@@ -20,7 +20,7 @@ from pathlib import Path
 from kdbgtest.base import interrupt, tools
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import driver as debug_driver
-from kdbgtest.runner import events, kube, liveness, selection
+from kdbgtest.runner import cleanup, events, kube, liveness, selection, workers
 from kdbgtest.runner import scenario_run as scenario_run_mod
 from kdbgtest.scenario import loader
 
@@ -48,6 +48,7 @@ class RunOptions:
     allow_outside_files: bool = False  # `apply: {file:}` may read outside the scenario's directory tree
     namespace: str | None = None  # --namespace: run in this existing namespace (see runner/shared_namespace.py)
     fail_fast: bool = False  # stop after the first failed or errored scenario; the rest are reported as not run
+    workers: int = 1  # -n N: scenarios run concurrently, each in its own namespace (see runner/workers.py)
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,15 @@ class RunSummary:
     run_id: str
     results: tuple[events.ScenarioFinished, ...]
     duration: float
+    cleanup_problems: tuple[str, ...] = ()  # what the final cleanup barrier found still there
 
     def count(self, verdict: events.Verdict) -> int:
         return sum(1 for r in self.results if r.verdict == verdict)
 
     @property
     def exit_code(self) -> int:
-        """0 when nothing failed or errored (skips are fine), else 1."""
-        return 1 if self.count("failed") or self.count("error") else 0
+        """0 when nothing failed or errored (skips are fine) and the cleanup removed everything, else 1."""
+        return 1 if self.count("failed") or self.count("error") or self.cleanup_problems else 0
 
 
 def kubectl_for(cluster: ClusterInfo, options: RunOptions) -> kube.Kubectl:
@@ -88,9 +90,13 @@ def run_one(
     reporters: Sequence[events.Reporter],
     *,
     driver_factory: DriverFactory | None = None,
+    client: kube.Kubectl | None = None,
+    barrier: cleanup.Barrier | None = None,
 ) -> events.ScenarioFinished:
-    """Run one scenario and clean up after it. Ctrl-C is re-raised after cleanup, as is a kdbgtest bug."""
-    client = kubectl_for(cluster, options)
+    """Run one scenario and clean up after it. Ctrl-C is re-raised after cleanup, as is a kdbgtest bug.
+
+    With a `barrier`, the deletions are only started; the caller waits for them (`barrier.wait`)."""
+    client = client or kubectl_for(cluster, options)
     run = scenario_run_mod.ScenarioRun(
         loaded,
         cluster,
@@ -104,6 +110,7 @@ def run_one(
             cleanup_timeout=options.cleanup_timeout,
             allow_outside_files=options.allow_outside_files,
             namespace=options.namespace,
+            barrier=barrier,
         ),
         emitter(reporters),
         driver_factory or scenario_run_mod.default_driver,
@@ -119,7 +126,10 @@ def run_scenarios(
     *,
     driver_factory: DriverFactory | None = None,
 ) -> RunSummary:
-    """Run every selected scenario in order; emit RunStarted ... RunFinished."""
+    """Run every selected scenario (in order, or `options.workers` at a time); emit RunStarted ... RunFinished.
+
+    Each scenario's cleanup only starts its deletions (unless --keep); a final barrier waits for them with
+    the cleanup deadline, also after an interruption, and what is left is a cleanup problem of the run."""
     started = time.monotonic()
     emit = emitter(reporters)
     chosen = [s for s in loaded if selection.selected(s.scenario, options.keyword, options.tags)]
@@ -136,25 +146,56 @@ def run_scenarios(
             cluster_server=cluster.server,
         )
     )
+    client = client.with_reader()
+    barrier = None if options.keep or options.namespace else cleanup.Barrier()
     results: list[events.ScenarioFinished] = []
     not_run: list[str] = []
+
+    def one(scenario: loader.LoadedScenario, to: Sequence[events.Reporter]) -> events.ScenarioFinished:
+        return run_one(
+            scenario, cluster, options, to, driver_factory=driver_factory, client=client, barrier=barrier
+        )
+
     try:
         with liveness.watching(cluster.kubeconfig, cluster.context):
-            for scenario in chosen:
-                if options.fail_fast and any(r.verdict in ("failed", "error") for r in results):
-                    not_run.append(scenario.name)
-                    continue
-                results.append(run_one(scenario, cluster, options, reporters, driver_factory=driver_factory))
+            if options.workers > 1:
+                results, not_run = workers.run_all(chosen, one, reporters, options.workers, options.fail_fast)
+            else:
+                for scenario in chosen:
+                    if options.fail_fast and any(r.verdict in ("failed", "error") for r in results):
+                        not_run.append(scenario.name)
+                        continue
+                    results.append(one(scenario, reporters))
     except KeyboardInterrupt as exc:  # a signal, or the API server stopped answering
         stopped = interrupt.as_interrupted(exc)
         if isinstance(stopped.result, events.ScenarioFinished):
             results.append(stopped.result)
-        _finish(emit, RunSummary(options.run_id, tuple(results), time.monotonic() - started), stopped.name)
+        results += [r for r in stopped.results if isinstance(r, events.ScenarioFinished)]
+        problems = _barrier(barrier, client, options, lost=isinstance(stopped, interrupt.ClusterLost))
+        stopped.incomplete = stopped.incomplete or bool(problems)
+        summary = RunSummary(options.run_id, tuple(results), time.monotonic() - started, tuple(problems))
+        _finish(emit, summary, stopped.name)
         stopped.recorded = True
+        client.close()
         raise stopped from None
-    summary = RunSummary(options.run_id, tuple(results), time.monotonic() - started)
+    problems = _barrier(barrier, client, options)
+    client.close()
+    summary = RunSummary(options.run_id, tuple(results), time.monotonic() - started, tuple(problems))
     _finish(emit, summary, "", tuple(not_run))
     return summary
+
+
+def _barrier(
+    barrier: cleanup.Barrier | None, client: kube.Kubectl, options: RunOptions, *, lost: bool = False
+) -> list[str]:
+    """Wait (signals deferred) until every deletion the run started is done; what is left, as problems."""
+    if barrier is None:
+        return []
+    if lost:  # nothing to ask a server that stopped answering
+        return [f"not confirmed gone, the cluster stopped answering: {kind} {ns + '/' if ns else ''}{name}; "
+                "`kdbgtest clean` removes it" for kind, ns, name in barrier.pending]  # fmt: skip
+    with cleanup.shielded():
+        return barrier.wait(client, timeout=options.cleanup_timeout * options.timeout_scale)
 
 
 def _finish(
@@ -171,5 +212,6 @@ def _finish(
             duration=summary.duration,
             interrupted=interrupted,
             not_run=not_run,
+            cleanup_problems=summary.cleanup_problems,
         )
     )

@@ -67,6 +67,7 @@ class ScenarioFinished:
     failed_step: str | None = None
     artifacts: Path | None = None  # directory with describe/events/logs/transcripts
     steps: list[StepFinished] = field(default_factory=list)
+    kubectl_calls: int = 0  # kubectl processes the scenario started (debug sessions, steps, setup, cleanup)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class RunFinished:
     duration: float
     interrupted: str = ""  # the signal that stopped the run before its end (SIGINT, SIGTERM, SIGHUP), or ""
     not_run: tuple[str, ...] = ()  # scenarios left out after the first failure (--fail-fast)
+    cleanup_problems: tuple[str, ...] = ()  # what the run's final cleanup barrier found still there
 
 
 Event = RunStarted | ScenarioStarted | StepStarted | StepFinished | ScenarioFinished | CleanupFinished | RunFinished

@@ -109,10 +109,20 @@ def is_ours(client: kube.Kubectl, name: str, run_id: str) -> bool:
 
 def delete(client: kube.Kubectl, name: str, *, timeout: float) -> str | None:
     """Delete the namespace and wait until it is gone; return a problem description, or None if it went."""
+    return start_delete(client, name) or wait_deleted(client, name, timeout=timeout)
+
+
+def start_delete(client: kube.Kubectl, name: str) -> str | None:
+    """Ask for the namespace to be deleted, without waiting; a problem description, or None."""
     try:
         client.run(["delete", "namespace", name, "--ignore-not-found", "--wait=false"])
     except KdbgtestError as exc:
         return f"namespace {name}: delete failed: {exc}"
+    return None
+
+
+def wait_deleted(client: kube.Kubectl, name: str, *, timeout: float) -> str | None:
+    """Wait until the namespace is gone; a problem description saying what was last seen, or None."""
 
     def phase(obj: kube.Obj) -> str:
         return f"phase {(obj.get('status') or {}).get('phase', 'unknown')}"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kdbgtest.base import interrupt
+from kdbgtest.base import interrupt, process
 from kdbgtest.base.errors import KdbgtestError, StepTimeout
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import api_driver, kubectl_driver
@@ -45,6 +46,7 @@ class Settings:
     cleanup_timeout: float
     allow_outside_files: bool = False
     namespace: str | None = None  # --namespace: an existing namespace shared by the run's scenarios
+    barrier: cleanup.Barrier | None = None  # deletions are started and awaited at the end of the run
 
 
 def default_driver(client: kube.Kubectl, out: Path, name: str) -> debug_driver.Driver:
@@ -97,10 +99,15 @@ class ScenarioRun:
         self.started = time.monotonic()
         self.cleanup_incomplete = False
         self.lost: interrupt.ClusterLost | None = None  # the API server stopped answering
+        self.started_programs: Counter[str] = Counter()
 
     # -- the run ---------------------------------------------------------------------------------------------
 
     def execute(self) -> events.ScenarioFinished:
+        with process.counting() as self.started_programs:
+            return self._execute()
+
+    def _execute(self) -> events.ScenarioFinished:
         self.emit(events.ScenarioStarted(self.scenario.name, self.loaded.path, self.loaded.line, self.namespace))
         reason = selection.unmet(self.scenario.requires, self.cluster)
         if reason is not None:
@@ -293,7 +300,8 @@ class ScenarioRun:
         if self.settings.keep:
             report = cleanup.keep(self.client, self.tracker)
         else:
-            report = cleanup.remove(self.client, self.tracker, timeout=timeout)
+            barrier = self.settings.barrier if self.shared is None else None
+            report = cleanup.remove(self.client, self.tracker, timeout=timeout, barrier=barrier)
         if self.shared is not None:
             report = shared.finish_cleanup(report, self.shared, self.client, keep=self.settings.keep, timeout=timeout)
         self.emit(
@@ -345,6 +353,7 @@ class ScenarioRun:
             failed_step=self.failed_step if verdict in ("failed", "error") else None,
             artifacts=self.out if self.out.is_dir() else None,
             steps=list(self.step_results),
+            kubectl_calls=self.started_programs[self.client.path.name],
         )
         self.emit(result)
         return result

@@ -1,6 +1,7 @@
 """Waiting, with a deadline, for a pod or node to reach the state a `WaitAction` declares.
 
-Every wait polls with kubectl and, when it expires, says what it last saw, e.g.
+Every wait watches the object (through the client's keep-alive reader; without one it polls with kubectl)
+and, when it expires, says what it last saw, e.g.
 `pod crashloop: container app waiting (ContainerCreating), restarts 0`.
 """
 
@@ -44,6 +45,17 @@ def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str
         raise StepFailed("a wait needs `pod` or `node`")
     ref = f"node/{action.node}" if action.node else f"pod/{action.pod}"
     judge = _judge_for(action)
+    if client.reader is not None:  # watch: each change is judged as it arrives, no polls
+        kind, name = ("nodes", str(action.node)) if action.node else ("pods", str(action.pod))
+
+        def look(obj: Obj | None) -> tuple[bool, str]:
+            seen = judge(obj)
+            if not seen.done and obj is not None:
+                _fail_if_stuck(obj, action)
+            return seen.done, seen.text
+
+        where = None if action.node else namespace
+        return client.reader.watch_one(kind, name, where, look, timeout=timeout, what=describe_target(action))
 
     def probe() -> tuple[bool, str]:
         try:

@@ -361,6 +361,11 @@ class Scenario(Strict):
     steps: list[Step] = Field(min_length=1)
     finally_: list[Step] = Field(default_factory=list, alias="finally", description="always run, even on failure")
     timeout: Seconds = Field(300.0, description="deadline for the whole scenario")
+    serial: bool = Field(
+        False,
+        description="never run at the same time as another scenario (with `kdbgtest run -n N`, it runs after the "
+        "concurrent ones, alone); for a scenario that changes something others can see, e.g. a node",
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -62,6 +62,7 @@ EXAMPLES: dict[str, Any] = {
     "Scenario.steps": [{"name": "logs", "kubectl": {"args": ["logs", "shop"]}}],
     "Scenario.finally": [{"name": "events", "kubectl": {"args": ["get", "events"]}}],
     "Scenario.timeout": 300,
+    "Scenario.serial": True,
     "Step.name": "attach-debug",
     "Step.timeout": 60,
     "Step.expect": {"exit_code": 0, "stdout": {"contains": "Running"}},

@@ -18,16 +18,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kdbgtest import options
 from kdbgtest.base import outputs
 from kdbgtest.base.errors import KdbgtestError
-from kdbgtest.matrix import accepted
 from kdbgtest.matrix.cli import SHARED_OPTIONS
-from kdbgtest.report import console
-from kdbgtest.runner import events, selection
-from kdbgtest.scenario import loader
-from kdbgtest.upgrade import clusters, report, run
+
+if TYPE_CHECKING:  # loaded by the command itself: `kdbgtest --help` stays fast
+    from kdbgtest.runner import events
 
 DEFAULT_OUT = Path("kdbgtest-upgrade")
 
@@ -58,6 +57,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
+    from kdbgtest.matrix import accepted
+    from kdbgtest.report import console
+    from kdbgtest.runner import selection
+    from kdbgtest.scenario import loader
+    from kdbgtest.upgrade import clusters, report, run
     outputs.check_directory("--out", args.out, (report.MARKDOWN, report.JSON, report.HTML))
     values = vars(args)
     run_options = options.run_options(values)

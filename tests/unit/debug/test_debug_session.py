@@ -183,3 +183,17 @@ def test_waiting_for_raw_mode_ends_with_the_program_or_times_out(tmp_path: Path)
     expected = r"(?s)0\.5s waiting for python.* to switch its terminal to raw mode.*cooked"
     with Session(never_raw, transcript=tmp_path / "b.txt") as s, pytest.raises(StepTimeout, match=expected):
         s.wait_for_raw_mode(0.5)
+
+
+def test_no_fixed_sleeps_when_typing_or_closing(tmp_path: Path) -> None:
+    """pexpect sleeps 50 ms before every send and 100 ms after a close unless told not to: 20 lines typed and
+    answered, then the close of an ended program, took over 1.1 s that way; without the sleeps a fraction."""
+    started = time.monotonic()
+    with Session(["cat"], transcript=tmp_path / "t.txt", press_enter_on_hint=False) as cat:
+        for number in range(20):
+            cat.send_line(f"line {number}")
+            cat.expect_text(f"line {number}\n", 5)  # the echo
+            cat.expect_text(f"line {number}\n", 5)  # cat's answer
+        cat.send_control("d")
+        assert cat.expect_end(5) == 0
+    assert time.monotonic() - started < 0.9

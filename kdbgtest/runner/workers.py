@@ -1,0 +1,159 @@
+"""`kdbgtest run -n N`: scenarios run N at a time on one cluster, each in its own namespace, in threads.
+
+Reports stay ordered and readable: each scenario's events are held back and handed to the reporters in one
+piece, in the order the scenarios were given (a scenario that finishes early waits for those before it).
+Scenarios marked `serial: true` run afterwards, one at a time. A signal (or a lost API server) reaches the
+main thread: it stops every running scenario with the same interruption (raised inside its thread), waits
+for each to clean up, and re-raises with their results in `Interrupted.results`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Callable, Sequence
+from concurrent import futures
+
+from kdbgtest.base import interrupt
+from kdbgtest.runner import events
+from kdbgtest.scenario import loader
+
+RunOne = Callable[[loader.LoadedScenario, Sequence[events.Reporter]], events.ScenarioFinished]
+POLL = 0.2  # how often the main thread looks up from waiting (signals are handled between looks)
+
+
+def auto() -> int:
+    """`-n auto`: one worker per CPU, at least 2 (most of a scenario is waiting for the cluster)."""
+    import os
+
+    return max(2, len(os.sched_getaffinity(0)))
+
+
+class _Held:
+    """A reporter that keeps a scenario's events until they can be shown."""
+
+    def __init__(self) -> None:
+        self.events: list[events.Event] = []
+
+    def handle(self, event: events.Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass
+
+
+class _Ordered:
+    """Hands held events to the reporters in the order the scenarios were given."""
+
+    def __init__(self, reporters: Sequence[events.Reporter], count: int) -> None:
+        self.reporters = reporters
+        self.held = [_Held() for _ in range(count)]
+        self.done = [False] * count
+        self.next = 0
+        self.lock = threading.Lock()
+
+    def finished(self, index: int) -> None:
+        with self.lock:
+            self.done[index] = True
+            while self.next < len(self.done) and self.done[self.next]:
+                self.flush(self.next)
+                self.next += 1
+
+    def flush(self, index: int) -> None:
+        for event in self.held[index].events:
+            for reporter in self.reporters:
+                reporter.handle(event)
+        self.held[index].events.clear()
+
+    def flush_all(self) -> None:
+        with self.lock:
+            for index in range(len(self.held)):
+                self.flush(index)
+
+
+def run_all(
+    chosen: Sequence[loader.LoadedScenario],
+    one: RunOne,
+    reporters: Sequence[events.Reporter],
+    workers: int,
+    fail_fast: bool,
+) -> tuple[list[events.ScenarioFinished], list[str]]:
+    """Run `chosen` `workers` at a time; their results in the given order, and those --fail-fast left out."""
+    concurrent = [s for s in chosen if not s.scenario.serial]
+    alone = [s for s in chosen if s.scenario.serial]
+    ordered = _Ordered(reporters, len(concurrent))
+    results: dict[int, events.ScenarioFinished] = {}
+    not_run: list[str] = []
+    threads: dict[int, int] = {}  # scenario index -> ident of the thread running it
+    stop = threading.Event()
+
+    def task(index: int) -> events.ScenarioFinished | None:
+        if stop.is_set():
+            not_run.append(concurrent[index].name)
+            ordered.finished(index)
+            return None
+        threads[index] = threading.get_ident()
+        try:
+            found = one(concurrent[index], [ordered.held[index]])
+        finally:
+            threads.pop(index, None)
+            ordered.finished(index)
+        if fail_fast and found.verdict in ("failed", "error"):
+            stop.set()
+        return found
+
+    pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kdbgtest-worker")
+    pending = {pool.submit(task, index): index for index in range(len(concurrent))}
+    try:
+        while pending:
+            done, _ = futures.wait(pending, timeout=POLL, return_when=futures.FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                found = future.result()
+                if found is not None:
+                    results[index] = found
+    except KeyboardInterrupt as exc:
+        stopped = interrupt.as_interrupted(exc)
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        with interrupt.shielded():
+            partial = _stop_running(pending, threads, stopped)
+        ordered.flush_all()
+        stopped.results = [*(results[i] for i in sorted(results)), *partial]
+        raise stopped from None
+    pool.shutdown(wait=True)
+    in_order = [results[i] for i in sorted(results)]
+    for scenario in alone:
+        if stop.is_set() or (fail_fast and any(r.verdict in ("failed", "error") for r in in_order)):
+            not_run.append(scenario.name)
+            continue
+        in_order.append(one(scenario, reporters))
+    return in_order, not_run
+
+
+def _stop_running(
+    pending: dict[futures.Future[events.ScenarioFinished | None], int],
+    threads: dict[int, int],
+    stopped: interrupt.Interrupted,
+) -> list[events.ScenarioFinished]:
+    """Raise an interruption in every running scenario's thread (`stopped` itself is reported by the run);
+    wait for each to clean up; what they recorded."""
+    for ident in list(threads.values()):
+        if ident not in interrupt.SHIELDED_THREADS:  # one already cleaning up finishes that first
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(interrupt.Interrupted))
+    partial = []
+    for future in list(pending):
+        if future.cancelled():
+            continue
+        try:
+            found = future.result()
+        except KeyboardInterrupt as exc:
+            result = getattr(exc, "result", None)
+            if isinstance(result, events.ScenarioFinished):
+                partial.append(result)
+            continue
+        except futures.CancelledError:
+            continue
+        if found is not None:
+            partial.append(found)
+    return partial
