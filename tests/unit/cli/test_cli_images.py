@@ -21,7 +21,7 @@ def images(tmp_path: Path, *args: str, path: str | None = None) -> subprocess.Co
 
 
 def test_build_print_shows_the_docker_builds_with_a_small_staged_context(tmp_path: Path) -> None:
-    done = images(tmp_path, "build", "--print")
+    done = images(tmp_path, "build", "--docker", "--print")
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     staged = tmp_path / "cache" / "kdbgtest" / "image-contexts" / "distroless-app"
     assert done.stdout.splitlines() == [
@@ -38,7 +38,7 @@ def test_build_print_shows_the_docker_builds_with_a_small_staged_context(tmp_pat
 
 
 def test_load_print_shows_the_kind_load_into_the_named_cluster(tmp_path: Path) -> None:
-    done = images(tmp_path, "load", "--name", "ci-1.37", "--print")
+    done = images(tmp_path, "load", "--name", "ci-1.37", "--docker", "--print")
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     assert done.stdout == (
         "kind load docker-image kdbgtest/debug-toolbox:1 kdbgtest/distroless-app:1 --name ci-1.37\n"
@@ -48,7 +48,7 @@ def test_load_print_shows_the_kind_load_into_the_named_cluster(tmp_path: Path) -
 def test_without_docker_build_and_load_say_so_in_one_line_with_the_fix(tmp_path: Path) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()
-    for action in (["build"], ["load", "--name", "kdbgtest"]):
+    for action in (["build", "--docker"], ["load", "--name", "kdbgtest", "--docker"]):
         done = images(tmp_path, *action, path=str(empty))
         assert (done.returncode, done.stdout) == (2, ""), done.stdout
         assert done.stderr == (
