@@ -43,9 +43,11 @@ def build(recipe: recipes.Recipe, *, repin: bool = False, say: Say = print) -> P
     work_cache = cache_dir() / "image-build"
     pinned = pins.load(pins_path(recipe))
     apt = debian.Apt(work_cache / "apt")
-    say(f"{recipe.name}: apt-get update (Debian {debian.SUITE})")
-    apt.update()
-    packages = apt.resolve(pinned.requested if repin else pinned.debs())
+    packages: list[debian.Package] = []
+    if pinned.requested:
+        say(f"{recipe.name}: apt-get update (Debian {debian.SUITE})")
+        apt.update()
+        packages = apt.resolve(pinned.requested if repin else pinned.debs())
     resolved = {p.name: p.version for p in packages}
     if repin:
         pins.rewrite(pinned, resolved)

@@ -43,7 +43,8 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "dnsmasq", "docker.io/kdbgtest/dnsmasq:1", "dnsmasq",
-            archive.Config(entrypoint=("dnsmasq", "--keep-in-foreground", "--log-facility=-", "--user=root")),
+            archive.Config(entrypoint=("dnsmasq", "--keep-in-foreground", "--log-facility=-", "--user=root",
+                                        "--pid-file")),
         ),
         Recipe("grpc-app", "docker.io/kdbgtest/grpc-app:1", "grpc-app", archive.Config(entrypoint=("/app",)),
                go_app="app"),
