@@ -122,6 +122,7 @@ def _finish(root: Path, recipe: recipes.Recipe, listing: list[str]) -> None:
     if not (etc / "passwd").exists():
         (etc / "passwd").write_text(PASSWD_FALLBACK)
         (etc / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    _system_users(etc, recipe.users)
     nsswitch = share / "base-files" / "nsswitch.conf"
     if nsswitch.is_file() and not (etc / "nsswitch.conf").exists():
         shutil.copyfile(nsswitch, etc / "nsswitch.conf")
@@ -147,6 +148,19 @@ def _finish(root: Path, recipe: recipes.Recipe, listing: list[str]) -> None:
         process.run(["ldconfig", "-r", str(root)], timeout=120, check=False)  # the loader cache, as libc-bin's
     for each in [root, *root.rglob("*")]:
         os.utime(each, (0, 0), follow_symlinks=False)
+
+
+def _system_users(etc: Path, names: tuple[str, ...]) -> None:
+    """Add each user with a group of its name and the first free id from 100, as `adduser --system` does."""
+    passwd, group = (etc / "passwd").read_text(), (etc / "group").read_text()
+    used = {int(line.split(":")[2]) for line in (passwd + group).splitlines() if line.count(":") >= 3}
+    for name in names:
+        uid = next(n for n in range(100, 1000) if n not in used)
+        used.add(uid)
+        passwd += f"{name}:x:{uid}:{uid}::/nonexistent:/usr/sbin/nologin\n"
+        group += f"{name}:x:{uid}:\n"
+    (etc / "passwd").write_text(passwd)
+    (etc / "group").write_text(group)
 
 
 def _ca_bundle(root: Path) -> None:

@@ -20,6 +20,7 @@ class Recipe:
     config: archive.Config
     # What update-alternatives would link (path in the image -> symlink target), from the packages' postinst
     links: dict[str, str] = field(default_factory=dict)
+    users: tuple[str, ...] = ()  # system users (and groups) the packages' postinst would add with adduser
     go_app: str = ""  # a Go main package in the image's directory, built to this path in the image
 
     @property
@@ -35,6 +36,7 @@ RECIPES: dict[str, Recipe] = {
             links={**{f"usr/bin/{name}": "vim.basic" for name in ("vim", "vi", "ex", "view", "editor")},
                    "usr/bin/awk": "mawk", "usr/bin/which": "which.debianutils", "etc/mysql/my.cnf": "mariadb.cnf",
                    "usr/lib/x86_64-linux-gnu/libblas.so.3": "blas/libblas.so.3"},
+            users=("tcpdump",),  # tcpdump drops to it after opening the capture
         ),
         Recipe("redis", "docker.io/kdbgtest/redis:1", "redis", archive.Config(entrypoint=("redis-server",))),
         Recipe(
