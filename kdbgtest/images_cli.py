@@ -92,6 +92,8 @@ def add_parser(commands: Any) -> None:
     build.add_argument("names", nargs="*", metavar="NAME",
                        help=f"images to build here: {', '.join(recipes.RECIPES)} (default: all)")  # fmt: skip
     build.add_argument("--repin", action="store_true", help="re-resolve the Debian versions into the pins files")
+    build.add_argument("--if-changed", action="store_true",
+                       help="skip images whose archive was built from the current pins and sources")  # fmt: skip
     load = actions.add_parser("load", help="kind load the images into a cluster", description="kind load")
     load.add_argument("--name", default="kdbgtest", metavar="CLUSTER", help="the kind cluster (default: kdbgtest)")
     for sub in (build, load):
@@ -107,7 +109,13 @@ def cmd_images(args: argparse.Namespace) -> int:
         unknown = [name for name in args.names if name not in recipes.RECIPES]
         if unknown:
             raise KdbgtestError(f"no image named {', '.join(unknown)}; choose from {', '.join(recipes.RECIPES)}")
-        return _build_here(args.names or list(recipes.RECIPES), args.repin)
+        names = args.names or list(recipes.RECIPES)
+        if args.if_changed and not args.repin:
+            fresh = [name for name in names if image_build.up_to_date(recipes.RECIPES[name])]
+            if fresh:
+                print(f"up to date: {', '.join(fresh)} (in {image_build.archives_dir()})", flush=True)
+            names = [name for name in names if name not in fresh]
+        return _build_here(names, args.repin)
     if args.action == "build":
         argvs = build_commands() if args.dry_run else build_commands(str(_require("docker")))
         timeout = BUILD_TIMEOUT

@@ -3,6 +3,7 @@ under the cache (`archives_dir()`), with a listing of everything installed besid
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -37,6 +38,23 @@ def pins_path(recipe: recipes.Recipe) -> Path:
     return shipped.path("images") / recipe.directory / "pins.txt"
 
 
+def inputs_digest(recipe: recipes.Recipe) -> str:
+    """What the archive is made from: the recipe, its image directory (pins, Go sources) and this builder."""
+    sha = hashlib.sha256(repr(recipe).encode())
+    sources = sorted((shipped.path("images") / recipe.directory).iterdir())
+    sources += sorted(Path(__file__).resolve().parent.glob("*.py"))
+    for path in sources:
+        if path.is_file():
+            sha.update(path.name.encode() + b"\0" + path.read_bytes())
+    return sha.hexdigest()
+
+
+def up_to_date(recipe: recipes.Recipe) -> bool:
+    """The archive exists and was built from the current inputs."""
+    stamp = archive_path(recipe).with_suffix(".inputs")
+    return archive_path(recipe).is_file() and stamp.is_file() and stamp.read_text().strip() == inputs_digest(recipe)
+
+
 def build(recipe: recipes.Recipe, *, repin: bool = False, say: Say = print) -> Path:
     """Build `recipe` into its archive; with `repin`, first rewrite its pins file to apt's current choice."""
     started = time.monotonic()
@@ -69,6 +87,7 @@ def build(recipe: recipes.Recipe, *, repin: bool = False, say: Say = print) -> P
         target = archive_path(recipe)
         image_id = archive.write(root, target, recipe.repo_tag, recipe.config)
     target.with_suffix(".txt").write_text("\n".join(listing) + "\n")
+    target.with_suffix(".inputs").write_text(inputs_digest(recipe) + "\n")
     for line in listing:
         say(f"  {line}")
     size = target.stat().st_size / 1e6

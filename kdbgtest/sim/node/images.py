@@ -293,12 +293,13 @@ def _built_archive(store: ImageStore, ref: Reference) -> Image:
     return toolbox.build(store, ref)
 
 
+_BUILT_ARCHIVES = (  # kdbgtest/imagebuild/recipes.py
+    "docker.io/kdbgtest/debug-toolbox", "docker.io/kdbgtest/redis", "docker.io/kdbgtest/mariadb",
+    "docker.io/kdbgtest/dnsmasq", "docker.io/kdbgtest/grpc-app",
+)  # fmt: skip
 _BUILTIN: dict[str, Callable[[ImageStore, Reference], Image]] = {
     "docker.io/library/busybox": _busybox,
     "docker.io/kdbgtest/distroless-app": _distroless,
     "registry.k8s.io/pause": _pause,
-    **{repository: _built_archive for repository in (
-        "docker.io/kdbgtest/debug-toolbox", "docker.io/kdbgtest/redis", "docker.io/kdbgtest/mariadb",
-        "docker.io/kdbgtest/dnsmasq", "docker.io/kdbgtest/grpc-app",
-    )},  # fmt: skip
+    **dict.fromkeys(_BUILT_ARCHIVES, _built_archive),
 }

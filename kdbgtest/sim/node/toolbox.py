@@ -10,9 +10,8 @@ builds it; `missing()` names them, so a provider offers `toolbox-image` only whe
 from __future__ import annotations
 
 from kdbgtest.base.errors import KdbgtestError
-from kdbgtest.imagebuild import archive
+from kdbgtest.imagebuild import archive, recipes
 from kdbgtest.imagebuild import build as image_build
-from kdbgtest.imagebuild import recipes
 from kdbgtest.sim.node import images
 
 REPOSITORY = "docker.io/kdbgtest/debug-toolbox"
