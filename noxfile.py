@@ -47,6 +47,7 @@ CLUSTERS = sorted((Path(__file__).parent / "clusters").glob("kind-*.yaml"))
 IMAGES = {  # tag -> docker build arguments (run from the repository root)
     "kdbgtest/debug-toolbox:1": ["images/debug"],
     "kdbgtest/distroless-app:1": ["-f", "images/distroless-app/Dockerfile", "."],
+    **{f"kdbgtest/{name}:1": [f"images/{name}"] for name in ("redis", "mariadb", "dnsmasq", "grpc-app")},
 }
 
 

@@ -3,7 +3,8 @@
 If a local cluster is already running (`kdbgtest local up`), a run uses it and leaves it running. Otherwise the
 provider starts one for the run (building it first if the cache is empty: tens of minutes the first time) and
 removes it afterwards. Capabilities are probed like any cluster's; reports name it "local Kubernetes vX.Y.Z
-(built from upstream)".
+(built from upstream)". `toolbox-image` is offered when the toolbox and fixture archives are built (the
+cluster imports them when it starts, so build them first: `kdbgtest images build`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base, kubeconfig
 from kdbgtest.local import cluster as local_cluster
 from kdbgtest.local import pins
+from kdbgtest.sim.node import toolbox
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,10 @@ class LocalProvider:
     def probe(self, path: Path) -> base.ClusterInfo:
         """Probed like any cluster reached by kubeconfig, reported as the local cluster."""
         found = kubeconfig.KubeconfigProvider(path, None, self.kubectl).acquire()
-        return dataclasses.replace(found, kind="local", name=label(self.version))
+        capabilities = found.capabilities
+        if not toolbox.missing():  # `kdbgtest local up` imports the archives `kdbgtest images build` made
+            capabilities = capabilities | {base.TOOLBOX_IMAGE}
+        return dataclasses.replace(found, kind="local", name=label(self.version), capabilities=capabilities)
 
     def release(self) -> None:
         """Stop the cluster if this provider started it; a cluster the user started keeps running."""

@@ -3,8 +3,8 @@
 Versions and nodes are read back through kubectl like any cluster; capabilities follow from the sim's
 configuration: `ephemeral-containers` iff the EphemeralContainers feature gate is on, `target-namespace` and
 `node-debug` because the sim implements both (shared PID namespaces, host namespaces of the sim node), and the
-profile capabilities from the kubectl client version, and `toolbox-image` when the host has every tool of
-the debug toolbox (`kdbgtest.sim.node.toolbox.missing()` names the others).
+profile capabilities from the kubectl client version, and `toolbox-image` when `kdbgtest images build` has built
+the debug toolbox and its fixture images (`kdbgtest.sim.node.toolbox.missing()` names the others).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class SimProvider:
         }
         if self.config.feature("EphemeralContainers"):
             capabilities.add(base.EPHEMERAL_CONTAINERS)
-        if not toolbox.missing():  # the sim builds kdbgtest/debug-toolbox from the host's tools
+        if not toolbox.missing():  # the sim imports the archives `kdbgtest images build` made
             capabilities.add(base.TOOLBOX_IMAGE)
         return base.ClusterInfo(
             kind="sim",

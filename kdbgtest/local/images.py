@@ -51,7 +51,8 @@ def specs(pause_tag: str) -> tuple[ImageSpec, ...]:
 
 
 def build_archives(directory: Path, pause_tag: str) -> list[Path]:
-    """Write one archive per image into `directory` (reused when present) and return their paths."""
+    """Write one archive per image into `directory` (reused when present) and return their paths, followed by
+    the toolbox and fixture archives `kdbgtest images build` made (imported as they are, when present)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for spec in specs(pause_tag):
@@ -59,7 +60,11 @@ def build_archives(directory: Path, pause_tag: str) -> list[Path]:
         if not target.is_file():
             _write_archive(spec, target)
         paths.append(target)
-    return paths
+    from kdbgtest.imagebuild import build as image_build
+    from kdbgtest.imagebuild import recipes
+
+    built = (image_build.archive_path(recipe) for recipe in recipes.RECIPES.values())
+    return paths + [path for path in built if path.is_file()]
 
 
 def _write_archive(spec: ImageSpec, target: Path) -> None:

@@ -14,7 +14,7 @@ kind's messages and exit codes:
 Kubernetes minor of `--image` or of the config's node images (the sim's default version when neither is
 given), and the config's `featureGates`; it merges the cluster into `--kubeconfig` like kind does (and
 `delete` takes it out again). `load docker-image` succeeds for the images the sim can provide (its built-in
-ones; `kdbgtest/debug-toolbox` only when the host has every tool) and fails like kind for any other:
+ones; the toolbox and fixture images once `kdbgtest images build` made them) and fails like kind for any other:
 `ERROR: image: "x" not present locally`.
 
 Clusters live under $KDBGTEST_KIND_STANDIN_HOME (default /var/tmp/kdbgtest-kind-standin), one sim state
@@ -114,8 +114,8 @@ def can_provide(image: str) -> str | None:
     """Why the sim cannot provide `image` (None when it can): built-in images only, a complete toolbox."""
     try:
         ref = images.parse_reference(image)
-        if ref.repository == toolbox.REPOSITORY and toolbox.missing():
-            return f"the host lacks {', '.join(toolbox.missing())} for the toolbox image"
+        if ref.repository in toolbox.REPOSITORIES and toolbox.missing():
+            return f"kdbgtest images build has not built {', '.join(toolbox.missing())}"
         images.ImageStore(images.DEFAULT_CACHE, mapped={}).resolve(image)
     except images.ImageUnavailable as exc:
         return str(exc)

@@ -8,7 +8,8 @@ does (`busybox` -> `docker.io/library/busybox:latest`), to a read-only rootfs di
 - `kdbgtest/distroless-app` (any tag): only the static binary `/app` (from `sim/images/distroless_app.c`);
   entrypoint `["/app"]`; no shell.
 - `registry.k8s.io/pause` (any tag): only the static binary `/pause` (from `sim/images/pause.c`).
-- `kdbgtest/debug-toolbox` (any tag): busybox plus the debugging tools the host has (`sim/node/toolbox.py`).
+- `kdbgtest/debug-toolbox`, `kdbgtest/redis`, `kdbgtest/mariadb`, `kdbgtest/dnsmasq`, `kdbgtest/grpc-app` (any
+  tag): the archives `kdbgtest images build` made from pinned Debian packages (`sim/node/toolbox.py`).
 
 Any other image can be mapped to a root filesystem directory you prepared, either with the `mapped` argument
 or with the environment variable `KDBGTEST_SIM_IMAGES=ref=dir,ref2=dir2` (for example
@@ -286,15 +287,19 @@ def _pause(store: ImageStore, ref: Reference) -> Image:
     return Image(str(ref), f"sha256:{digest}", rootfs, ["/pause"], [], [DEFAULT_PATH], "", "65535:65535")
 
 
-def _toolbox(store: ImageStore, ref: Reference) -> Image:
-    from kdbgtest.sim.node import toolbox  # built from host tools; see that module
+def _built_archive(store: ImageStore, ref: Reference) -> Image:
+    from kdbgtest.sim.node import toolbox  # imports `kdbgtest images build` archives; see that module
 
     return toolbox.build(store, ref)
 
 
+_BUILT_ARCHIVES = (  # kdbgtest/imagebuild/recipes.py
+    "docker.io/kdbgtest/debug-toolbox", "docker.io/kdbgtest/redis", "docker.io/kdbgtest/mariadb",
+    "docker.io/kdbgtest/dnsmasq", "docker.io/kdbgtest/grpc-app",
+)  # fmt: skip
 _BUILTIN: dict[str, Callable[[ImageStore, Reference], Image]] = {
     "docker.io/library/busybox": _busybox,
     "docker.io/kdbgtest/distroless-app": _distroless,
     "registry.k8s.io/pause": _pause,
-    "docker.io/kdbgtest/debug-toolbox": _toolbox,
+    **dict.fromkeys(_BUILT_ARCHIVES, _built_archive),
 }

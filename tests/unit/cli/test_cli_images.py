@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
+FIXTURE_IMAGES = ("redis", "mariadb", "dnsmasq", "grpc-app")  # the toolbox scenarios' servers
 
 
 def images(tmp_path: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -21,12 +22,13 @@ def images(tmp_path: Path, *args: str, path: str | None = None) -> subprocess.Co
 
 
 def test_build_print_shows_the_docker_builds_with_a_small_staged_context(tmp_path: Path) -> None:
-    done = images(tmp_path, "build", "--print")
+    done = images(tmp_path, "build", "--docker", "--print")
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     staged = tmp_path / "cache" / "kdbgtest" / "image-contexts" / "distroless-app"
     assert done.stdout.splitlines() == [
         f"docker build -t kdbgtest/debug-toolbox:1 {REPO / 'images' / 'debug'}",
         f"docker build -t kdbgtest/distroless-app:1 {staged}",
+        *(f"docker build -t kdbgtest/{name}:1 {REPO / 'images' / name}" for name in FIXTURE_IMAGES),
     ]
     # exactly what the Dockerfile copies, from where it copies it
     assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file()) == [
@@ -38,17 +40,18 @@ def test_build_print_shows_the_docker_builds_with_a_small_staged_context(tmp_pat
 
 
 def test_load_print_shows_the_kind_load_into_the_named_cluster(tmp_path: Path) -> None:
-    done = images(tmp_path, "load", "--name", "ci-1.37", "--print")
+    done = images(tmp_path, "load", "--name", "ci-1.37", "--docker", "--print")
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     assert done.stdout == (
-        "kind load docker-image kdbgtest/debug-toolbox:1 kdbgtest/distroless-app:1 --name ci-1.37\n"
+        "kind load docker-image kdbgtest/debug-toolbox:1 kdbgtest/distroless-app:1 kdbgtest/redis:1 "
+        "kdbgtest/mariadb:1 kdbgtest/dnsmasq:1 kdbgtest/grpc-app:1 --name ci-1.37\n"
     )
 
 
 def test_without_docker_build_and_load_say_so_in_one_line_with_the_fix(tmp_path: Path) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()
-    for action in (["build"], ["load", "--name", "kdbgtest"]):
+    for action in (["build", "--docker"], ["load", "--name", "kdbgtest", "--docker"]):
         done = images(tmp_path, *action, path=str(empty))
         assert (done.returncode, done.stdout) == (2, ""), done.stdout
         assert done.stderr == (
