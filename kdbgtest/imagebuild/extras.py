@@ -6,27 +6,20 @@ from __future__ import annotations
 
 import configparser
 import hashlib
-import shutil
 import sys
 import zipfile
 from pathlib import Path
 
-from kdbgtest.base import process
-from kdbgtest.base.errors import KdbgtestError, ToolMissing
+from kdbgtest.base import gotoolchain, process
+from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.imagebuild import pins
 
 GO_TIMEOUT = 1500.0
 PIP_TIMEOUT = 300.0
-GO_FALLBACK = Path("/usr/local/go/bin/go")
 
 
 def go_binary() -> Path:
-    found = shutil.which("go")
-    if found:
-        return Path(found)
-    if GO_FALLBACK.is_file():
-        return GO_FALLBACK
-    raise ToolMissing("go is not installed; install Go >= 1.24 (https://go.dev/dl/) into /usr/local/go")
+    return gotoolchain.find()
 
 
 def _go_env(cache: Path) -> dict[str, str]:

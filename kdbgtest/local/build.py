@@ -9,13 +9,12 @@ caches make a second build of a changed pin take minutes instead of the first bu
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kdbgtest.base import process, tools
+from kdbgtest.base import gotoolchain, process
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.local import pins as pinning
 
@@ -83,7 +82,7 @@ def build(pins: pinning.Pins, *, progress: Callable[[str], None] = print, force:
     if is_built(pins) and not force:
         progress(f"local {pins.kubernetes}: binaries are up to date in {directory}")
         return directory
-    go = tools.require("go", _go_override())
+    go = gotoolchain.find()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / ".pins").unlink(missing_ok=True)
     started = time.monotonic()
@@ -132,14 +131,6 @@ def _kubernetes_ldflags(pins: pinning.Pins) -> str:
             f"-X {package}.buildDate=1970-01-01T00:00:00Z",
         ]
     return " ".join(flags)
-
-
-def _go_override() -> Path | None:
-    """`go` from PATH, else the usual install location (CI's PATH may lack /usr/local/go/bin)."""
-    if shutil.which("go"):
-        return None
-    fallback = Path("/usr/local/go/bin/go")
-    return fallback if fallback.is_file() else None
 
 
 def disk_usage(path: Path) -> int:
