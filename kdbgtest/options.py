@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.cluster import select
+from kdbgtest.cluster import base, select
 from kdbgtest.runner import engine, leftovers
 
 
@@ -240,9 +240,9 @@ def run_options(values: Mapping[str, Any], *, run_id: str | None = None) -> engi
     )
 
 
-def cluster_request(values: Mapping[str, Any]) -> select.ClusterRequest:
+def cluster_request(values: Mapping[str, Any]) -> base.ClusterRequest:
     """The cluster the options ask for."""
-    return select.ClusterRequest(
+    return base.ClusterRequest(
         kind=values.get("cluster") or "auto",
         kubeconfig=values.get("kubeconfig"),
         context=values.get("context"),

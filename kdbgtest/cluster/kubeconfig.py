@@ -27,7 +27,7 @@ import yaml
 from kdbgtest.base import process, tools
 from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base
-from kdbgtest.sim.apiserver import discovery
+from kdbgtest.sim import facade as sim_facade
 
 PROBE_TIMEOUT = 30.0
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
@@ -82,9 +82,9 @@ def parse_version(info: dict[str, Any]) -> str:
 
 def describe_server(info: dict[str, Any]) -> str:
     """What the API server is, from its /version: `Kubernetes v1.37.2`, or the offline cluster, which marks
-    its gitCommit (kdbgtest.sim.apiserver.discovery.GIT_COMMIT)."""
+    its gitCommit (kdbgtest.sim.facade.GIT_COMMIT)."""
     release = f"Kubernetes {info.get('gitVersion') or parse_version(info)}"
-    if info.get("gitCommit") == discovery.GIT_COMMIT:
+    if info.get("gitCommit") == sim_facade.GIT_COMMIT:
         return f"the offline kdbgtest cluster (kdbgtest sim) serving {release}"
     return release
 

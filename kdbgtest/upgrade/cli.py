@@ -22,12 +22,13 @@ from pathlib import Path
 from kdbgtest import options
 from kdbgtest.base import outputs
 from kdbgtest.base.errors import KdbgtestError
+from kdbgtest.cluster import upgradable
 from kdbgtest.matrix import accepted
 from kdbgtest.matrix.cli import SHARED_OPTIONS
 from kdbgtest.report import console
 from kdbgtest.runner import events, selection
 from kdbgtest.scenario import loader
-from kdbgtest.upgrade import clusters, report, run
+from kdbgtest.upgrade import report, run
 
 DEFAULT_OUT = Path("kdbgtest-upgrade")
 
@@ -70,7 +71,7 @@ def run_upgrade(args: argparse.Namespace) -> int:
     if not chosen:
         raise KdbgtestError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
     rules = accepted.load(args.accept) if args.accept is not None else None
-    target = clusters.target(args.cluster, args.from_version, args.to_version, run_options.kubectl)
+    target = upgradable.target(args.cluster, args.from_version, args.to_version, run_options.kubectl)
     out: Path = args.out
     plan = run.Plan(list(found.scenarios), run_options, out, drain=args.drain,
                     keep_cluster=bool(args.keep_cluster), skew=args.skew)  # fmt: skip
