@@ -147,14 +147,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "keyword",
-        "run scenarios matching EXPR (words in name, tags, modes; and/or/not)",
+        "only scenarios matching EXPR (words in name, tags, modes; and/or/not)",
         short="-k",
         metavar="EXPR",
         pytest=False,
     ),
     Option(
         "tag",
-        "run scenarios with this tag (repeatable: any of them)",
+        "only scenarios with this tag (repeatable: any of them)",
         action="append",
         default=None,
         metavar="TAG",
