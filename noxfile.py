@@ -22,9 +22,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def types(session: nox.Session) -> None:
-    """mypy --strict over the package."""
+    """mypy --strict over the package, and the import-linter layer contracts."""
     session.install("-e", ".[dev]")
     session.run("mypy")
+    session.run("lint-imports", "--no-cache")
 
 
 @nox.session

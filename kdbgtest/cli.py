@@ -245,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction, help="print kdbgtest's version and the pinned kubectl's")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, title="commands")
-    _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
+    listing = _command(commands, "list", "list scenarios with their debug modes and tags", cmd_list, paths=True)
+    options.add_to_argparse(listing, only=("keyword", "tag"))
     _command(commands, "validate", "check scenario files; print every issue", cmd_validate, paths=True)
     run = _command(commands, "run", "run scenarios against a cluster", cmd_run, paths=True)
     options.add_to_argparse(run)
@@ -279,9 +280,6 @@ def _command(
     sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
     if paths:
         sub.add_argument("paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)")
-    if name == "list":
-        sub.add_argument("-k", dest="keyword", metavar="EXPR", help="only scenarios matching EXPR")
-        sub.add_argument("--tag", action="append", metavar="TAG", help="only scenarios with this tag")
     sub.set_defaults(func=func)
     return sub
 

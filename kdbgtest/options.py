@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdbgtest.cluster import select
+from kdbgtest.cluster import base, select
 from kdbgtest.runner import leftovers
 
 if TYPE_CHECKING:
@@ -163,14 +163,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "keyword",
-        "run scenarios matching EXPR (words in name, tags, modes; and/or/not)",
+        "only scenarios matching EXPR (words in name, tags, modes; and/or/not)",
         short="-k",
         metavar="EXPR",
         pytest=False,
     ),
     Option(
         "tag",
-        "run scenarios with this tag (repeatable: any of them)",
+        "only scenarios with this tag (repeatable: any of them)",
         action="append",
         default=None,
         metavar="TAG",
@@ -277,9 +277,9 @@ def _worker_count(value: Any) -> int:
     return int(value or 1)
 
 
-def cluster_request(values: Mapping[str, Any]) -> select.ClusterRequest:
+def cluster_request(values: Mapping[str, Any]) -> base.ClusterRequest:
     """The cluster the options ask for."""
-    return select.ClusterRequest(
+    return base.ClusterRequest(
         kind=values.get("cluster") or "auto",
         kubeconfig=values.get("kubeconfig"),
         context=values.get("context"),

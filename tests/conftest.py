@@ -3,8 +3,35 @@
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 
 import pytest
+
+HERE = Path(__file__).parent
+# Each folder's tier (the marker every test in it gets); tests/sim/unit and tests/unit are `unit` unless a module
+# marks itself `sim` (it starts the offline cluster) or `e2e`.
+TIERS = {"unit": "unit", "sim": "sim", "e2e": "e2e", "chaos": "chaos", "contract": "contract", "local": "local"}
+
+
+def tier(path: Path) -> str | None:
+    """The tier of a test file by its folder under tests/ (None outside tests/)."""
+    try:
+        parts = path.relative_to(HERE).parts
+    except ValueError:
+        return None
+    if parts[:2] == ("sim", "unit"):
+        return "unit"
+    return TIERS.get(parts[0]) if len(parts) > 1 else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its folder's tier, so `-m unit`, `-m sim`, `-m e2e` ... select whole tiers."""
+    for item in items:
+        found = tier(item.path)
+        if found == "unit" and any(item.get_closest_marker(m) for m in ("sim", "e2e")):
+            continue  # a test in a unit folder that starts a cluster is not a unit test
+        if found is not None:
+            item.add_marker(found)
 
 
 @pytest.fixture(scope="session")

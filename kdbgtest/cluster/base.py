@@ -45,3 +45,17 @@ class ClusterProvider(Protocol):
     def acquire(self) -> ClusterInfo: ...
 
     def release(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ClusterRequest:
+    """What the user asked for on the command line or in pytest options."""
+
+    kind: str = "auto"
+    kubeconfig: Path | None = None
+    context: str | None = None
+    kubectl: Path | None = None
+    kind_binary: Path | None = None  # --kind PATH (default: kind on PATH)
+    kind_config: Path | None = None  # --kind-config clusters/X.yaml (also makes `auto` choose kind)
+    kind_name: str | None = None  # --kind-name (default: the config's name, else "kdbgtest")
+    keep_cluster: bool = False  # --keep-cluster: leave a kind cluster kdbgtest created running

@@ -34,7 +34,6 @@ from pytest_kind import KindCluster
 from kdbgtest.base import process, tools
 from kdbgtest.base.errors import ClusterError, KdbgtestError, ToolMissing
 from kdbgtest.cluster import base, kindconfig, kubeconfig
-from kdbgtest.cluster.select import ClusterRequest
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +225,7 @@ def usable() -> bool:
     return True
 
 
-def provider(request: ClusterRequest) -> KindProvider:
+def provider(request: base.ClusterRequest) -> KindProvider:
     """The provider for `--cluster kind` (the registry in `kdbgtest.cluster.select` calls this)."""
     return KindProvider(
         KindSettings(

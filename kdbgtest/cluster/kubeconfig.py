@@ -81,11 +81,11 @@ def parse_version(info: dict[str, Any]) -> str:
 
 def describe_server(info: dict[str, Any]) -> str:
     """What the API server is, from its /version: `Kubernetes v1.37.2`, or the offline cluster, which marks
-    its gitCommit (kdbgtest.sim.apiserver.discovery.GIT_COMMIT)."""
-    from kdbgtest.sim.apiserver import discovery  # not at the top: `kdbgtest --help` loads this module
+    its gitCommit (kdbgtest.sim.facade.GIT_COMMIT)."""
+    from kdbgtest.sim import facade as sim_facade  # not at the top: `kdbgtest --help` loads this module
 
     release = f"Kubernetes {info.get('gitVersion') or parse_version(info)}"
-    if info.get("gitCommit") == discovery.GIT_COMMIT:
+    if info.get("gitCommit") == sim_facade.GIT_COMMIT:
         return f"the offline kdbgtest cluster (kdbgtest sim) serving {release}"
     return release
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base, kubeconfig
+from kdbgtest.imagebuild import build as image_build
 from kdbgtest.local import cluster as local_cluster
 from kdbgtest.local import pins
-from kdbgtest.sim.node import toolbox
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class LocalProvider:
         """Probed like any cluster reached by kubeconfig, reported as the local cluster."""
         found = kubeconfig.KubeconfigProvider(path, None, self.kubectl).acquire()
         capabilities = found.capabilities
-        if not toolbox.missing():  # `kdbgtest local up` imports the archives `kdbgtest images build` made
+        if not image_build.missing():  # `kdbgtest local up` imports the archives `kdbgtest images build` made
             capabilities = capabilities | {base.TOOLBOX_IMAGE}
         return dataclasses.replace(found, kind="local", name=label(self.version), capabilities=capabilities)
 

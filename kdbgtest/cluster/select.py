@@ -15,7 +15,6 @@ import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from kdbgtest.base.errors import ClusterError
 from kdbgtest.cluster import base
@@ -24,21 +23,7 @@ from kdbgtest.cluster import kubeconfig as kubeconfig_provider
 CHOICES = ("auto", "kind", "sim", "local", "kubeconfig")
 
 
-@dataclass(frozen=True)
-class ClusterRequest:
-    """What the user asked for on the command line or in pytest options."""
-
-    kind: str = "auto"
-    kubeconfig: Path | None = None
-    context: str | None = None
-    kubectl: Path | None = None
-    kind_binary: Path | None = None  # --kind PATH (default: kind on PATH)
-    kind_config: Path | None = None  # --kind-config clusters/X.yaml (also makes `auto` choose kind)
-    kind_name: str | None = None  # --kind-name (default: the config's name, else "kdbgtest")
-    keep_cluster: bool = False  # --keep-cluster: leave a kind cluster kdbgtest created running
-
-
-Factory = Callable[[ClusterRequest], base.ClusterProvider]
+Factory = Callable[[base.ClusterRequest], base.ClusterProvider]
 
 
 @dataclass(frozen=True)
@@ -47,17 +32,17 @@ class Entry:
     usable: Callable[[], bool]  # cheap check for `auto`
 
 
-def _kubeconfig(request: ClusterRequest) -> base.ClusterProvider:
+def _kubeconfig(request: base.ClusterRequest) -> base.ClusterProvider:
     return kubeconfig_provider.KubeconfigProvider(request.kubeconfig, request.context, request.kubectl)
 
 
-def _sim(request: ClusterRequest) -> base.ClusterProvider:
+def _sim(request: base.ClusterRequest) -> base.ClusterProvider:
     from kdbgtest.cluster import sim  # the sim package is large: load it only when a sim is wanted
 
     return sim.SimProvider(kubectl=request.kubectl)
 
 
-def _local(request: ClusterRequest) -> base.ClusterProvider:
+def _local(request: base.ClusterRequest) -> base.ClusterProvider:
     from kdbgtest.cluster import local  # a real Kubernetes built from upstream: never chosen by `auto`
 
     return local.LocalProvider(kubectl=request.kubectl)
@@ -88,7 +73,7 @@ def _entry(name: str) -> Entry | None:
     return PROVIDERS[name]
 
 
-def choose(request: ClusterRequest) -> str:
+def choose(request: base.ClusterRequest) -> str:
     """The provider name `request` resolves to."""
     if request.kind != "auto":
         return request.kind
@@ -102,7 +87,7 @@ def choose(request: ClusterRequest) -> str:
     return "sim"
 
 
-def provider(request: ClusterRequest) -> base.ClusterProvider:
+def provider(request: base.ClusterRequest) -> base.ClusterProvider:
     """The provider for `request`; an unknown or unavailable one is a `ClusterError` that says what to use."""
     name = choose(request)
     entry = _entry(name)
@@ -114,7 +99,7 @@ def provider(request: ClusterRequest) -> base.ClusterProvider:
     return entry.factory(request)
 
 
-def kubeconfig_notice(request: ClusterRequest, environ: Mapping[str, str] | None = None) -> str | None:
+def kubeconfig_notice(request: base.ClusterRequest, environ: Mapping[str, str] | None = None) -> str | None:
     """One line about the KUBECONFIG variable when it is set and no `--kubeconfig` is given: that `auto`
     ignores it, or that the run uses it. None when it is not set or does not matter."""
     value = (os.environ if environ is None else environ).get("KUBECONFIG", "")

@@ -4,7 +4,7 @@ Versions and nodes are read back through kubectl like any cluster; capabilities 
 configuration: `ephemeral-containers` iff the EphemeralContainers feature gate is on, `target-namespace` and
 `node-debug` because the sim implements both (shared PID namespaces, host namespaces of the sim node), and the
 profile capabilities from the kubectl client version, and `toolbox-image` when `kdbgtest images build` has built
-the debug toolbox and its fixture images (`kdbgtest.sim.node.toolbox.missing()` names the others).
+the debug toolbox and its fixture images (`kdbgtest.sim.facade.toolbox_missing()` names the others).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from kdbgtest.base import tools
 from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base, kubeconfig
 from kdbgtest.sim import cluster as sim_cluster
+from kdbgtest.sim import facade
 from kdbgtest.sim.config import SimConfig
-from kdbgtest.sim.node import toolbox
 
 # CrashLoopBackOff delays at a tenth of real time (1 s, 2 s, 4 s ... instead of 10 s, 20 s, 40 s): the
 # crashloop fixture is ready in seconds. Only waiting is shortened; states, counts and messages are the same.
@@ -66,7 +66,7 @@ class SimProvider:
         }
         if self.config.feature("EphemeralContainers"):
             capabilities.add(base.EPHEMERAL_CONTAINERS)
-        if not toolbox.missing():  # the sim imports the archives `kdbgtest images build` made
+        if not facade.toolbox_missing():  # the sim imports the archives `kdbgtest images build` made
             capabilities.add(base.TOOLBOX_IMAGE)
         return base.ClusterInfo(
             kind="sim",

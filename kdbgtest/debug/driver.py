@@ -94,3 +94,7 @@ class Driver(Protocol):
         timeout: float,
         step_slug: str,
     ) -> CommandResult: ...
+
+    def close(self) -> None:
+        """Release what the driver holds (an API client's connections); called once, when the run ends."""
+        ...

@@ -55,6 +55,9 @@ class KubectlDriver:
         self.artifacts = artifacts
         self.env = {**KUBECTL_ENV, **(env or {})}
 
+    def close(self) -> None:
+        """Nothing to release: every command is a process of its own, gone when its step ends."""
+
     def debug(
         self,
         action: model.DebugAction,

@@ -49,6 +49,11 @@ def inputs_digest(recipe: recipes.Recipe) -> str:
     return sha.hexdigest()
 
 
+def missing() -> list[str]:
+    """The images (by `kdbgtest images build` name) whose archive is not built on this host."""
+    return [r.name for r in recipes.RECIPES.values() if not archive_path(r).is_file()]
+
+
 def up_to_date(recipe: recipes.Recipe) -> bool:
     """The archive exists and was built from the current inputs."""
     stamp = archive_path(recipe).with_suffix(".inputs")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kdbgtest.sim.node import images as sim_images
+from kdbgtest.sim import facade as sim_images  # the one allowed import of the sim (see that module)
 
 DEFAULT_PATH = sim_images.DEFAULT_PATH
 
@@ -40,8 +40,8 @@ class ImageSpec:
 
 def specs(pause_tag: str) -> tuple[ImageSpec, ...]:
     """Every image a local cluster imports; `pause_tag` is the sandbox image's tag (e.g. 3.10.1)."""
-    distroless = sim_images._single_binary("distroless_app.c", "app", ("proc", "sys", "dev", "tmp", "etc"))
-    pause = sim_images._single_binary("pause.c", "pause", ("proc", "sys", "dev", "etc"))
+    distroless = sim_images.single_binary("distroless_app.c", "app", ("proc", "sys", "dev", "tmp", "etc"))
+    pause = sim_images.single_binary("pause.c", "pause", ("proc", "sys", "dev", "etc"))
     return (
         ImageSpec("docker.io/library/busybox:1.36", sim_images.populate_busybox, cmd=("sh",)),
         ImageSpec("docker.io/library/busybox:1.37", sim_images.populate_busybox, cmd=("sh",)),

@@ -26,7 +26,7 @@ RESULTS = "results.json"
 ARTIFACTS = "artifacts"
 
 
-def provider_for(spec: ClusterSpec, request: select.ClusterRequest) -> base.ClusterProvider:
+def provider_for(spec: ClusterSpec, request: base.ClusterRequest) -> base.ClusterProvider:
     """The provider of one column: a sim of its own, the local real cluster, or kind with the column's config."""
     if spec.local_version is not None:
         from kdbgtest.cluster import local
@@ -34,15 +34,8 @@ def provider_for(spec: ClusterSpec, request: select.ClusterRequest) -> base.Clus
         return local.LocalProvider(spec.local_version, kubectl=request.kubectl)
     if spec.sim is not None:
         from kdbgtest.cluster import sim  # the sim package is large: load it only when a sim is wanted
-        from kdbgtest.sim.config import SimConfig
 
-        config = SimConfig(
-            name=f"kdbgmx-{secrets.token_hex(3)}",
-            nodes=spec.sim.nodes,
-            kubernetes_version=spec.sim.kubernetes_version,
-            feature_gates=dict(spec.sim.feature_gates),
-            time_scale=spec.sim.time_scale,
-        )
+        config = spec.sim.config(name=f"kdbgmx-{secrets.token_hex(3)}")
         return sim.SimProvider(config, kubectl=request.kubectl)
     return select.provider(dataclasses.replace(request, kind="kind", kind_config=spec.kind_config))
 
@@ -52,7 +45,7 @@ def run_column(
     scenarios: Sequence[loader.LoadedScenario],
     out: Path,
     options: engine.RunOptions,
-    request: select.ClusterRequest,
+    request: base.ClusterRequest,
     reporters: Sequence[events.Reporter] = (),
 ) -> model.Column:
     """Run `scenarios` on the cluster of `spec`; the column names its results document (relative to `out`)."""

@@ -4,7 +4,7 @@ An entry is one of:
 
 - `sim`, `sim:1.34` or `sim:1.34:EphemeralContainers=false,Gate=true`: the offline cluster reporting that
   Kubernetes version, with those feature gates (the sim knows `EphemeralContainers`; default for the version).
-- a YAML file of the offline cluster (e.g. `clusters/sim/no-ephemeral.yaml`):
+- a YAML file of the offline cluster (e.g. `clusters/sim/no-ephemeral.yaml`; parsed by `kdbgtest.cluster.simspec`):
 
       kind: SimCluster
       name: sim-1.34-no-ephemeral     # optional: the column's label
@@ -25,33 +25,23 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from kdbgtest.base.errors import KdbgtestError
-from kdbgtest.cluster import kindconfig
-from kdbgtest.sim.config import DEFAULT_VERSION, unknown_gate
+from kdbgtest.cluster import kindconfig, simspec
+from kdbgtest.cluster.simspec import SimSettings
 
-DEFAULT_SIM_VERSION = DEFAULT_VERSION
+DEFAULT_SIM_VERSION = simspec.DEFAULT_VERSION
 DEFAULT_LOCAL_VERSION = "v1.37.2"  # kdbgtest.local.pins.DEFAULT_VERSION (not imported: the front end stays light)
-SIM_KEYS = {"kind", "name", "kubernetesVersion", "featureGates", "nodes", "timeScale"}
 _VERSION = re.compile(r"^v?1\.(\d+)(?:\.(\d+))?$")
-_GATE = re.compile(r"^[A-Z][A-Za-z0-9]+$")
 
 
 class MatrixError(KdbgtestError):
     """A matrix that cannot be run as given (bad `--clusters` entry, unreadable results)."""
-
-
-@dataclass(frozen=True)
-class SimSettings:
-    kubernetes_version: str = DEFAULT_SIM_VERSION
-    feature_gates: dict[str, bool] = field(default_factory=dict)
-    nodes: int = 2
-    time_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -125,42 +115,12 @@ def parse(entry: str) -> ClusterSpec:
 
 
 def _sim_shorthand(entry: str) -> ClusterSpec:
-    _, _, rest = entry.partition(":")
-    version, _, gates_text = rest.partition(":")
-    settings = SimSettings(
-        kubernetes_version=_version(version, entry) if version else DEFAULT_SIM_VERSION,
-        feature_gates=_gates_text(gates_text, entry),
-    )
-    return _sim_spec(entry, settings, None)
+    return _sim_spec(entry, simspec.from_shorthand(entry), None)
 
 
 def _sim_file(path: Path, data: dict[str, Any]) -> ClusterSpec:
-    unknown = sorted(set(data) - SIM_KEYS)
-    if unknown:
-        known = ", ".join(sorted(SIM_KEYS))
-        raise MatrixError(f"{path}: unknown key {unknown[0]!r}; a SimCluster has {known}")
-    gates = data.get("featureGates") or {}
-    items = gates.items() if isinstance(gates, dict) else [("", None)]
-    valid = all(_GATE.match(str(k)) and isinstance(v, bool) for k, v in items)
-    if not valid:
-        raise MatrixError(f"{path}: featureGates must map gate names to true or false")
-    problem = unknown_gate(str(k) for k in gates)
-    if problem:
-        raise MatrixError(f"{path}: {problem}")
-    nodes, scale = data.get("nodes", 2), data.get("timeScale", 1.0)
-    if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 1:
-        raise MatrixError(f"{path}: nodes must be a whole number of at least 1, got {nodes!r}")
-    if not isinstance(scale, int | float) or isinstance(scale, bool) or not 0 < scale <= 1:
-        raise MatrixError(f"{path}: timeScale must be a number in (0, 1], got {scale!r}")
-    version = data.get("kubernetesVersion")
-    settings = SimSettings(
-        kubernetes_version=_version(str(version), str(path)) if version is not None else DEFAULT_SIM_VERSION,
-        feature_gates={str(k): v for k, v in gates.items()},
-        nodes=nodes,
-        time_scale=float(scale),
-    )
-    name = data.get("name")
-    return _sim_spec(str(path), settings, str(name) if name else None)
+    settings, name = simspec.from_file(path, data)
+    return _sim_spec(str(path), settings, name)
 
 
 def _sim_spec(source: str, settings: SimSettings, label: str | None) -> ClusterSpec:
@@ -197,26 +157,6 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MatrixError(f"cluster file {path} must be a mapping with `kind: SimCluster` or `kind: Cluster`")
     return data
-
-
-def _version(text: str, where: str) -> str:
-    match = _VERSION.match(text.strip())
-    if match is None or match[2] is not None:
-        raise MatrixError(f"{where}: expected a Kubernetes minor version like 1.34, got {text!r}")
-    return f"1.{int(match[1])}"
-
-
-def _gates_text(text: str, where: str) -> dict[str, bool]:
-    gates: dict[str, bool] = {}
-    for item in filter(None, text.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep or not _GATE.match(key) or value.lower() not in ("true", "false"):
-            raise MatrixError(f"{where}: expected feature gates as Name=true|false[,...], got {item!r}")
-        gates[key] = value.lower() == "true"
-    problem = unknown_gate(gates)
-    if problem:
-        raise MatrixError(f"{where}: {problem}")
-    return gates
 
 
 def _slug(label: str) -> str:

@@ -21,7 +21,7 @@ from kdbgtest.runner import engine, events
 @dataclass
 class State:
     run_options: engine.RunOptions
-    request: select.ClusterRequest
+    request: base.ClusterRequest
     provider: base.ClusterProvider | None = None
     cluster: base.ClusterInfo | None = None
     error: KdbgtestError | None = None

@@ -59,11 +59,6 @@ def default_driver(client: kube.Kubectl, out: Path, name: str) -> debug_driver.D
     raise KdbgtestError(f"driver {name!r} is not available; use --driver kubectl or --driver api")
 
 
-def step_kind(step: model.StepBase) -> str:
-    """apply | wait | debug | exec | kubectl | assert | events."""
-    return next(k for k in model.STEP_ACTIONS if hasattr(step, "assert_" if k == "assert" else k))
-
-
 class ScenarioRun:
     """State of one run of one scenario; `execute` runs it and always cleans up."""
 
@@ -188,7 +183,8 @@ class ScenarioRun:
         assert self.ctx is not None
         self.index += 1
         line = self.loaded.step_location(step)[0]
-        self.emit(events.StepStarted(self.scenario.name, step.name, self.index, step_kind(step), line, is_finally))
+        kind = model.step_kind(step)
+        self.emit(events.StepStarted(self.scenario.name, step.name, self.index, kind, line, is_finally))
         started = time.monotonic()
         outcome = steps.Outcome()
         try:
@@ -339,9 +335,7 @@ class ScenarioRun:
 
     def _close_drivers(self) -> None:
         for driver in self.drivers.values():
-            close = getattr(driver, "close", None)
-            if callable(close):
-                close()
+            driver.close()
 
     def _finished(self, verdict: events.Verdict, message: str) -> events.ScenarioFinished:
         result = events.ScenarioFinished(

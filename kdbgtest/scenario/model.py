@@ -10,7 +10,7 @@ Strings may hold `${var}` references; they are substituted at run time (see `kdb
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -247,7 +247,12 @@ class EventCheck(Strict):
 
 
 class StepBase(Strict):
-    """What every step has: a unique name, a deadline, and checks on what it printed."""
+    """What every step has: a unique name, a deadline, and checks on what it printed.
+
+    Each subclass names its action key (`KIND`: the YAML key, `assert` for `assert_`); `step_kind` reads it.
+    """
+
+    KIND: ClassVar[str]
 
     name: str = Field(description="unique within the scenario; shown in reports")
     timeout: Seconds = Field(60.0, description="deadline for the whole step")
@@ -259,11 +264,15 @@ class StepBase(Strict):
 class ApplyStep(StepBase):
     """Create objects (a fixture, a manifest or a file), optionally waiting for a state."""
 
+    KIND = "apply"
+
     apply: ApplyAction
 
 
 class WaitStep(StepBase):
     """Wait, with a deadline, for a pod or node state."""
+
+    KIND = "wait"
 
     wait: WaitAction
 
@@ -271,11 +280,15 @@ class WaitStep(StepBase):
 class DebugStep(StepBase):
     """Run `kubectl debug` (ephemeral, copy or node mode), optionally with an interactive session."""
 
+    KIND = "debug"
+
     debug: DebugAction
 
 
 class ExecStep(StepBase):
     """Run `kubectl exec` in a container."""
+
+    KIND = "exec"
 
     exec: ExecAction
 
@@ -283,11 +296,15 @@ class ExecStep(StepBase):
 class KubectlStep(StepBase):
     """Run any kubectl command in the scenario's namespace."""
 
+    KIND = "kubectl"
+
     kubectl: KubectlAction
 
 
 class AssertStep(StepBase):
     """Check an API object's fields with JMESPath, optionally until they hold or for a period."""
+
+    KIND = "assert"
 
     assert_: AssertObject = Field(alias="assert")
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -296,19 +313,28 @@ class AssertStep(StepBase):
 class EventsStep(StepBase):
     """Check that an event about an object exists (or does not)."""
 
+    KIND = "events"
+
     events: EventCheck
 
 
-STEP_ACTIONS = ("apply", "wait", "debug", "exec", "kubectl", "assert", "events")
+STEP_TYPES: tuple[type[StepBase], ...] = (ApplyStep, WaitStep, DebugStep, ExecStep, KubectlStep, AssertStep, EventsStep)
+STEP_ACTIONS = tuple(t.KIND for t in STEP_TYPES)  # apply, wait, debug, exec, kubectl, assert, events
+
+
+def step_kind(step: StepBase) -> str:
+    """The one place a step's kind is decided: its action key as written in YAML (`assert`, not `assert_`)."""
+    return step.KIND
 
 
 def _step_kind(value: Any) -> str | None:
+    """The union's discriminator: a raw step's single action key, or a parsed step's kind."""
     if isinstance(value, dict):
         found = [key for key in STEP_ACTIONS if key in value]
         if len(found) == 1:
             return found[0]
     elif isinstance(value, StepBase):
-        return next(k for k in STEP_ACTIONS if hasattr(value, k if k != "assert" else "assert_"))
+        return step_kind(value)
     return None
 
 

@@ -53,7 +53,7 @@ class Rules:
     # -- steps -----------------------------------------------------------------------------------------------
 
     def step(self, loc: Loc, step: model.Step) -> Iterator[Found]:
-        action = action_key(step)
+        action = model.step_kind(step)
         yield from self._session_rules(loc, step, action)
         if isinstance(step, model.DebugStep):
             yield from self.debug((*loc, "debug"), step.debug)
@@ -271,10 +271,3 @@ class Rules:
         if not slash or not kind or not rest:
             yield self.found(loc, f"'object' must be KIND/NAME, e.g. pod/app, got '{name}'", key=False)
 
-
-def action_key(step: model.Step) -> str:
-    """The key of the step's action as written in YAML (`assert`, not `assert_`)."""
-    for key in model.STEP_ACTIONS:
-        if hasattr(step, "assert_" if key == "assert" else key):
-            return key
-    raise AssertionError(f"step {step.name!r} has no action")

@@ -57,11 +57,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
+    from kdbgtest.cluster import upgradable
     from kdbgtest.matrix import accepted
     from kdbgtest.report import console
     from kdbgtest.runner import selection
     from kdbgtest.scenario import loader
-    from kdbgtest.upgrade import clusters, report, run
+    from kdbgtest.upgrade import report, run
     outputs.check_directory("--out", args.out, (report.MARKDOWN, report.JSON, report.HTML))
     values = vars(args)
     run_options = options.run_options(values)
@@ -74,7 +75,7 @@ def run_upgrade(args: argparse.Namespace) -> int:
     if not chosen:
         raise KdbgtestError("no scenario is selected; check the paths, -k and --tag (see `kdbgtest list`)")
     rules = accepted.load(args.accept) if args.accept is not None else None
-    target = clusters.target(args.cluster, args.from_version, args.to_version, run_options.kubectl)
+    target = upgradable.target(args.cluster, args.from_version, args.to_version, run_options.kubectl)
     out: Path = args.out
     plan = run.Plan(list(found.scenarios), run_options, out, drain=args.drain,
                     keep_cluster=bool(args.keep_cluster), skew=args.skew)  # fmt: skip

@@ -22,12 +22,12 @@ from pathlib import Path
 
 from kdbgtest.base import interrupt
 from kdbgtest.base.errors import KdbgtestError
-from kdbgtest.cluster import base
+from kdbgtest.cluster import base, upgradable
 from kdbgtest.matrix import model as matrix_model
 from kdbgtest.report import json_report
 from kdbgtest.runner import engine, events, kube
 from kdbgtest.scenario import loader
-from kdbgtest.upgrade import clusters, skew
+from kdbgtest.upgrade import skew
 from kdbgtest.upgrade.model import PHASES, Phase, Step, Upgrade
 from kdbgtest.upgrade.witnesses import Witnesses
 
@@ -45,7 +45,7 @@ class Plan:
     skew: bool = False  # each phase again with kubectl one minor older and newer than the server
 
 
-def run_upgrade(target: clusters.Upgradable, plan: Plan, reporters: ReporterFactory) -> Upgrade:
+def run_upgrade(target: upgradable.Upgradable, plan: Plan, reporters: ReporterFactory) -> Upgrade:
     """Everything above; the returned record is complete even when a step failed (its `error` says which)."""
     result = Upgrade(target.kind, target.from_version, target.to_version, plan.drain)
     began = time.monotonic()
@@ -70,7 +70,7 @@ def run_upgrade(target: clusters.Upgradable, plan: Plan, reporters: ReporterFact
 
 
 def _upgrade(
-    target: clusters.Upgradable,
+    target: upgradable.Upgradable,
     plan: Plan,
     reporters: ReporterFactory,
     result: Upgrade,
@@ -84,7 +84,7 @@ def _upgrade(
     result.phases["witnesses"] = time.monotonic() - started
     _checkpoint(result, witnesses, target, "deployed")
     _phases(result, "before", target.from_version, info, plan, reporters)
-    for component in clusters.ORDER:
+    for component in upgradable.ORDER:
         drained = component == "kubelet" and plan.drain
         if drained:
             _timed(result, "drain", lambda: _drain(client, _all_nodes(client)))
@@ -141,7 +141,7 @@ def _phase(result: Upgrade, phase: Phase, info: base.ClusterInfo, plan: Plan, re
         result.phases[phase.id] = time.monotonic() - began
 
 
-def _checkpoint(result: Upgrade, witnesses: Witnesses, target: clusters.Upgradable, name: str) -> None:
+def _checkpoint(result: Upgrade, witnesses: Witnesses, target: upgradable.Upgradable, name: str) -> None:
     began = time.monotonic()
     result.versions[name] = target.versions()
     found = witnesses.check(name)
@@ -172,7 +172,7 @@ def _timed(result: Upgrade, name: str, action: Callable[[], object]) -> None:
     result.steps.append(Step(name, "", "", time.monotonic() - began))
 
 
-def _release(target: clusters.Upgradable, witnesses: Witnesses, keep: bool) -> None:
+def _release(target: upgradable.Upgradable, witnesses: Witnesses, keep: bool) -> None:
     """Delete the witnesses (gracefully: the node-issue witness removes what it planted on the node), then take
     the cluster down; a signal meanwhile is deferred until both are done."""
     if keep:
@@ -187,7 +187,7 @@ def _release(target: clusters.Upgradable, witnesses: Witnesses, keep: bool) -> N
         raise interrupt.Interrupted(deferred[0])
 
 
-def _versions(target: clusters.Upgradable) -> str:
+def _versions(target: upgradable.Upgradable) -> str:
     try:
         found = target.versions()
     except (KdbgtestError, OSError) as exc:

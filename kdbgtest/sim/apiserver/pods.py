@@ -165,15 +165,10 @@ def update_ephemeral(store: Store, namespace: str, name: str, new: Obj) -> Obj:
     """PUT/PATCH of pods/ephemeralcontainers: only spec.ephemeralContainers changes (others are dropped)."""
     old = store.get("pods", namespace, name)
     _check_name(new, name)
-    pod = copy.deepcopy(old)
-    wanted = [
-        defaults.default_ephemeral_container(ec)
-        for ec in (new.get("spec") or {}).get("ephemeralContainers") or []
-    ]
-    if wanted:
-        pod["spec"]["ephemeralContainers"] = wanted
-    else:
-        pod["spec"].pop("ephemeralContainers", None)
+    pod = validation.drop_non_ephemeral_updates(new, old)
+    spec = pod["spec"]
+    if "ephemeralContainers" in spec:
+        spec["ephemeralContainers"] = [defaults.default_ephemeral_container(ec) for ec in spec["ephemeralContainers"]]
     errors = validation.validate_ephemeral_update(old, pod)
     if errors:
         raise _invalid(pod, errors)

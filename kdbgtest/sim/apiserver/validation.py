@@ -121,13 +121,11 @@ def validate_ephemeral_update(old: Obj, new: Obj) -> list[FieldError]:
 
 
 def drop_non_ephemeral_updates(new: Obj, old: Obj) -> Obj:
-    """The registry's dropNonEphemeralContainerUpdates: `old` with only the ephemeral containers (and name,
-    namespace, resourceVersion, uid) taken from `new`; other changes sent to the subresource are ignored."""
+    """The registry's dropNonEphemeralContainerUpdates, for PUT/PATCH of pods/ephemeralcontainers: `old` with only
+    the ephemeral containers taken from `new`; every other change sent to the subresource is ignored. (Upstream
+    also copies name, namespace, resourceVersion and uid; the caller checks the name against the URL and takes the
+    resourceVersion itself.)"""
     pod = copy.deepcopy(old)
-    meta, new_meta = pod.setdefault("metadata", {}), new.get("metadata") or {}
-    for key in ("name", "namespace", "resourceVersion", "uid"):
-        if key in new_meta:
-            meta[key] = new_meta[key]
     spec = pod.setdefault("spec", {})
     spec["ephemeralContainers"] = copy.deepcopy((new.get("spec") or {}).get("ephemeralContainers") or [])
     if not spec["ephemeralContainers"]:

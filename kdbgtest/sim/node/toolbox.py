@@ -25,7 +25,7 @@ REPOSITORIES = {r.repo_tag.rsplit(":", 1)[0]: r for r in recipes.RECIPES.values(
 
 def missing() -> list[str]:
     """The images (by `kdbgtest images build` name) whose archive is not built on this host."""
-    return [r.name for r in recipes.RECIPES.values() if not image_build.archive_path(r).is_file()]
+    return image_build.missing()
 
 
 def build(store: images.ImageStore, ref: images.Reference) -> images.Image:

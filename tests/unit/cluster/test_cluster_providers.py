@@ -102,26 +102,26 @@ def test_unreachable_cluster_is_one_sentence(tmp_path: Path, fake_kubectl: FakeK
 
 def test_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")  # no kind, no docker: kind is not usable
-    given = select.ClusterRequest(kubeconfig=Path("/k"))
+    given = base.ClusterRequest(kubeconfig=Path("/k"))
     assert select.choose(given) == "kubeconfig"
-    assert select.choose(select.ClusterRequest(context="prod")) == "kubeconfig"
-    assert select.choose(select.ClusterRequest()) == "sim"
+    assert select.choose(base.ClusterRequest(context="prod")) == "kubeconfig"
+    assert select.choose(base.ClusterRequest()) == "sim"
     assert isinstance(select.provider(given), kubeconfig.KubeconfigProvider)
     with pytest.raises(
         ClusterError, match="cluster provider 'nope' is not available in this installation; use one"
     ):
-        select.provider(select.ClusterRequest(kind="nope"))
+        select.provider(base.ClusterRequest(kind="nope"))
 
 
 def test_registered_provider_wins_auto_when_usable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(
         select.PROVIDERS, "kind", select.Entry(lambda r: kubeconfig.KubeconfigProvider(), lambda: True)
     )
-    assert select.choose(select.ClusterRequest()) == "kind"
+    assert select.choose(base.ClusterRequest()) == "kind"
     monkeypatch.setitem(
         select.PROVIDERS, "kind", select.Entry(lambda r: kubeconfig.KubeconfigProvider(), lambda: False)
     )
-    assert select.choose(select.ClusterRequest()) == "sim"
+    assert select.choose(base.ClusterRequest()) == "sim"
 
 
 @pytest.mark.sim

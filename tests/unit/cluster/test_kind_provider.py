@@ -9,7 +9,7 @@ import pytest
 
 from kdbgtest import options
 from kdbgtest.base.errors import ClusterError, ToolMissing
-from kdbgtest.cluster import kind, select
+from kdbgtest.cluster import base, kind, select
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ROOT / "clusters" / "kind-1.37.yaml"
@@ -66,14 +66,14 @@ def test_skew_beyond_one_minor_is_warned(client: int, server: str, warned: bool)
 
 
 def test_kind_config_selects_kind_and_names_the_cluster() -> None:
-    request = select.ClusterRequest(kind_config=CONFIG, kind_binary=Path("/opt/kind"), keep_cluster=True)
+    request = base.ClusterRequest(kind_config=CONFIG, kind_binary=Path("/opt/kind"), keep_cluster=True)
     assert select.choose(request) == "kind"
     provider = select.provider(request)
     assert isinstance(provider, kind.KindProvider)
     assert provider.name == "kdbgtest-1-37"  # the config's name
     assert provider.settings.kind == Path("/opt/kind")
     assert provider.settings.keep is True
-    named = select.provider(select.ClusterRequest(kind="kind", kind_name="mine"))
+    named = select.provider(base.ClusterRequest(kind="kind", kind_name="mine"))
     assert isinstance(named, kind.KindProvider)
     assert named.name == "mine"
 
@@ -83,7 +83,7 @@ def test_command_line_options_reach_the_request() -> None:
     options.add_to_argparse(parser)
     args = parser.parse_args(["--kind", "/opt/kind", "--kind-config", str(CONFIG), "--keep-cluster"])
     request = options.cluster_request(vars(args))
-    assert request == select.ClusterRequest(
+    assert request == base.ClusterRequest(
         kind="auto", kind_binary=Path("/opt/kind"), kind_config=CONFIG, keep_cluster=True
     )
 

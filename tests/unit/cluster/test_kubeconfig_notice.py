@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kdbgtest import cli
-from kdbgtest.cluster import select
+from kdbgtest.cluster import base, select
 
 pytest_plugins = ["pytester"]
 
@@ -24,19 +24,19 @@ def test_help_says_what_happens_to_the_kubeconfig_variable(capsys: pytest.Captur
 @pytest.mark.parametrize(
     ("request_", "value", "expected"),
     [
-        (select.ClusterRequest(), "", None),
-        (select.ClusterRequest(kind="sim"), "/k", None),  # asked for explicitly: nothing to explain
-        (select.ClusterRequest(kubeconfig=Path("/x")), "/k", None),
-        (select.ClusterRequest(), "/k", "kdbgtest: KUBECONFIG is set (/k) but not used"),
-        (select.ClusterRequest(context="c"), "/k", "kdbgtest: using the kubeconfig from KUBECONFIG: /k"),
+        (base.ClusterRequest(), "", None),
+        (base.ClusterRequest(kind="sim"), "/k", None),  # asked for explicitly: nothing to explain
+        (base.ClusterRequest(kubeconfig=Path("/x")), "/k", None),
+        (base.ClusterRequest(), "/k", "kdbgtest: KUBECONFIG is set (/k) but not used"),
+        (base.ClusterRequest(context="c"), "/k", "kdbgtest: using the kubeconfig from KUBECONFIG: /k"),
         (
-            select.ClusterRequest(kind="kubeconfig"),
+            base.ClusterRequest(kind="kubeconfig"),
             "/a:/b",
             "kdbgtest: using the kubeconfig from KUBECONFIG (its first entry; other files are not merged): /a",
         ),
     ],
 )
-def test_notice_cases(request_: select.ClusterRequest, value: str, expected: str | None) -> None:
+def test_notice_cases(request_: base.ClusterRequest, value: str, expected: str | None) -> None:
     notice = select.kubeconfig_notice(request_, {"KUBECONFIG": value})
     assert notice == expected if expected is None else (notice or "").startswith(expected)
 

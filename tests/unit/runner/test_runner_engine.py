@@ -389,6 +389,9 @@ class _BrokenDriver:
     def kubectl(self, *args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
+    def close(self) -> None:
+        pass
+
 
 def test_a_kdbgtest_bug_still_cleans_up_then_propagates(
     fake_kubectl: FakeKubectl, cluster: ClusterInfo, tmp_path: Path

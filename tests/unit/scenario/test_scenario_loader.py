@@ -24,8 +24,6 @@ def test_good_file_loads_without_issues(path: Path) -> None:
 
 
 def test_repository_scenarios_load_without_issues() -> None:
-    if not REPO_SCENARIOS.is_dir():
-        pytest.skip("the repository has no scenarios/ directory yet")
     result = loader.load_paths([REPO_SCENARIOS])
     assert [str(i) for i in result.issues] == []
     assert len(result.scenarios) >= 1

@@ -1,5 +1,6 @@
-"""The clusters an upgrade can be run on: each comes up at `--from`, replaces one component at a time, reports
-its components' versions, and goes away. `local` is the real cluster built from upstream; `sim` changes the
+"""The clusters `kdbgtest upgrade` can be run on: each comes up at `--from`, replaces one component at a time,
+reports its components' versions, and goes away (here in `cluster/`, as the providers are, since only the cluster
+layer knows the sim and the local cluster). `local` is the real cluster built from upstream; `sim` changes the
 versions the offline cluster's components report and behave as (kdbgtest/sim/versions.py)."""
 
 from __future__ import annotations
