@@ -95,7 +95,7 @@ class SimCluster:
     def cli_args(self) -> str:
         """The `--name`/`--state-dir` options that designate this cluster on the command line."""
         args = f"--name {self.config.name}"
-        if self.paths.root != (DEFAULT_STATE_ROOT / self.config.name).resolve():
+        if self.paths.root != (DEFAULT_STATE_ROOT / self.config.name).resolve():  # a shell may lack the env
             args += f" --state-dir {self.paths.root}"
         return args
 
