@@ -66,23 +66,18 @@ async def run(
     proc = await spawn(args, stdin=DEVNULL if stdin is None else PIPE, stdout=PIPE,
                        stderr=STDOUT if merge_stderr else PIPE)  # fmt: skip
     out, err = bytearray(), bytearray()
-    tasks = {asyncio.ensure_future(proc.wait()), asyncio.ensure_future(_read(proc.stdout, out))}
-    if proc.stderr is not None:
-        tasks.add(asyncio.ensure_future(_read(proc.stderr, err)))
+    tasks: set[asyncio.Future[Any]] = {asyncio.ensure_future(proc.wait())}
+    for stream, into in ((proc.stdout, out), (proc.stderr, err)):  # _read(None) ends at once
+        tasks.add(asyncio.ensure_future(_read(stream, into)))
     if stdin is not None:
         tasks.add(asyncio.ensure_future(_feed(proc, stdin)))
     try:
         _, pending = await asyncio.wait(tasks, timeout=timeout)
-        if pending:  # the child, or a process of its group holding its pipes, still runs
-            await stop(proc, grace)
-            await asyncio.wait(pending, timeout=KILL_WAIT)  # what it printed before it died
     except BaseException:  # cancelled: nothing of it stays running either
-        await stop(proc, grace)
+        await _end(proc, tasks, grace)
         raise
-    finally:
-        for task in tasks:
-            task.cancel()
-    if pending:
+    if pending:  # the child, or a process of its group holding its pipes, still runs
+        await _end(proc, pending, grace)
         raise ProcessTimeout(timeout_message(args, timeout, _text(out), _text(err)))
     assert proc.returncode is not None
     done = Completed(args, proc.returncode, _text(out), _text(err), loop.time() - started)
@@ -103,6 +98,16 @@ async def stop(proc: Process, grace: float = TERMINATE_GRACE) -> None:
         _signal(proc, signal.SIGKILL)  # also if that wait was cancelled: nothing is left running
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(proc.wait(), KILL_WAIT)
+
+
+async def _end(proc: Process, tasks: set[asyncio.Future[Any]], grace: float) -> None:
+    """Stop the child's group, then read what it printed until its pipes close (so its transport closes too)."""
+    try:
+        await stop(proc, grace)
+        await asyncio.wait(tasks, timeout=KILL_WAIT)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _signal(proc: Process, sig: int) -> None:
