@@ -62,6 +62,13 @@ class PodReport:
         for c in self.spec_containers("regular"):
             self.records[c["name"]] = status.ContainerRecord(c["name"], "regular", c["image"], dict(waiting))
 
+    def add_ephemeral_record(self, container: Obj) -> bool:
+        """A record for an ephemeral container not seen before; False if it has one already."""
+        if container["name"] in self.records:
+            return False
+        self.records[container["name"]] = status.ContainerRecord(container["name"], "ephemeral", container["image"])
+        return True
+
     def event(self, type_: str, reason: str, message: str, container: str | None = None) -> None:
         """Record an Event about the pod, or about one of its containers (fieldPath spec.containers{NAME})."""
         if self._gone:

@@ -103,14 +103,16 @@ class Prober:
         scale: float,
         run: Callable[[Obj, float], Awaitable[tuple[bool, str]]],
         event: Callable[[str, str, str], None],
+        changed: Callable[[], None] = lambda: None,
     ) -> None:
+        """`changed` is called when `ready` or `started` changes."""
         self.container = container
         self.scale = scale
         self.run = run
         self.event = event
         self.started = "startupProbe" not in container
         self.ready = "readinessProbe" not in container and self.started
-        self.changed: Callable[[], None] = lambda: None
+        self.changed = changed
 
     async def startup(self) -> bool:
         """Until the startup probe succeeds (True) or fails for good (False: restart the container)."""

@@ -30,16 +30,15 @@ class ProbeWatch:
     async def watch(self, container: Obj, rec: status.ContainerRecord, inst: Instance) -> None:
         """Run the container's probes while it runs; a failed liveness/startup probe restarts it."""
         report = self._report
-        prober = probes.Prober(container, self._ctx.config.time_scale, lambda p, t: self._probe(p, t, inst),
-                               report.container_event(rec.name))  # fmt: skip
-        rec.ready, rec.started = prober.ready, prober.started
 
         def changed() -> None:
             if inst.running and self._instances.current.get(rec.name) is inst:
                 rec.ready, rec.started = prober.ready, prober.started
                 report.publish()
 
-        prober.changed = changed
+        prober = probes.Prober(container, self._ctx.config.time_scale, lambda p, t: self._probe(p, t, inst),
+                               report.container_event(rec.name), changed)  # fmt: skip
+        rec.ready, rec.started = prober.ready, prober.started
         body = asyncio.create_task(self._body(prober))
         try:
             await asyncio.wait(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from kdbgtest.sim.node import backoff, security, status
+from kdbgtest.sim.node import backoff, security
 from kdbgtest.sim.node.launch import Launcher
 from kdbgtest.sim.node.podcontext import NodeContext, Obj, PodTasks
 from kdbgtest.sim.node.podreport import PodReport
@@ -69,10 +69,8 @@ class Supervisor:
         if not self._ctx.feature("EphemeralContainers"):
             return  # a kubelet with the gate off ignores them
         started = False
-        records = self._report.records
         for ec in self._report.spec_containers("ephemeral"):
-            if ec["name"] not in records:
-                records[ec["name"]] = status.ContainerRecord(ec["name"], "ephemeral", ec["image"])
+            if self._report.add_ephemeral_record(ec):
                 self._tasks.spawn(self._run_once(ec, "ephemeral"))
                 started = True
         if started:
