@@ -29,7 +29,8 @@ class Sandbox:
 
     async def set_up(self, pod: Obj, tasks: PodTasks, event: EventFn) -> None:
         """Volumes, then the sandbox, each retried until it can be made (FailedMount, FailedCreatePodSandBox
-        events); the sandbox's creation is finished even if this is cancelled (`tasks.guarded`)."""
+        events); the sandbox's creation is finished even if this is cancelled (`tasks.guarded`). What they
+        read of `pod` (volumes, host namespaces, name) cannot change in a pod's life: every retry uses it."""
         while True:
             try:
                 self.volumes = await asyncio.to_thread(
