@@ -41,9 +41,7 @@ class ProbeWatch:
         rec.ready, rec.started = prober.ready, prober.started
         body = asyncio.create_task(self._body(prober))
         try:
-            await asyncio.wait(
-                {body, asyncio.ensure_future(inst.wait())}, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait({body, asyncio.ensure_future(inst.wait())}, return_when=asyncio.FIRST_COMPLETED)
             if body.done() and inst.running:
                 name = container["name"]
                 message = f"Container {name} failed {body.result()} probe, will be restarted"

@@ -84,9 +84,7 @@ class Supervisor:
                 return
             await self._back_off(container, finish)
 
-    async def _run_once(
-        self, container: Obj, kind: str, attempted: Callable[[], None] = _nothing
-    ) -> tuple[int, float]:
+    async def _run_once(self, container: Obj, kind: str, attempted: Callable[[], None] = _nothing) -> tuple[int, float]:
         """Start one instance and wait for it; (exit code, nominal finish time)."""
         rec = self._report.records[container["name"]]
         if "terminated" in rec.state:  # a restart
@@ -118,9 +116,7 @@ class Supervisor:
             rec.last_state = {"terminated": rec.state.get("terminated", {})}
             message = f"back-off {delay} restarting failed container={name} pod={ref}"
             rec.state = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
-            self._report.event(
-                "Warning", "BackOff", f"Back-off restarting failed container {name} in pod {ref}", name
-            )
+            self._report.event("Warning", "BackOff", f"Back-off restarting failed container {name} in pod {ref}", name)
             self._report.publish()
             await asyncio.sleep(bo.remaining(key, finish))
             rec.state = {"terminated": rec.last_state["terminated"]}
