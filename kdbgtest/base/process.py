@@ -1,6 +1,7 @@
 """The one subprocess wrapper: argv lists only, always a timeout, stderr kept for the error.
 
-Interactive programs go through `kdbgtest.debug.session` (pexpect) instead.
+Interactive programs go through `kdbgtest.debug.session` (pexpect) instead; code on an event loop (the sim) uses
+the async twin, `async_process`.
 """
 
 from __future__ import annotations
@@ -101,11 +102,7 @@ def run(
         out, err = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
         out, err = _stop(proc)
-        seen = (err or out or "").strip().splitlines()[-5:]
-        raise StepTimeout(
-            f"`{shlex.join(args)}` did not finish within {timeout:g}s; last output: "
-            + (" | ".join(seen) if seen else "(nothing)")
-        ) from None
+        raise StepTimeout(timeout_message(args, timeout, out, err)) from None
     except BaseException:
         _stop(proc)
         raise
@@ -113,6 +110,14 @@ def run(
     if check and done.returncode != 0:
         raise CommandFailed(args, done.returncode, out, err)
     return done
+
+
+def timeout_message(argv: Sequence[str], timeout: float, stdout: str, stderr: str) -> str:
+    """What a command that ran past its deadline is reported as: its argv and its last lines of output."""
+    seen = (stderr or stdout or "").strip().splitlines()[-5:]
+    return f"`{shlex.join(argv)}` did not finish within {timeout:g}s; last output: " + (
+        " | ".join(seen) if seen else "(nothing)"
+    )
 
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
