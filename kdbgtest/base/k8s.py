@@ -1,12 +1,12 @@
 """The shape of the Kubernetes objects kdbgtest reads, as JSON: one declaration for the harness and the sim.
 
-`Object` is any object of any kind, for code that stores, patches or passes objects on without looking inside
+`Obj` is any object of any kind, for code that stores, patches or passes objects on without looking inside
 (the sim's store, merge patches, generic gets). The TypedDicts name the fields code reads, with the types the
 API server sends; all are `total=False` because a cluster may leave any field out and the code must not assume
-it. Fields nothing reads field by field stay `Object`. Like kopf's `bodies.py`, these describe JSON and
+it. Fields nothing reads field by field stay `Obj`. Like kopf's `bodies.py`, these describe JSON and
 validate nothing: a reader that meets a cluster's odd answer still checks (`or {}`, `isinstance`).
 
-`as_pod`, `as_node`... say at the one place where code learns the kind of a generic `Object` which shape it
+`as_pod`, `as_node`... say at the one place where code learns the kind of a generic `Obj` which shape it
 has from then on (a typed `cast`: no copy, no check). `container_statuses` is the one walk over a pod's init,
 regular and ephemeral container statuses, `containers` its twin over the spec.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal, TypedDict, cast
 
-Object = dict[str, Any]
+Obj = dict[str, Any]
 """A Kubernetes object of any kind, or a part of one nothing here reads field by field."""
 
 
@@ -32,9 +32,9 @@ class ObjectMeta(TypedDict, total=False):
     deletionGracePeriodSeconds: int
     labels: dict[str, str]
     annotations: dict[str, str]
-    ownerReferences: list[Object]
+    ownerReferences: list[Obj]
     finalizers: list[str]
-    managedFields: list[Object]
+    managedFields: list[Obj]
 
 
 class Container(TypedDict, total=False):
@@ -46,17 +46,17 @@ class Container(TypedDict, total=False):
     command: list[str]
     args: list[str]
     workingDir: str
-    env: list[Object]
-    envFrom: list[Object]
-    ports: list[Object]
-    resources: Object
-    volumeMounts: list[Object]
-    volumeDevices: list[Object]
-    securityContext: Object
-    livenessProbe: Object
-    readinessProbe: Object
-    startupProbe: Object
-    lifecycle: Object
+    env: list[Obj]
+    envFrom: list[Obj]
+    ports: list[Obj]
+    resources: Obj
+    volumeMounts: list[Obj]
+    volumeDevices: list[Obj]
+    securityContext: Obj
+    livenessProbe: Obj
+    readinessProbe: Obj
+    startupProbe: Obj
+    lifecycle: Obj
     restartPolicy: str  # an init container's `Always`: a sidecar
     stdin: bool
     stdinOnce: bool
@@ -81,11 +81,11 @@ class PodSpec(TypedDict, total=False):
     hostIPC: bool
     hostNetwork: bool
     shareProcessNamespace: bool
-    securityContext: Object
-    volumes: list[Object]
-    tolerations: list[Object]
-    affinity: Object
-    schedulingGates: list[Object]
+    securityContext: Obj
+    volumes: list[Obj]
+    tolerations: list[Obj]
+    affinity: Obj
+    schedulingGates: list[Obj]
     enableServiceLinks: bool
     priority: int
 
@@ -147,9 +147,9 @@ class PodStatus(TypedDict, total=False):
     message: str
     conditions: list[Condition]
     hostIP: str
-    hostIPs: list[Object]
+    hostIPs: list[Obj]
     podIP: str
-    podIPs: list[Object]
+    podIPs: list[Obj]
     startTime: str
     qosClass: str
     nominatedNodeName: str
@@ -168,8 +168,8 @@ class Pod(TypedDict, total=False):
 
 class NodeStatus(TypedDict, total=False):
     conditions: list[Condition]
-    addresses: list[Object]
-    nodeInfo: Object
+    addresses: list[Obj]
+    nodeInfo: Obj
     capacity: dict[str, str]
     allocatable: dict[str, str]
 
@@ -178,16 +178,16 @@ class Node(TypedDict, total=False):
     apiVersion: str
     kind: str
     metadata: ObjectMeta
-    spec: Object
+    spec: Obj
     status: NodeStatus
 
 
-def as_pod(obj: Object) -> Pod:
+def as_pod(obj: Obj) -> Pod:
     """`obj`, which the caller knows is a pod, read as one."""
     return cast(Pod, obj)
 
 
-def as_node(obj: Object) -> Node:
+def as_node(obj: Obj) -> Node:
     """`obj`, which the caller knows is a node, read as one."""
     return cast(Node, obj)
 

@@ -20,9 +20,9 @@ from kubernetes.stream import stream
 
 from kdbgtest.base import k8s
 from kdbgtest.base.errors import ClusterError
+from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import api_errors, stuck
 
-Obj = dict[str, Any]
 CALL_TIMEOUT = 30.0
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 

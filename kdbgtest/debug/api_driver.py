@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
+from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import api_stream, argv, dialogue, podgen, stuck
 from kdbgtest.debug.api_client import Api, Failure
 from kdbgtest.debug.driver import (
@@ -47,7 +48,6 @@ from kdbgtest.debug.driver import (
 from kdbgtest.debug.kubectl_driver import KubectlDriver, known_captures
 from kdbgtest.scenario import model
 
-Obj = dict[str, Any]
 ARGV_PREFIX = "kubernetes-client:"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # What kubectl prints on stderr before it attaches (unless -q), with or without -i/-t.

@@ -11,12 +11,11 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import merge, profiles
 from kdbgtest.scenario import model
 
-Obj = dict[str, Any]
 NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery util/rand: no vowels, no look-alikes
 NODE_CONTAINER = "debugger"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-debug"}

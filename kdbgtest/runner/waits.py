@@ -45,7 +45,7 @@ def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str
     if client.reader is not None:  # watch: each change is judged as it arrives, no polls
         kind, name = ("nodes", str(action.node)) if action.node else ("pods", str(action.pod))
 
-        def look(obj: k8s.Object | None) -> tuple[bool, str]:
+        def look(obj: k8s.Obj | None) -> tuple[bool, str]:
             seen = judge(obj)
             if not seen.done and obj is not None:
                 _fail_if_stuck(obj, action)
@@ -74,7 +74,7 @@ def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str
     )
 
 
-def _fail_if_stuck(obj: k8s.Object, action: model.WaitAction) -> None:
+def _fail_if_stuck(obj: k8s.Obj, action: model.WaitAction) -> None:
     """`stuck.CannotStart` when a container the awaited state needs cannot start (an image that cannot be
     pulled, a refused configuration); a wait `for: waiting` (or `deleted`) expects such states and goes on."""
     if action.node is not None or action.for_ in ("waiting", "deleted"):
@@ -90,7 +90,7 @@ def _fail_if_stuck(obj: k8s.Object, action: model.WaitAction) -> None:
         raise stuck.failure(str(action.pod), why, waiting=describe_target(action))
 
 
-def _judge_for(action: model.WaitAction) -> Callable[[k8s.Object | None], Seen]:
+def _judge_for(action: model.WaitAction) -> Callable[[k8s.Obj | None], Seen]:
     if action.node is not None:
         return lambda obj: judge_node(None if obj is None else k8s.as_node(obj), action)
     return lambda obj: judge_pod(None if obj is None else k8s.as_pod(obj), action)

@@ -9,8 +9,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.config import SimConfig
-from kdbgtest.sim.contracts import Obj
 
 CONTROL_PLANE_ROLE = "node-role.kubernetes.io/control-plane"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -7,9 +7,9 @@ import asyncio
 import copy
 from collections.abc import Callable
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import defaults, namespaces, objects, patch, scheduler, status, validation
 from kdbgtest.sim.apiserver.store import Store
-from kdbgtest.sim.contracts import Obj
 
 DEFAULT_GRACE = 30
 

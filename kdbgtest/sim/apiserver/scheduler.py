@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from kdbgtest.sim.contracts import Obj
+from kdbgtest.base.k8s import Obj
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kdbgtest.sim.contracts import Obj
+from kdbgtest.base.k8s import Obj
 
 NOT_FOUND_RESOURCE = "the server could not find the requested resource"
 

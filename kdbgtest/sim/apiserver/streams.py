@@ -15,8 +15,9 @@ import json
 from aiohttp import WSMsgType, web
 
 from kdbgtest.base import k8s
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import containers, rest, status
-from kdbgtest.sim.contracts import ContainerStream, Obj, StreamError
+from kdbgtest.sim.contracts import ContainerStream, StreamError
 
 V5 = "v5.channel.k8s.io"
 V4 = "v4.channel.k8s.io"

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kdbgtest.base import k8s
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import podstatus, timefmt
-from kdbgtest.sim.contracts import Obj
 
 Column = tuple[str, int, str]  # name, priority, description
 _NAME: Column = ("Name", 0, "Name must be unique within a namespace.")

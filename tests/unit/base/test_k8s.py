@@ -34,7 +34,7 @@ def test_statuses_of_chosen_kinds_come_in_the_order_asked() -> None:
 def test_statuses_of_a_pod_without_status_or_with_nulls_and_junk_are_what_is_there() -> None:
     assert k8s.container_statuses({}) == []
     assert k8s.container_statuses({"status": {"containerStatuses": None}}) == []  # type: ignore[typeddict-item]
-    junk: k8s.Object = {"status": {"containerStatuses": ["x", {"name": "app"}, None]}}
+    junk: k8s.Obj = {"status": {"containerStatuses": ["x", {"name": "app"}, None]}}
     assert k8s.container_statuses(k8s.as_pod(junk)) == [{"name": "app"}]
 
 
