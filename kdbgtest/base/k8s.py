@@ -137,8 +137,8 @@ class Condition(TypedDict, total=False):
     reason: str
     message: str
     lastProbeTime: str | None
-    lastTransitionTime: str | None
-    lastHeartbeatTime: str | None
+    lastTransitionTime: str
+    lastHeartbeatTime: str  # nodes only
 
 
 class PodStatus(TypedDict, total=False):
@@ -169,16 +169,23 @@ class Pod(TypedDict, total=False):
 class NodeStatus(TypedDict, total=False):
     conditions: list[Condition]
     addresses: list[Obj]
-    nodeInfo: Obj
+    nodeInfo: dict[str, str]  # kubeletVersion, osImage, ...
     capacity: dict[str, str]
     allocatable: dict[str, str]
+
+
+class NodeSpec(TypedDict, total=False):
+    taints: list[Obj]
+    unschedulable: bool
+    podCIDR: str
+    providerID: str
 
 
 class Node(TypedDict, total=False):
     apiVersion: str
     kind: str
     metadata: ObjectMeta
-    spec: Obj
+    spec: NodeSpec
     status: NodeStatus
 
 
