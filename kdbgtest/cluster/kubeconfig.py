@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from kdbgtest.base import process, tools
+from kdbgtest.base import k8s, process, tools
 from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base
 
@@ -100,18 +100,18 @@ def current_context(kubeconfig: Path) -> str | None:
     return found if isinstance(found, str) and found else None
 
 
-def is_control_plane(node: dict[str, Any]) -> bool:
+def is_control_plane(node: k8s.Node) -> bool:
     labels = (node.get("metadata") or {}).get("labels") or {}
     return any(label in labels for label in CONTROL_PLANE_LABELS)
 
 
-def is_schedulable(node: dict[str, Any]) -> bool:
+def is_schedulable(node: k8s.Node) -> bool:
     spec = node.get("spec") or {}
     taints = [t for t in spec.get("taints") or [] if t.get("effect") in ("NoSchedule", "NoExecute")]
     return not spec.get("unschedulable") and not taints
 
 
-def order_nodes(items: list[dict[str, Any]]) -> tuple[tuple[str, ...], str]:
+def order_nodes(items: list[k8s.Node]) -> tuple[tuple[str, ...], str]:
     """Schedulable node names (workers first) and the first control-plane node's name ("" if none)."""
     names = [(is_control_plane(n), str((n.get("metadata") or {}).get("name"))) for n in items]
     schedulable = [name for (cp, name), n in zip(names, items, strict=True) if is_schedulable(n)]

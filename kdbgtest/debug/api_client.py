@@ -18,10 +18,11 @@ from kubernetes import client, config, watch
 from kubernetes.client import exceptions
 from kubernetes.stream import stream
 
+from kdbgtest.base import k8s
 from kdbgtest.base.errors import ClusterError
+from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import api_errors, stuck
 
-Obj = dict[str, Any]
 CALL_TIMEOUT = 30.0
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 
@@ -170,7 +171,7 @@ class Api:
             raise ClusterError(f"the API server did not answer: {exc}") from None
 
 
-def _states(events: Any, container: str) -> Iterator[Obj]:
+def _states(events: Any, container: str) -> Iterator[k8s.ContainerState]:
     """The container's state in each watch event; a DELETED pod is kubectl's NotFound."""
     for event in events:
         if event["type"] == "DELETED":
@@ -180,12 +181,9 @@ def _states(events: Any, container: str) -> Iterator[Obj]:
             yield state
 
 
-def container_state(pod: Obj, name: str) -> Obj | None:
+def container_state(pod: k8s.Pod, name: str) -> k8s.ContainerState | None:
     """The state of container `name` in init, regular or ephemeral statuses (kubectl's lookup order)."""
-    status = pod.get("status") or {}
-    for kind in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-        for found in status.get(kind) or []:
-            if found.get("name") == name:
-                state: Obj = found.get("state") or {}
-                return state
+    for found in k8s.container_statuses(pod):
+        if found.get("name") == name:
+            return found.get("state") or {}
     return None

@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kdbgtest.base import k8s
 from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
+from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import api_stream, argv, dialogue, podgen, stuck
 from kdbgtest.debug.api_client import Api, Failure
 from kdbgtest.debug.driver import (
@@ -47,7 +49,6 @@ from kdbgtest.debug.driver import (
 from kdbgtest.debug.kubectl_driver import KubectlDriver, known_captures
 from kdbgtest.scenario import model
 
-Obj = dict[str, Any]
 ARGV_PREFIX = "kubernetes-client:"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # What kubectl prints on stderr before it attaches (unless -q), with or without -i/-t.
@@ -345,7 +346,7 @@ class ApiDriver:
 
     def _exec_container(self, action: model.ExecAction, namespace: str, step: Step) -> str:
         """The container kubectl exec picks, with its `Defaulted container ...` line, and its phase check."""
-        pod = self.api.read_pod(action.pod, namespace)
+        pod = k8s.as_pod(self.api.read_pod(action.pod, namespace))
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed"):
             raise Failure(f"error: cannot exec into a container in a completed pod; current phase is {phase}")

@@ -15,7 +15,8 @@ import json
 import re
 from typing import Any
 
-Obj = dict[str, Any]
+from kdbgtest.base.k8s import Obj
+
 _EMBEDDED_STATUS = re.compile(r"(\{\"kind\":\"Status\".*\})")
 
 

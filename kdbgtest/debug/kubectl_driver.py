@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.base import process
+from kdbgtest.base import k8s, process
 from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
 from kdbgtest.debug import ansi, argv, dialogue, hintwait, stuck
 from kdbgtest.debug.driver import (
@@ -188,7 +188,7 @@ class KubectlDriver:
                 found = json.loads(done.stdout) if done.returncode == 0 else None
             except ValueError:
                 return None
-            why = stuck.cannot_start(found, [container]) if isinstance(found, dict) else None
+            why = stuck.cannot_start(k8s.as_pod(found), [container]) if isinstance(found, dict) else None
             return None if why is None else f"pod {pod}: {why}"
 
         return look

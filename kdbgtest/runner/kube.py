@@ -12,13 +12,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from kdbgtest.base import process, waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
+from kdbgtest.base.k8s import Obj
 from kdbgtest.runner import reads
-
-Obj = dict[str, Any]
 
 # Timeout for one quick API call (get, list, delete request).
 CALL_TIMEOUT = 30.0

@@ -6,6 +6,7 @@ import re
 
 from kdbgtest.base import waiting
 from kdbgtest.base.errors import ClusterError, CommandFailed, KdbgtestError
+from kdbgtest.base.k8s import Obj
 from kdbgtest.runner import kube
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -124,7 +125,7 @@ def start_delete(client: kube.Kubectl, name: str) -> str | None:
 def wait_deleted(client: kube.Kubectl, name: str, *, timeout: float) -> str | None:
     """Wait until the namespace is gone; a problem description saying what was last seen, or None."""
 
-    def phase(obj: kube.Obj) -> str:
+    def phase(obj: Obj) -> str:
         return f"phase {(obj.get('status') or {}).get('phase', 'unknown')}"
 
     return client.wait_gone(f"namespace/{name}", label=f"namespace {name}", timeout=timeout, state=phase)

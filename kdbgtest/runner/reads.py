@@ -26,8 +26,8 @@ import urllib3
 
 from kdbgtest.base import waiting
 from kdbgtest.base.errors import ClusterError, StepTimeout
+from kdbgtest.base.k8s import Obj
 
-Obj = dict[str, Any]
 T = TypeVar("T")
 CALL_TIMEOUT = 30.0
 # A watch is re-opened at least this often (seconds), so an expired deadline is noticed even without events.

@@ -19,13 +19,12 @@ import yaml
 
 from kdbgtest.base import waiting
 from kdbgtest.base.errors import KdbgtestError, ScenarioError, StepTimeout
+from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import argv as debug_argv
 from kdbgtest.debug import driver as debug_driver
 from kdbgtest.fixtures import catalog
 from kdbgtest.runner import checks, cleanup, kube, resolve, shared_namespace, waits
 from kdbgtest.scenario import model, variables
-
-Obj = dict[str, Any]
 
 
 @dataclass

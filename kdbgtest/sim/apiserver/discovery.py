@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import objects
-from kdbgtest.sim.contracts import Obj
 
 _ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 _STATUS_VERBS = ["get", "patch", "update"]

@@ -7,8 +7,8 @@ import functools
 import hashlib
 import json
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import schema
-from kdbgtest.sim.contracts import Obj
 
 _PATCH_TYPES = (
     "application/apply-patch+yaml",

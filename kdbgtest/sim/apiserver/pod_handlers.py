@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim import versions
 from kdbgtest.sim.apiserver import fieldcheck, handlers, pods, rest, status
 from kdbgtest.sim.apiserver.store import DryRun
-from kdbgtest.sim.contracts import Obj
 
 
 def _ns(request: web.Request) -> str:

@@ -7,9 +7,10 @@ import asyncio
 import copy
 from collections.abc import Callable
 
+from kdbgtest.base import k8s
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import defaults, namespaces, objects, patch, scheduler, status, validation
 from kdbgtest.sim.apiserver.store import Store
-from kdbgtest.sim.contracts import Obj
 
 DEFAULT_GRACE = 30
 
@@ -62,7 +63,9 @@ def schedule(store: Store, namespace: str, name: str) -> None:
     pod = store.find("pods", namespace, name)
     if pod is None or pod["spec"].get("nodeName") or pod["metadata"].get("deletionTimestamp"):
         return
-    decision = scheduler.schedule(pod, store.list_objects("nodes"), store.list_objects("pods"))
+    nodes = [k8s.as_node(node) for node in store.list_objects("nodes")]
+    others = [k8s.as_pod(other) for other in store.list_objects("pods")]
+    decision = scheduler.schedule(k8s.as_pod(pod), nodes, others)
     ref = objects.object_reference(pod)
     conditions = [c for c in pod["status"].get("conditions") or [] if c.get("type") != "PodScheduled"]
     if decision.node is None:

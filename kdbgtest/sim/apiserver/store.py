@@ -11,9 +11,10 @@ import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import objects, status
 from kdbgtest.sim.config import SimConfig
-from kdbgtest.sim.contracts import Obj, PodChange
+from kdbgtest.sim.contracts import PodChange
 
 HISTORY = 2000  # watch events kept for resuming watches; older resourceVersions get 410 Gone
 CLUSTER_SCOPED = frozenset({"nodes", "namespaces"})
