@@ -36,8 +36,13 @@ class Kubectl:
     reader: reads.Reader | None = field(default=None, compare=False, repr=False)
 
     def with_reader(self) -> Kubectl:
-        """This client, reading through a keep-alive connection of its own (close it with `close`)."""
-        return replace(self, reader=reads.Reader(self.kubeconfig, self.context))
+        """This client, reading through a keep-alive connection of its own (close it with `close`); itself
+        (every read through kubectl) when the kubernetes client cannot load a kubeconfig kubectl can use
+        (an empty file kubectl fills from flags, an auth plugin the client lacks, ...)."""
+        try:
+            return replace(self, reader=reads.Reader(self.kubeconfig, self.context))
+        except reads.Unreadable:
+            return self
 
     def close(self) -> None:
         if self.reader is not None:

@@ -61,15 +61,22 @@ class Unsupported(Exception):
     """A kind this reader does not map; ask kubectl."""
 
 
+class Unreadable(Exception):
+    """A kubeconfig the kubernetes client cannot load (kubectl may still use it); read through kubectl."""
+
+
 class Reader:
     """GETs, lists and watches of core/v1 objects through one pooled HTTPS client."""
 
     def __init__(self, kubeconfig: Path, context: str | None) -> None:
         from kubernetes import config  # large: imported when a run starts, not for `kdbgtest --help`
 
-        self.api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig), context=context
-        )
+        try:
+            self.api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=str(kubeconfig), context=context
+            )
+        except (config.ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+            raise Unreadable(f"the kubernetes client cannot load {kubeconfig}: {exc}") from None
 
     def close(self) -> None:
         self.api.close()
