@@ -7,7 +7,7 @@ import functools
 import hashlib
 import json
 
-from kdbgtest.sim.apiserver import schema
+from kdbgtest.sim.apiserver import openapi_groups, schema
 from kdbgtest.sim.contracts import Obj
 
 _PATCH_TYPES = (
@@ -122,4 +122,9 @@ def api_v1_document(ephemeral: bool = True) -> bytes:
 
 def index(ephemeral: bool = True) -> Obj:
     digest = hashlib.sha512(api_v1_document(ephemeral)).hexdigest()[:128].upper()
-    return {"paths": {"api/v1": {"serverRelativeURL": f"/openapi/v3/api/v1?hash={digest}"}}}
+    return {
+        "paths": {
+            "api/v1": {"serverRelativeURL": f"/openapi/v3/api/v1?hash={digest}"},
+            **openapi_groups.index_entries(),
+        }
+    }
