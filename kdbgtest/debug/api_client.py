@@ -18,8 +18,9 @@ from kubernetes import client, config, watch
 from kubernetes.client import exceptions
 from kubernetes.stream import stream
 
-from kdbgtest.base.errors import ClusterError
+from kdbgtest.base.errors import ClusterError, ScenarioError
 from kdbgtest.debug import api_errors, stuck
+from kdbgtest.scenario import model
 
 Obj = dict[str, Any]
 CALL_TIMEOUT = 30.0
@@ -39,10 +40,19 @@ class Failure(Exception):
 class Api:
     """CoreV1 calls against the cluster of `kubeconfig` (and `context`)."""
 
-    def __init__(self, kubeconfig: Path, context: str | None) -> None:
+    def __init__(self, kubeconfig: Path, context: str | None, identity: model.Identity | None = None) -> None:
         self.api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(kubeconfig), context=context
         )
+        if identity is not None:
+            if len(identity.groups) > 1:
+                raise ScenarioError(
+                    "the API driver impersonates one group at most (its client sends each header once); "
+                    f"give `as.groups` one group, or use the kubectl driver for {identity.groups}"
+                )
+            self.api_client.set_default_header("Impersonate-User", identity.user)
+            for group in identity.groups:
+                self.api_client.set_default_header("Impersonate-Group", group)
         self.core = client.CoreV1Api(self.api_client)
 
     def close(self) -> None:

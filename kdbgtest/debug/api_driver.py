@@ -105,14 +105,32 @@ class ApiDriver:
     """Debug and exec steps through the kubernetes client; `kubectl` steps through `kubectl_driver`."""
 
     def __init__(
-        self, kubeconfig: Path, context: str | None, artifacts: Path, *, kubectl_driver: KubectlDriver
+        self,
+        kubeconfig: Path,
+        context: str | None,
+        artifacts: Path,
+        *,
+        kubectl_driver: KubectlDriver,
+        identity: model.Identity | None = None,
     ) -> None:
-        self.api = Api(kubeconfig, context)
+        self.api = Api(kubeconfig, context, identity)
         self.artifacts = artifacts
         self.kubectl_driver = kubectl_driver
+        self._where = (kubeconfig, context)
 
     def close(self) -> None:
         self.api.close()
+
+    def acting_as(self, identity: model.Identity) -> ApiDriver:
+        """A driver (with its own client) that sends Impersonate-User/-Group headers, as kubectl --as does."""
+        kubeconfig, context = self._where
+        return ApiDriver(
+            kubeconfig,
+            context,
+            self.artifacts,
+            kubectl_driver=self.kubectl_driver.acting_as(identity),
+            identity=identity,
+        )
 
     # -- the Driver protocol ------------------------------------------------------------------------------
 
