@@ -152,13 +152,18 @@ class ApiDriver:
             time.monotonic() + timeout,
         )
         step.captures.update(known_captures(action))
+        self.api.warnings.clear()
+        refused = ""
         try:
             podgen.check(action, step.printed)
             target = self._create(action, namespace, step)
         except podgen.Refused as exc:
-            return step.result(1, stderr=f"error: {exc}\n")
+            refused = f"error: {exc}\n"
         except Failure as exc:
-            return step.result(1, stderr=exc.text + "\n")
+            refused = exc.text + "\n"
+        step.printed.stderr += [f"Warning: {text}" for text in self.api.warnings]  # as kubectl prints them
+        if refused:
+            return step.result(1, stderr=refused)
         if target is None or not podgen.attaches(action):
             return step.result(0)
         return self._attach(action, target, step, session, step_slug)

@@ -26,8 +26,9 @@ def status_of(exc: Any) -> Obj | None:
             text = text.decode("utf-8", "replace")
         if not isinstance(text, str):
             continue
-        found = _EMBEDDED_STATUS.search(text.replace('\\"', '"'))
-        for candidate in (text, found.group(1) if found else None):
+        # The Status inside an upgrade failure's text: as JSON, or inside a bytes repr with escaped quotes.
+        embedded = [_EMBEDDED_STATUS.search(t) for t in (text, text.replace('\\"', '"'))]
+        for candidate in (text, *(found.group(1) for found in embedded if found)):
             try:
                 status = json.loads(candidate) if candidate else None
             except ValueError:

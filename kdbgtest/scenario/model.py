@@ -402,6 +402,7 @@ Capability = Literal[
     "profiles",  # kubectl debug --profile (general, baseline, restricted, netadmin)
     "sysadmin-profile",  # --profile=sysadmin (kubectl >= 1.30)
     "toolbox-image",  # the kdbgtest/debug-toolbox:1 image (images/debug) can run on the nodes
+    "named-users",  # the kubeconfig has users kdbgtest-alice, kdbgtest-bob (authenticating as alice, bob)
 ]
 
 

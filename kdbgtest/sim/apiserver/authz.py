@@ -59,9 +59,22 @@ def request_attributes(user: User, method: str, path: str, query: dict[str, str]
     name = rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
     verb = _verb(lower, bool(name), query)
+    if verb in ("list", "watch") and not name:
+        name = _named_in(query.get("fieldSelector", ""))
     if subresource in STREAMS:
         verb = "create"
     return Attributes(user, verb, True, group, namespace, resource, subresource, name, path)
+
+
+def _named_in(selector: str) -> str:
+    """The name a list/watch asks for with `fieldSelector=metadata.name=NAME` (RBAC's resourceNames then apply,
+    as kube-apiserver's request info sets it), else ""."""
+    parts = [p for p in selector.split(",") if p]
+    if len(parts) == 1:
+        key, sep, value = parts[0].partition("==") if "==" in parts[0] else parts[0].partition("=")
+        if sep and key == "metadata.name" and not key.endswith("!"):
+            return value
+    return ""
 
 
 def _plain_verb(method: str) -> str:
