@@ -45,6 +45,8 @@ def render(exc: Any) -> str:
         return f"error: {getattr(exc, 'reason', None) or exc}"
     reason, message = status.get("reason") or "", status.get("message") or ""
     details = status.get("details") or {}
+    if getattr(exc, "status", None) == 0 and "Handshake status" in str(getattr(exc, "reason", "")):
+        return f"error: unable to upgrade connection: {message}"  # kubectl's words for a refused exec/attach
     if reason == "Invalid":
         return _invalid(details, message)
     if reason:
