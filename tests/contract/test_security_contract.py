@@ -125,8 +125,8 @@ def test_exec_is_refused_to_a_viewer(backend: Backend, users: str) -> None:
     done = backend.kubectl("exec", "app", "--as=vic", "--as-group=viewers", "--", "true", check=False)
     assert done.returncode == 1
     assert last_line(done.stderr) == (
-        'error: unable to upgrade connection: pods "app" is forbidden: User "vic" cannot create resource "pods/exec" in '
-        f'API group "" in the namespace "{backend.namespace}"'
+        'error: unable to upgrade connection: pods "app" is forbidden: User "vic" cannot create resource '
+        f'"pods/exec" in API group "" in the namespace "{backend.namespace}"'
     )
 
 
