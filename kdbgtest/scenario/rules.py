@@ -224,7 +224,17 @@ class Rules:
             hint = f"did you mean '{match}'?" if match else f"known: {', '.join(sorted(catalog.FIXTURES))}"
             yield self.found((*loc, "fixture"), f"unknown fixture '{name}'; {hint}", key=False)
             return
-        if name == "rbac" and set(apply.params) <= set(fixture.defaults):
+        if name == "rbac" and not (apply.params.get("user") or apply.params.get("group")):
+            yield self.found(
+                (*loc, "params") if apply.params else (*loc, "fixture"),
+                "fixture 'rbac' needs 'user' or 'group' (whom the role is bound to)",
+            )
+        elif name == "rbac" and {"rules", "cluster_role"} <= set(apply.params):
+            yield self.found(
+                (*loc, "params", "cluster_role"),
+                "fixture 'rbac': give 'rules' (a new role) or 'cluster_role' (an existing one to bind), not both",
+            )
+        elif name == "rbac" and set(apply.params) <= set(fixture.defaults):
             try:
                 fixture.render(fixture.params(apply.params))
             except (ValueError, TypeError, KeyError) as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from kdbgtest.sim.apiserver import access, authz, handlers, objects, rbac, rest, status
+from kdbgtest.sim.apiserver.store import Store
 from kdbgtest.sim.contracts import Obj
 
 GROUP_VERSION = f"{rbac.GROUP}/v1"
@@ -29,7 +30,11 @@ def _where(request: web.Request, resource: str) -> str:
     return request.match_info.get("namespace", "") if resource in NAMESPACED else ""
 
 
-def _typed(resource: str, obj: Obj) -> Obj:
+def _typed(resource: str, obj: Obj, store: Store | None = None) -> Obj:
+    """The object as served; an aggregated ClusterRole shows the rules it aggregates, as the controller-manager
+    writes them into it."""
+    if store is not None and resource == "clusterroles" and obj.get("aggregationRule"):
+        obj = {**obj, "rules": rbac.cluster_role_rules(store, obj)}
     return {"kind": KINDS[resource], "apiVersion": GROUP_VERSION, **obj}
 
 
@@ -77,8 +82,9 @@ def _route(resource: str) -> tuple[web.RouteDef, ...]:
         return rest.respond(_typed(resource, rest.store(request).create(resource, obj)), 201)
 
     async def get(request: web.Request) -> web.Response:
-        found = rest.store(request).get(resource, _where(request, resource), request.match_info["name"])
-        return rest.respond(_typed(resource, found))
+        store = rest.store(request)
+        found = store.get(resource, _where(request, resource), request.match_info["name"])
+        return rest.respond(_typed(resource, found, store))
 
     async def list_(request: web.Request) -> web.Response:
         namespace = request.match_info.get("namespace")
@@ -87,7 +93,7 @@ def _route(resource: str) -> tuple[web.RouteDef, ...]:
             "kind": KINDS[resource] + "List",
             "apiVersion": GROUP_VERSION,
             "metadata": {"resourceVersion": store.resource_version},
-            "items": [_typed(resource, o) for o in store.list_objects(resource, namespace)],
+            "items": [_typed(resource, o, store) for o in store.list_objects(resource, namespace)],
         }
         return rest.respond(body)
 

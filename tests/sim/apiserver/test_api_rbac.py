@@ -79,6 +79,17 @@ def test_a_group_bound_to_view_reads_but_does_not_debug(api: ApiServer, roles: N
     assert can_i(api, "create", "pods", "--subresource=exec", "--as=zoe", "--as-group=dev") == "no (1)"
 
 
+def test_an_aggregated_role_shows_the_rules_it_aggregates(api: ApiServer) -> None:
+    view = api.kubectl_json("get", "clusterrole", "view")
+    assert view["aggregationRule"]["clusterRoleSelectors"] == [
+        {"matchLabels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}}
+    ]
+    assert any("pods/log" in rule.get("resources", []) for rule in view["rules"])
+    edit = api.kubectl_json("get", "clusterrole", "edit")
+    assert any("pods/exec" in rule.get("resources", []) for rule in edit["rules"])
+    assert all(rule in edit["rules"] for rule in view["rules"])
+
+
 def test_the_default_roles_exist_and_edit_aggregates_view(api: ApiServer) -> None:
     names = api.kubectl("get", "clusterroles", "-o", "name").stdout.split()
     assert {"clusterrole.rbac.authorization.k8s.io/" + n for n in ("admin", "edit", "view", "cluster-admin")} <= set(

@@ -140,8 +140,9 @@ def test_rbac_fixture_at_cluster_scope_is_prefixed_with_the_namespace() -> None:
 @pytest.mark.parametrize(
     ("params", "said"),
     [
-        ("{rules: [{verbs: [get], resources: [pods]}]}", "needs 'user' or 'group'"),
-        ("{user: a}", "exactly one of 'rules'"),
+        ("{user: '', rules: [{verbs: [get], resources: [pods]}]}", "needs 'user' or 'group'"),
+        ("{user: a, cluster_role: ''}", "needs 'rules' (a new role) or 'cluster_role'"),
+        ("{user: a, cluster_role: edit, rules: [{verbs: [get], resources: [pods]}]}", "not both"),
         ("{user: a, rules: [{verbs: [get]}]}", "needs 'verbs' and 'resources'"),
     ],
 )
