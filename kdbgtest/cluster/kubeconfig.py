@@ -141,6 +141,17 @@ def probe(kubectl: Path, kubeconfig: Path, context: str | None) -> Probe:
     )
 
 
+def named_users(path: Path) -> set[str]:
+    """`named-users` if the kubeconfig has the users kdbgtest-alice and kdbgtest-bob (scenarios that act as a
+    user who authenticates itself, e.g. to be refused impersonation, use them with `kubectl --user`)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return set()
+    names = {u.get("name") for u in data.get("users") or [] if isinstance(u, dict)} if isinstance(data, dict) else set()
+    return {base.NAMED_USERS} if set(base.NAMED_USER_ENTRIES) <= names else set()
+
+
 def client_capabilities(client_minor: int) -> set[str]:
     """Capabilities that come from kubectl itself."""
     found = set()
@@ -166,6 +177,7 @@ class KubeconfigProvider:
             raise ClusterError(f"kubeconfig {self.kubeconfig} does not exist; pass --kubeconfig FILE")
         found = probe(tools.require("kubectl", self.kubectl), self.kubeconfig, self.context)
         capabilities = client_capabilities(found.client_minor) | {base.TARGET_NAMESPACE, base.NODE_DEBUG}
+        capabilities |= named_users(self.kubeconfig)
         if found.ephemeral_containers:
             capabilities.add(base.EPHEMERAL_CONTAINERS)
         return base.ClusterInfo(

@@ -7,6 +7,7 @@ what a scenario runs. The `custom` profile of a debug step is written as JSON in
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -24,6 +25,7 @@ from kdbgtest.debug.driver import (
     Dialogue,
     SessionFailed,
     SessionTimeout,
+    impersonation_args,
 )
 from kdbgtest.debug.session import Session
 from kdbgtest.scenario import model
@@ -57,6 +59,12 @@ class KubectlDriver:
 
     def close(self) -> None:
         """Nothing to release: every command is a process of its own, gone when its step ends."""
+
+    def acting_as(self, identity: model.Identity) -> KubectlDriver:
+        """This driver with `--as`/`--as-group` after the cluster flags of every command."""
+        other = copy.copy(self)
+        other.base = [*self.base, *impersonation_args(identity)]
+        return other
 
     def debug(
         self,

@@ -34,6 +34,12 @@ class Kubectl:
     kubeconfig: Path
     context: str | None = None
     reader: reads.Reader | None = field(default=None, compare=False, repr=False)
+    impersonate: tuple[str, ...] = ()  # `--as=USER`, `--as-group=G`: every command acts as that user
+
+    def acting_as(self, flags: Sequence[str]) -> Kubectl:
+        """This client acting as another user (kubectl `--as` flags); its reads go through kubectl (the
+        keep-alive reader is the kubeconfig user's own)."""
+        return replace(self, reader=None, impersonate=tuple(flags))
 
     def with_reader(self) -> Kubectl:
         """This client, reading through a keep-alive connection of its own (close it with `close`); itself
@@ -53,6 +59,7 @@ class Kubectl:
         base = [str(self.path), "--kubeconfig", str(self.kubeconfig)]
         if self.context:
             base += ["--context", self.context]
+        base += self.impersonate
         if namespace:
             base += ["-n", namespace]
         return [*base, *args]

@@ -36,8 +36,12 @@ def qos_class(pod: Obj) -> str:
     return "Guaranteed"
 
 
-def create(store: Store, namespace: str, pod: Obj) -> Obj:
-    """Create a pod in `namespace` and schedule it (soon after, as the scheduler would)."""
+Admit = Callable[[Obj], None]  # validating admission (Pod Security): raises ApiError to refuse
+
+
+def create(store: Store, namespace: str, pod: Obj, admit: Admit | None = None) -> Obj:
+    """Create a pod in `namespace` and schedule it (soon after, as the scheduler would). `admit` sees the
+    defaulted, valid pod before it is stored, as validating admission does."""
     meta = pod.setdefault("metadata", {})
     if meta.get("namespace") and meta["namespace"] != namespace:
         raise status.bad_request(
@@ -51,6 +55,8 @@ def create(store: Store, namespace: str, pod: Obj) -> Obj:
     errors = validation.validate_pod_create(pod)
     if errors:
         raise _invalid(pod, errors)
+    if admit is not None:
+        admit(pod)
     pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod)}
     created = store.create("pods", pod)
     if not created["spec"].get("nodeName"):
@@ -164,7 +170,7 @@ def update_status(store: Store, namespace: str, name: str, new: Obj) -> Obj:
     return store.update("pods", pod)
 
 
-def update_ephemeral(store: Store, namespace: str, name: str, new: Obj) -> Obj:
+def update_ephemeral(store: Store, namespace: str, name: str, new: Obj, admit: Admit | None = None) -> Obj:
     """PUT/PATCH of pods/ephemeralcontainers: only spec.ephemeralContainers changes (others are dropped)."""
     old = store.get("pods", namespace, name)
     _check_name(new, name)
@@ -175,6 +181,8 @@ def update_ephemeral(store: Store, namespace: str, name: str, new: Obj) -> Obj:
     errors = validation.validate_ephemeral_update(old, pod)
     if errors:
         raise _invalid(pod, errors)
+    if admit is not None:
+        admit(pod)
     _bump_generation(old, pod)
     sent = (new.get("metadata") or {}).get("resourceVersion")
     pod["metadata"]["resourceVersion"] = sent or old["metadata"]["resourceVersion"]
