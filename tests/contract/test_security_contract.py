@@ -142,7 +142,7 @@ def test_a_binding_to_a_missing_role_adds_rbacs_reason(backend: Backend, users: 
     done = backend.kubectl("get", "pods", "--as=dan", check=False)
     assert last_line(done.stderr) == (
         'Error from server (Forbidden): pods is forbidden: User "dan" cannot list resource "pods" in API group "" in '
-        f'the namespace "{backend.namespace}": RBAC: role.rbac.authorization.k8s.io "missing" not found'
+        f'the namespace "{backend.namespace}": rbac: RBAC: role.rbac.authorization.k8s.io "missing" not found'
     )
 
 

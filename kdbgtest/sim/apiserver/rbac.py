@@ -5,7 +5,9 @@ Rules match as upstream's `RuleAllows`: verbs and API groups by value or `*`; re
 `resource/subresource`, or `*/subresource`; `resourceNames` only a named request; non-resource URLs by value or a
 trailing `*`. A ClusterRole with an `aggregationRule` has the rules of every ClusterRole its selectors match
 (the controller-manager's aggregation, computed when asked). A binding to a role that does not exist allows
-nothing and adds `RBAC: role.rbac.authorization.k8s.io "x" not found` to the reason, as upstream does.
+nothing and adds `rbac: RBAC: role.rbac.authorization.k8s.io "x" not found` to the reason, as kube-apiserver
+v1.37.2 says it (its authorizer chain prefixes the RBAC authorizer's reason with its name; the contract test
+`test_a_binding_to_a_missing_role_adds_rbacs_reason` compares the two).
 """
 
 from __future__ import annotations
@@ -274,5 +276,5 @@ def authorize(store: Store, attrs: Attributes) -> tuple[bool, str]:
             role = f'{ref.get("kind")} "{ref.get("name")}"'
             return True, f"RBAC: allowed by {where} of {role} to {_subject_text(subjects[0])}"
     if errors:
-        return False, "RBAC: " + (errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
+        return False, "rbac: RBAC: " + (errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
     return False, ""

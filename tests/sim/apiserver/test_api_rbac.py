@@ -121,7 +121,7 @@ def test_a_binding_to_a_missing_role_says_so(api: ApiServer, roles: None) -> Non
     done = api.kubectl("get", "pods", "-n", "rbac", "--as=dan", check=False)
     assert done.stderr.strip().endswith(
         'pods is forbidden: User "dan" cannot list resource "pods" in API group "" in the namespace "rbac": '
-        'RBAC: role.rbac.authorization.k8s.io "missing" not found'
+        'rbac: RBAC: role.rbac.authorization.k8s.io "missing" not found'
     )
 
 
