@@ -60,7 +60,7 @@ def test_list_shows_modes_tags_and_locations_and_filters() -> None:
     assert "modes=ephemeral" in line and "tags=ephemeral,interactive,smoke" in line
     assert line.endswith("scenarios/ephemeral/named-debugger.yaml:2")
     assert "by mode: copy " in done.stdout
-    only_node = kdbgtest("list", "scenarios", "-k", "node and not profile")
+    only_node = kdbgtest("list", "scenarios", "-k", "node and not profile and not rbac")
     names = [ln.split()[0] for ln in only_node.stdout.splitlines()[:-2] if ln.strip()]
     assert names == ["copy-same-node", "node-find-runaway", "node-host-namespaces", "node-leftover-pod"]
     assert only_node.stdout.splitlines()[-1].startswith("4 scenario(s); by mode: copy 1, node 3;")
