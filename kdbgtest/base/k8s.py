@@ -203,31 +203,29 @@ ContainerKind = Literal["init", "regular", "ephemeral"]
 ALL_KINDS: tuple[ContainerKind, ...] = ("init", "regular", "ephemeral")
 
 
+_STATUS_KEYS = {
+    "init": "initContainerStatuses",
+    "regular": "containerStatuses",
+    "ephemeral": "ephemeralContainerStatuses",
+}
+_SPEC_KEYS = {"init": "initContainers", "regular": "containers", "ephemeral": "ephemeralContainers"}
+
+
+def _objects(section: Any, keys: dict[str, str], kinds: Iterable[ContainerKind]) -> list[Any]:
+    """The objects of the lists `keys[kind]` of `section`, kind by kind; entries that are not objects left out."""
+    found: list[Any] = []
+    for kind in kinds:
+        found += [item for item in section.get(keys[kind]) or [] if isinstance(item, dict)]
+    return found
+
+
 def container_statuses(pod: Pod, kinds: Iterable[ContainerKind] = ALL_KINDS) -> list[ContainerStatus]:
     """The pod's container statuses of `kinds`, in that order (by default init, regular, ephemeral: kubectl's
     lookup order), each list in the server's order; entries that are not objects are left out."""
-    status = pod.get("status") or {}
-    lists = {
-        "init": status.get("initContainerStatuses"),
-        "regular": status.get("containerStatuses"),
-        "ephemeral": status.get("ephemeralContainerStatuses"),
-    }
-    found: list[ContainerStatus] = []
-    for kind in kinds:
-        found += [s for s in lists[kind] or [] if isinstance(s, dict)]
-    return found
+    return _objects(pod.get("status") or {}, _STATUS_KEYS, kinds)
 
 
 def containers(pod: Pod, kinds: Iterable[ContainerKind] = ALL_KINDS) -> list[Container]:
     """The pod's containers of `kinds` in its spec, in that order (by default init, regular, ephemeral: the API
     server's visiting order); entries that are not objects are left out."""
-    spec = pod.get("spec") or {}
-    lists = {
-        "init": spec.get("initContainers"),
-        "regular": spec.get("containers"),
-        "ephemeral": spec.get("ephemeralContainers"),
-    }
-    found: list[Container] = []
-    for kind in kinds:
-        found += [c for c in lists[kind] or [] if isinstance(c, dict)]
-    return found
+    return _objects(pod.get("spec") or {}, _SPEC_KEYS, kinds)
