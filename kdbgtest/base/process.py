@@ -1,6 +1,8 @@
 """The one subprocess wrapper: argv lists only, always a timeout, stderr kept for the error.
 
-Interactive programs go through `kdbgtest.debug.session` (pexpect) instead.
+In a worker thread of `kdbgtest run -n N`, a cancelled run stops the program (its process group) within
+`cancel.SLICE` seconds and raises the interruption. Interactive programs go through `kdbgtest.debug.session`
+(pexpect) instead.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kdbgtest.base import cancel
 from kdbgtest.base.errors import CommandFailed, StepTimeout
 
 log = logging.getLogger(__name__)
@@ -98,7 +101,7 @@ def run(
         start_new_session=True,
     )
     try:
-        out, err = proc.communicate(stdin, timeout=timeout)
+        out, err = _communicate(proc, stdin, timeout)
     except subprocess.TimeoutExpired:
         out, err = _stop(proc)
         seen = (err or out or "").strip().splitlines()[-5:]
@@ -113,6 +116,23 @@ def run(
     if check and done.returncode != 0:
         raise CommandFailed(args, done.returncode, out, err)
     return done
+
+
+def _communicate(proc: subprocess.Popen[str], stdin: str | None, timeout: float) -> tuple[str, str]:
+    """`proc.communicate` within `timeout`; in a cancellable scope (`cancel`), in slices with a look at the
+    run's cancellation between them (nothing is lost between slices)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        cancel.check()
+        left = deadline - time.monotonic()
+        try:
+            return proc.communicate(stdin, timeout=max(cancel.slice_of(left), 0.0))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+            stdin = None  # already handed over by the first call
 
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:

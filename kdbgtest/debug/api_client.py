@@ -18,12 +18,14 @@ from kubernetes import client, config, watch
 from kubernetes.client import exceptions
 from kubernetes.stream import stream
 
+from kdbgtest.base import cancel
 from kdbgtest.base.errors import ClusterError
 from kdbgtest.debug import api_errors, stuck
 
 Obj = dict[str, Any]
 CALL_TIMEOUT = 30.0
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+WATCH_SLICE = 1  # seconds a watch lasts in a cancellable scope (`-n N`) before it is re-opened
 
 
 class Failure(Exception):
@@ -124,17 +126,19 @@ class Api:
         A container that cannot start (`stuck.NEVER_STARTS`) raises `stuck.CannotStart` at once."""
         last = "no event"
         while True:
+            cancel.check()  # `-n N`: each watch lasts at most WATCH_SLICE seconds in a cancellable scope
             left = remaining(f"container {container} of pod {pod} to start (last seen: {last})")
             events = watch.Watch().stream(  # type: ignore[no-untyped-call]
                 self.core.list_namespaced_pod,
                 namespace,
                 field_selector=f"metadata.name={pod}",
-                timeout_seconds=max(int(left), 1),
+                timeout_seconds=max(int(left if cancel.current() is None else min(left, WATCH_SLICE)), 1),
                 _request_timeout=left + 5,
                 deserialize=False,
             )
             with contextlib.closing(events):
                 for state in _states(events, container):
+                    cancel.check()
                     if "running" in state or "terminated" in state:
                         return "terminated" in state
                     message = (state.get("waiting") or {}).get("message")

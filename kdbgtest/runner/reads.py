@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import urllib3
 
-from kdbgtest.base import waiting
+from kdbgtest.base import cancel, waiting
 from kdbgtest.base.errors import ClusterError, StepTimeout
 
 Obj = dict[str, Any]
@@ -32,6 +32,7 @@ T = TypeVar("T")
 CALL_TIMEOUT = 30.0
 # A watch is re-opened at least this often (seconds), so an expired deadline is noticed even without events.
 WATCH_SLICE = 5
+SCOPED_WATCH_SLICE = 1  # in a cancellable scope (`-n N`): a cancelled run is noticed within about a second
 RETRY_PAUSE = 0.2  # after a failed list, before the next
 
 # kubectl's names for the kinds read here -> (collection, namespaced)
@@ -130,6 +131,7 @@ class Reader:
         deadline = time.monotonic() + timeout
         seen: T | None = None
         while True:
+            cancel.check()
             try:
                 listed = self._json(path, [selector], max(min(deadline - time.monotonic(), CALL_TIMEOUT), 1.0)) or {}
             except ClusterError as exc:  # a failed look is something seen, not the end of the wait
@@ -144,11 +146,13 @@ class Reader:
                 return seen
             version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
             while True:
+                cancel.check()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}; last seen: {describe(seen)}")
+                slice_ = WATCH_SLICE if cancel.current() is None else SCOPED_WATCH_SLICE
                 query = [selector, ("watch", "true"), ("resourceVersion", version),
-                         ("timeoutSeconds", str(max(1, min(WATCH_SLICE, int(left + 0.999)))))]  # fmt: skip
+                         ("timeoutSeconds", str(max(1, min(slice_, int(left + 0.999)))))]  # fmt: skip
                 outcome = self._follow(path, query, left, judge)
                 if outcome is None:  # the watch expired (410 Gone) or broke: list again
                     break
@@ -186,6 +190,7 @@ class Reader:
                     done, seen = judge(None if kind == "DELETED" else obj)
                     if done:
                         return True, True, seen, version
+                    cancel.check()
             finally:
                 response.release_conn()
         except (urllib3.exceptions.HTTPError, OSError):  # a broken connection: list again (the deadline holds)

@@ -3,18 +3,20 @@
 Reports stay ordered and readable: each scenario's events are held back and handed to the reporters in one
 piece, in the order the scenarios were given (a scenario that finishes early waits for those before it).
 Scenarios marked `serial: true` run afterwards, one at a time. A signal (or a lost API server) reaches the
-main thread: it stops every running scenario with the same interruption (raised inside its thread), waits
-for each to clean up, and re-raises with their results in `Interrupted.results`.
+main thread: it cancels the run's `cancel.Cancellation`, which each worker notices at its next polling point
+(a wait, a terminal read, a process or watch slice: within `cancel.SLICE` seconds or so) and raises as the same
+interruption, so its scenario cleans up as a serial run's does. The main thread waits for each (signals
+deferred: a second one is announced, a third cancels hard, cutting the workers' cleanup short too) and
+re-raises with their results in `Interrupted.results`.
 """
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
 
-from kdbgtest.base import interrupt
+from kdbgtest.base import cancel, interrupt
 from kdbgtest.runner import events
 from kdbgtest.scenario import loader
 
@@ -84,19 +86,18 @@ def run_all(
     ordered = _Ordered(reporters, len(concurrent))
     results: dict[int, events.ScenarioFinished] = {}
     not_run: list[str] = []
-    threads: dict[int, int] = {}  # scenario index -> ident of the thread running it
     stop = threading.Event()
+    token = cancel.Cancellation()
 
     def task(index: int) -> events.ScenarioFinished | None:
         if stop.is_set():
             not_run.append(concurrent[index].name)
             ordered.finished(index)
             return None
-        threads[index] = threading.get_ident()
         try:
-            found = one(concurrent[index], [ordered.held[index]])
+            with cancel.scope(token):
+                found = one(concurrent[index], [ordered.held[index]])
         finally:
-            threads.pop(index, None)
             ordered.finished(index)
         if fail_fast and found.verdict in ("failed", "error"):
             stop.set()
@@ -115,9 +116,16 @@ def run_all(
     except KeyboardInterrupt as exc:
         stopped = interrupt.as_interrupted(exc)
         stop.set()
+        token.cancel(stopped)
         pool.shutdown(wait=False, cancel_futures=True)
-        with interrupt.shielded():
-            partial = _stop_running(pending, threads, stopped)
+        try:
+            with interrupt.shielded():
+                partial = _collect(pending)
+        except KeyboardInterrupt as aborted:  # signalled again while they clean up: cut their cleanup short
+            token.cancel(stopped, hard=True)
+            stopped = interrupt.as_interrupted(aborted)
+            stopped.incomplete = True
+            partial = _collect(pending)
         ordered.flush_all()
         stopped.results = [*(results[i] for i in sorted(results)), *partial]
         raise stopped from None
@@ -131,16 +139,8 @@ def run_all(
     return in_order, not_run
 
 
-def _stop_running(
-    pending: dict[futures.Future[events.ScenarioFinished | None], int],
-    threads: dict[int, int],
-    stopped: interrupt.Interrupted,
-) -> list[events.ScenarioFinished]:
-    """Raise an interruption in every running scenario's thread (`stopped` itself is reported by the run);
-    wait for each to clean up; what they recorded."""
-    for ident in list(threads.values()):
-        if ident not in interrupt.SHIELDED_THREADS:  # one already cleaning up finishes that first
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(interrupt.Interrupted))
+def _collect(pending: dict[futures.Future[events.ScenarioFinished | None], int]) -> list[events.ScenarioFinished]:
+    """Wait for every started scenario of a cancelled run to unwind and clean up; what they recorded."""
     partial = []
     for future in list(pending):
         if future.cancelled():
