@@ -29,25 +29,34 @@ _TERMINATE_GRACE = 3.0
 
 
 _counts = threading.local()  # each thread counts the programs it starts into its own Counter
+_count_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def counting() -> Iterator[Counter[str]]:
+def counting(into: Counter[str] | None = None) -> Iterator[Counter[str]]:
     """Within the block, every program this thread starts (here or in a terminal session) is counted by
-    the name of its executable (`kubectl`)."""
+    the name of its executable (`kubectl`), into a new Counter or `into` (a helper thread counting for the
+    thread that started it, see `current_counter`)."""
     previous = getattr(_counts, "counter", None)
-    _counts.counter = Counter()
+    _counts.counter = Counter() if into is None else into
     try:
         yield _counts.counter
     finally:
         _counts.counter = previous
 
 
+def current_counter() -> Counter[str] | None:
+    """The Counter this thread counts into, if it is `counting`."""
+    counter: Counter[str] | None = getattr(_counts, "counter", None)
+    return counter
+
+
 def started(argv0: str) -> None:
     """Count a program started in this thread (see `counting`)."""
-    counter = getattr(_counts, "counter", None)
+    counter = current_counter()
     if counter is not None:
-        counter[Path(argv0).name] += 1
+        with _count_lock:  # helper threads may count into their starter's Counter
+            counter[Path(argv0).name] += 1
 
 
 @dataclass(frozen=True)
