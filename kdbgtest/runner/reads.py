@@ -9,8 +9,11 @@ through kubectl; what it only looks at goes through the kubernetes client's conn
     pods = reader.items("pods", namespace="ns", labels="a=b")
     seen = reader.watch_one("pods", "app", "ns", judge, timeout=30, what="pod app to be running")
 
-`get`/`items` know the kinds a scenario's runner looks at (pods, nodes, namespaces, events); any other kind
-is `Unsupported`, and the caller asks kubectl. Failures are `ClusterError` with the API server's message.
+`get`/`items` know the kinds a scenario's runner looks at (pods, nodes, namespaces, events, service
+accounts); any other kind is `Unsupported`, and the caller asks kubectl. Failures are `ClusterError` with the
+API server's message. The harness's own objects go through it too: the run's namespace is created
+(`create`) and it and the debug steps' pods are deleted (`delete`) here, with kubectl's wording for a
+refusal (`Error from server (Forbidden): ...`); fixtures are still created by kubectl, as a user would.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ for _names, _collection, _namespaced in (
     (("node", "nodes", "no"), "nodes", False),
     (("namespace", "namespaces", "ns"), "namespaces", False),
     (("event", "events", "ev"), "events", True),
+    (("serviceaccount", "serviceaccounts", "sa"), "serviceaccounts", True),
 ):
     for _name in _names:
         _KINDS[_name] = (_collection, _namespaced)
@@ -59,7 +63,7 @@ def cluster_scoped(kind: str) -> bool:
 
 
 class Unsupported(Exception):
-    """A kind this reader does not map; ask kubectl."""
+    """A kind this reader does not map (or a kubeconfig the client cannot load); ask kubectl."""
 
 
 class Reader:
@@ -68,9 +72,13 @@ class Reader:
     def __init__(self, kubeconfig: Path, context: str | None) -> None:
         from kubernetes import config  # large: imported when a run starts, not for `kdbgtest --help`
 
-        self.api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig), context=context
-        )
+        try:
+            self.api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=str(kubeconfig), context=context
+            )
+        except (config.ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+            raise Unsupported(f"the kubernetes client cannot use {kubeconfig}: {exc}") from None
+        self._served: set[str] | None = None
 
     def close(self) -> None:
         self.api.close()
@@ -110,6 +118,31 @@ class Reader:
         query = [(k, v) for k, v in (("labelSelector", labels), ("fieldSelector", fields)) if v]
         found = self._json(self.collection(kind, namespace), query, timeout) or {}
         return [item for item in found.get("items") or [] if isinstance(item, dict)]
+
+    def serves(self, kind: str) -> bool:
+        """Whether the server offers `kind` (kubectl's name for a core/v1 kind), from its discovery of /api/v1
+        (asked once). The offline cluster, for one, has no service accounts."""
+        collection = self.collection(kind, None).rsplit("/", 1)[-1]
+        if self._served is None:
+            found = self._json("/api/v1", [], CALL_TIMEOUT) or {}
+            self._served = {str(r.get("name")) for r in found.get("resources") or [] if isinstance(r, dict)}
+        return collection in self._served
+
+    def create(self, kind: str, body: Obj, *, namespace: str | None = None, timeout: float = CALL_TIMEOUT) -> None:
+        """POST `body` to the collection of `kind`; a refusal is `ClusterError` in kubectl's words."""
+        self._send("POST", self.collection(kind, namespace), [], body, timeout, missing_ok=False)
+
+    def delete(
+        self, ref: str, *, namespace: str | None = None, grace: int | None = None, timeout: float = CALL_TIMEOUT
+    ) -> bool:
+        """DELETE object `ref` (KIND/NAME) without waiting, in the background as kubectl does; False if it did not
+        exist (`--ignore-not-found`). `grace`: its grace period in seconds."""
+        kind, _, name = ref.partition("/")
+        body: Obj = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        if grace is not None:
+            body["gracePeriodSeconds"] = grace
+        path = f"{self.collection(kind, namespace)}/{quote(name)}"
+        return self._send("DELETE", path, [], body, timeout, missing_ok=True)
 
     def watch_one(
         self,
@@ -197,12 +230,45 @@ class Reader:
             return None
         return True, False, seen, version
 
-    def _request(self, path: str, query: list[tuple[str, str]], timeout: float | tuple[float, float]) -> Any:
-        """The urllib3 response of one GET (its body not read yet)."""
-        method, url, headers, _, _ = self.api.param_serialize(
-            "GET", path, query_params=query, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
+    def _request(
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        timeout: float | tuple[float, float],
+        *,
+        method: str = "GET",
+        body: Obj | None = None,
+    ) -> Any:
+        """The urllib3 response of one request (its body not read yet)."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        method, url, headers, serialized, _ = self.api.param_serialize(
+            method, path, query_params=query, header_params=headers, body=body, auth_settings=["BearerToken"]
         )
-        return self.api.call_api(method, url, header_params=headers, _request_timeout=timeout).response
+        return self.api.call_api(
+            method, url, header_params=headers, body=serialized, _request_timeout=timeout
+        ).response
+
+    def _send(
+        self, method: str, path: str, query: list[tuple[str, str]], body: Obj, timeout: float, *, missing_ok: bool
+    ) -> bool:
+        """A write; False for a 404 with `missing_ok`. A refusal: `ClusterError` in kubectl's words."""
+        from kubernetes.client import exceptions
+
+        try:
+            response = self._request(path, query, timeout, method=method, body=body)
+            try:
+                answer = response.data
+            finally:
+                response.release_conn()
+        except (exceptions.ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError(f"{method} {path} failed: {type(exc).__name__}: {exc}") from None
+        if response.status == 404 and missing_ok:
+            return False
+        if response.status >= 300:
+            raise ClusterError(_refusal(response.status, answer))
+        return True
 
     def _json(self, path: str, query: list[tuple[str, str]], timeout: float, *, missing_ok: bool = False) -> Obj | None:
         from kubernetes.client import exceptions
@@ -234,6 +300,18 @@ def _lines(response: Any) -> Any:
                 yield line
     if pending.strip():
         yield pending
+
+
+def _refusal(status: int, body: bytes) -> str:
+    """kubectl's line for a refused request: `Error from server (Forbidden): namespaces is forbidden: ...`."""
+    try:
+        found = json.loads(body)
+    except (TypeError, ValueError):
+        found = {}
+    if not isinstance(found, dict):
+        found = {}
+    reason = str(found.get("reason") or status)
+    return f"Error from server ({reason}): {found.get('message') or body[:200]!r}"
 
 
 def _reason(response: Any, body: bytes | None = None) -> str:
