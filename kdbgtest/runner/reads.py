@@ -311,7 +311,8 @@ def _refusal(status: int, body: bytes) -> str:
     if not isinstance(found, dict):
         found = {}
     reason = str(found.get("reason") or status)
-    return f"Error from server ({reason}): {found.get('message') or body[:200]!r}"
+    message = found.get("message") or body[:200].decode("utf-8", "replace")
+    return f"Error from server ({reason}): {message}"
 
 
 def _reason(response: Any, body: bytes | None = None) -> str:

@@ -272,3 +272,28 @@ def test_what_a_new_author_needs_holds_on_the_offline_cluster(cluster: base.Clus
     assert "the checks on pod/app stopped holding after" in result.message
     assert "state.running does not exist (null), expected a value" in result.message
     assert time.monotonic() - started < 20
+
+
+def test_the_harness_objects_go_through_the_keep_alive_client(cluster: base.ClusterInfo) -> None:
+    """The run's namespace is created and deleted, and a pod deleted, over the client's connection, with
+    kubectl's words for a refusal; the sim serves no service accounts, so none is awaited."""
+    from kdbgtest.base.errors import ClusterError
+    from kdbgtest.runner import kube, namespace
+
+    client = kube.Kubectl(tools.pinned_kubectl(), cluster.kubeconfig, cluster.context).with_reader()
+    assert client.reader is not None
+    name = f"kdbg-harness-{uuid.uuid4().hex[:6]}"
+    try:
+        with process.counting() as started:
+            assert not client.reader.serves("serviceaccounts") and client.reader.serves("pods")
+            namespace.create(client, name, "harness", "r1")
+            with pytest.raises(ClusterError, match=rf'Error from server \(AlreadyExists\): namespaces "{name}"'):
+                namespace.create(client, name, "harness", "r1")
+            assert namespace.is_ours(client, name, "r1")
+            client.delete("pod/none-such", namespace=name, grace=1)  # not there: nothing to do
+            assert namespace.delete(client, name, timeout=60) is None
+        assert started == {}, "no kubectl process for the harness's own objects"
+        assert kubectl(cluster, "get", "namespace", name, "--ignore-not-found").stdout == ""
+    finally:
+        kubectl(cluster, "delete", "namespace", name, "--ignore-not-found", "--wait=false")
+        client.close()
