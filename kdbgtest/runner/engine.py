@@ -158,7 +158,7 @@ def run_scenarios(
 
     try:
         with liveness.watching(cluster.kubeconfig, cluster.context):
-            if options.workers > 1:
+            if options.workers > 1 and options.namespace is None:  # in a shared namespace: one after another
                 results, not_run = workers.run_all(chosen, one, reporters, options.workers, options.fail_fast)
             else:
                 for scenario in chosen:
