@@ -120,12 +120,14 @@ def run_all(
         pool.shutdown(wait=False, cancel_futures=True)
         try:
             with interrupt.shielded():
-                partial = _collect(pending)
+                partial, raised = _collect(pending)
         except KeyboardInterrupt as aborted:  # signalled again while they clean up: cut their cleanup short
             token.cancel(stopped, hard=True)
             stopped = interrupt.as_interrupted(aborted)
             stopped.incomplete = True
-            partial = _collect(pending)
+            partial, raised = _collect(pending)
+        if isinstance(stopped, interrupt.ClusterLost) and not stopped.where:  # the first scenario it stopped
+            stopped.where = next((e.where for e in raised if isinstance(e, interrupt.ClusterLost) and e.where), "")
         ordered.flush_all()
         stopped.results = [*(results[i] for i in sorted(results)), *partial]
         raise stopped from None
@@ -139,15 +141,20 @@ def run_all(
     return in_order, not_run
 
 
-def _collect(pending: dict[futures.Future[events.ScenarioFinished | None], int]) -> list[events.ScenarioFinished]:
-    """Wait for every started scenario of a cancelled run to unwind and clean up; what they recorded."""
+def _collect(
+    pending: dict[futures.Future[events.ScenarioFinished | None], int],
+) -> tuple[list[events.ScenarioFinished], list[KeyboardInterrupt]]:
+    """Wait for every started scenario of a cancelled run to unwind and clean up; what they recorded, and the
+    interruptions they raised, in the given order."""
     partial = []
-    for future in list(pending):
+    raised = []
+    for future in sorted(pending, key=pending.__getitem__):
         if future.cancelled():
             continue
         try:
             found = future.result()
         except KeyboardInterrupt as exc:
+            raised.append(exc)
             result = getattr(exc, "result", None)
             if isinstance(result, events.ScenarioFinished):
                 partial.append(result)
@@ -156,4 +163,4 @@ def _collect(pending: dict[futures.Future[events.ScenarioFinished | None], int])
             continue
         if found is not None:
             partial.append(found)
-    return partial
+    return partial, raised
