@@ -118,17 +118,17 @@ def run_all(
         stop.set()
         token.cancel(stopped)
         pool.shutdown(wait=False, cancel_futures=True)
-        try:
-            with interrupt.shielded():
+        with interrupt.shielded():  # also while the held reports are shown: a signal there would cut them off
+            try:
                 partial, raised = _collect(pending)
-        except KeyboardInterrupt as aborted:  # signalled again while they clean up: cut their cleanup short
-            token.cancel(stopped, hard=True)
-            stopped = interrupt.as_interrupted(aborted)
-            stopped.incomplete = True
-            partial, raised = _collect(pending)
+            except KeyboardInterrupt as aborted:  # signalled again while they clean up: cut their cleanup short
+                token.cancel(stopped, hard=True)
+                stopped = interrupt.as_interrupted(aborted)
+                stopped.incomplete = True
+                partial, raised = _collect(pending)
+            ordered.flush_all()
         if isinstance(stopped, interrupt.ClusterLost) and not stopped.where:  # the first scenario it stopped
             stopped.where = next((e.where for e in raised if isinstance(e, interrupt.ClusterLost) and e.where), "")
-        ordered.flush_all()
         stopped.results = [*(results[i] for i in sorted(results)), *partial]
         raise stopped from None
     pool.shutdown(wait=True)
@@ -149,18 +149,17 @@ def _collect(
     partial = []
     raised = []
     for future in sorted(pending, key=pending.__getitem__):
-        if future.cancelled():
+        if future.cancelled():  # never started (cancelled without notice: waiting for it would never end)
             continue
-        try:
-            found = future.result()
-        except KeyboardInterrupt as exc:
-            raised.append(exc)
-            result = getattr(exc, "result", None)
+        futures.wait([future])  # a signal meanwhile is the main thread's own: it goes up, never taken for theirs
+        error = future.exception()
+        if isinstance(error, KeyboardInterrupt):
+            raised.append(error)
+            result = getattr(error, "result", None)
             if isinstance(result, events.ScenarioFinished):
                 partial.append(result)
             continue
-        except futures.CancelledError:
-            continue
+        found = future.result()  # a kdbgtest bug in the scenario's thread is raised here
         if found is not None:
             partial.append(found)
     return partial, raised

@@ -137,6 +137,48 @@ def test_a_signal_stops_three_stuck_scenarios_within_seconds(
     assert support.processes_with_environment(MARKER, marker) == [], context
 
 
+def test_a_third_signal_cuts_the_workers_cleanup_short(shared_sim: support.Sim, tmp_path: Path) -> None:
+    """SIGINT three times in quick succession (the second is announced, the third aborts the cleanup, also in
+    the worker threads): the run still exits 130 within seconds, says that its cleanup is incomplete, and
+    `kdbgtest clean` removes what it left."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    for index, (name, body) in enumerate(STUCK.items()):
+        (suite / f"{index}-{name}.yaml").write_text(f"name: {name}\ntimeout: 900\n{body}")
+    marker = uuid.uuid4().hex
+    proc = support.launch(_args(shared_sim, tmp_path, str(suite)), tmp_path, env={MARKER: marker})
+    try:
+        support.wait_until_handling(proc, {signal.SIGINT})
+        _until_three_stuck(shared_sim, proc)
+        for pause in (0.1, 0.1, 0.0):  # all three while the workers clean up (artifacts: several kubectl each)
+            os.kill(proc.pid, signal.SIGINT)
+            waiting.pause(pause)
+        third = time.monotonic()
+        out, err = proc.communicate(timeout=300)
+        took = time.monotonic() - third
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    context = f"exit {proc.returncode} {took:.1f}s after the third SIGINT\n{out}\n{err}"
+    print(f"three SIGINTs: exit {proc.returncode} {took:.1f}s after the third")
+    assert proc.returncode == 130, context
+    assert took < 20.0, context
+    lines = err.strip().splitlines()
+    assert lines[-1] == "kdbgtest: interrupted by SIGINT; cleanup incomplete; remove what is left with `kdbgtest clean`"
+    assert sum("SIGINT received; cleaning up" in line for line in lines) == 1, context  # the second one
+    assert support.processes_with_environment(MARKER, marker) == [], context
+    clean = support.launch(["clean", "--kubeconfig", str(shared_sim.info.kubeconfig), "--older-than", "0"], tmp_path)
+    clean_out, clean_err = clean.communicate(timeout=300)
+    assert clean.returncode == 0, clean_out + clean_err
+
+    def nothing_left() -> tuple[bool, list[str]]:
+        left = support.cluster_leftovers(shared_sim.info.kubeconfig)
+        return not left, left
+
+    waiting.wait_for(nothing_left, timeout=120, what="what the run left to be removed", interval=0.5, describe=str)
+
+
 def _until_three_stuck(sim: support.Sim, proc: subprocess.Popen[str]) -> None:
     """Until the three stuck scenarios each have their app running (their long step starts right after),
     and a moment more for them to get into it."""
