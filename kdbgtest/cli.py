@@ -99,7 +99,10 @@ def cmd_fixtures(args: argparse.Namespace) -> int:
         ready = fixture.ready(fixture.defaults)
         print(f"{fixture.name}\n  {fixture.description}")
         print("  params: " + ", ".join(f"{k}={v!r}" for k, v in fixture.defaults.items()))
-        state = f"pod {ready.get('pod')} is {ready.get('for')} (timeout {ready.get('timeout')}s)"
+        if ready is None:
+            state = "created (nothing to wait for)"
+        else:
+            state = f"pod {ready.get('pod')} is {ready.get('for')} (timeout {ready.get('timeout')}s)"
         print(f"  ready when: {state}\n")
     return EXIT_OK
 

@@ -11,6 +11,30 @@ HERE = Path(__file__).parent
 # Each folder's tier (the marker every test in it gets); tests/sim/unit and tests/unit are `unit` unless a module
 # marks itself `sim` (it starts the offline cluster) or `e2e`.
 TIERS = {"unit": "unit", "sim": "sim", "e2e": "e2e", "chaos": "chaos", "contract": "contract", "local": "local"}
+# Modules in unit folders that drive real programs (the kdbgtest CLI, kubectl against the fake kubectl's server,
+# pexpect sessions, lint-imports, processes timing out): end to end without a cluster, so `e2e`, which keeps
+# `-m unit` to seconds (they took ~140 s of its ~155 s).
+END_TO_END = {
+    "sim/unit/test_apiserver_protobuf_kubectl.py",
+    "unit/architecture/test_import_contracts.py",
+    "unit/base/test_async_process.py",
+    "unit/cli/test_cli_commands.py",
+    "unit/cli/test_cli_conventions.py",
+    "unit/cli/test_cli_files.py",
+    "unit/cli/test_cli_forbidden_namespace.py",
+    "unit/cli/test_cli_outputs.py",
+    "unit/cli/test_cli_progress.py",
+    "unit/cli/test_cli_startup.py",
+    "unit/cluster/test_kubeconfig_notice.py",
+    "unit/debug/test_debug_session.py",
+    "unit/plugin/test_plugin_paths.py",
+    "unit/plugin/test_plugin_pytester.py",
+    "unit/report/test_report_progress.py",
+    "unit/runner/test_liveness.py",
+    "unit/runner/test_runner_authoring.py",
+    "unit/runner/test_runner_engine.py",
+    "unit/runner/test_runner_observe.py",
+}
 
 
 def tier(path: Path) -> str | None:
@@ -19,6 +43,8 @@ def tier(path: Path) -> str | None:
         parts = path.relative_to(HERE).parts
     except ValueError:
         return None
+    if "/".join(parts) in END_TO_END:
+        return "e2e"
     if parts[:2] == ("sim", "unit"):
         return "unit"
     return TIERS.get(parts[0]) if len(parts) > 1 else None

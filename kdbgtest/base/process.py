@@ -2,7 +2,7 @@
 
 In a worker thread of `kdbgtest run -n N`, a cancelled run stops the program (its process group) within
 `cancel.SLICE` seconds and raises the interruption. Interactive programs go through `kdbgtest.debug.session`
-(pexpect) instead.
+(pexpect) instead; code on an event loop (the sim) uses the async twin, `async_process`.
 """
 
 from __future__ import annotations
@@ -113,11 +113,7 @@ def run(
         out, err = _communicate(proc, stdin, timeout)
     except subprocess.TimeoutExpired:
         out, err = _stop(proc)
-        seen = (err or out or "").strip().splitlines()[-5:]
-        raise StepTimeout(
-            f"`{shlex.join(args)}` did not finish within {timeout:g}s; last output: "
-            + (" | ".join(seen) if seen else "(nothing)")
-        ) from None
+        raise StepTimeout(timeout_message(args, timeout, out, err)) from None
     except BaseException:
         _stop(proc)
         raise
@@ -142,6 +138,14 @@ def _communicate(proc: subprocess.Popen[str], stdin: str | None, timeout: float)
             if time.monotonic() >= deadline:
                 raise
             stdin = None  # already handed over by the first call
+
+
+def timeout_message(argv: Sequence[str], timeout: float, stdout: str, stderr: str) -> str:
+    """What a command that ran past its deadline is reported as: its argv and its last lines of output."""
+    seen = (stderr or stdout or "").strip().splitlines()[-5:]
+    return f"`{shlex.join(argv)}` did not finish within {timeout:g}s; last output: " + (
+        " | ".join(seen) if seen else "(nothing)"
+    )
 
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:

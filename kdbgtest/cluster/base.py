@@ -17,6 +17,8 @@ NODE_DEBUG = "node-debug"
 PROFILES = "profiles"
 SYSADMIN_PROFILE = "sysadmin-profile"
 TOOLBOX_IMAGE = "toolbox-image"  # the kdbgtest/debug-toolbox:1 image can run on the nodes
+NAMED_USERS = "named-users"  # the kubeconfig has users kdbgtest-alice and kdbgtest-bob (they are alice, bob)
+NAMED_USER_ENTRIES = ("kdbgtest-alice", "kdbgtest-bob")
 
 
 @dataclass(frozen=True)

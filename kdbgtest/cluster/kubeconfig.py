@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from kdbgtest.base import process, tools
+from kdbgtest.base import k8s, process, tools
 from kdbgtest.base.errors import ClusterError, KdbgtestError
 from kdbgtest.cluster import base
 
@@ -100,18 +100,18 @@ def current_context(kubeconfig: Path) -> str | None:
     return found if isinstance(found, str) and found else None
 
 
-def is_control_plane(node: dict[str, Any]) -> bool:
+def is_control_plane(node: k8s.Node) -> bool:
     labels = (node.get("metadata") or {}).get("labels") or {}
     return any(label in labels for label in CONTROL_PLANE_LABELS)
 
 
-def is_schedulable(node: dict[str, Any]) -> bool:
+def is_schedulable(node: k8s.Node) -> bool:
     spec = node.get("spec") or {}
     taints = [t for t in spec.get("taints") or [] if t.get("effect") in ("NoSchedule", "NoExecute")]
     return not spec.get("unschedulable") and not taints
 
 
-def order_nodes(items: list[dict[str, Any]]) -> tuple[tuple[str, ...], str]:
+def order_nodes(items: list[k8s.Node]) -> tuple[tuple[str, ...], str]:
     """Schedulable node names (workers first) and the first control-plane node's name ("" if none)."""
     names = [(is_control_plane(n), str((n.get("metadata") or {}).get("name"))) for n in items]
     schedulable = [name for (cp, name), n in zip(names, items, strict=True) if is_schedulable(n)]
@@ -141,6 +141,17 @@ def probe(kubectl: Path, kubeconfig: Path, context: str | None) -> Probe:
     )
 
 
+def named_users(path: Path) -> set[str]:
+    """`named-users` if the kubeconfig has the users kdbgtest-alice and kdbgtest-bob (scenarios that act as a
+    user who authenticates itself, e.g. to be refused impersonation, use them with `kubectl --user`)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return set()
+    names = {u.get("name") for u in data.get("users") or [] if isinstance(u, dict)} if isinstance(data, dict) else set()
+    return {base.NAMED_USERS} if set(base.NAMED_USER_ENTRIES) <= names else set()
+
+
 def client_capabilities(client_minor: int) -> set[str]:
     """Capabilities that come from kubectl itself."""
     found = set()
@@ -166,6 +177,7 @@ class KubeconfigProvider:
             raise ClusterError(f"kubeconfig {self.kubeconfig} does not exist; pass --kubeconfig FILE")
         found = probe(tools.require("kubectl", self.kubectl), self.kubeconfig, self.context)
         capabilities = client_capabilities(found.client_minor) | {base.TARGET_NAMESPACE, base.NODE_DEBUG}
+        capabilities |= named_users(self.kubeconfig)
         if found.ephemeral_containers:
             capabilities.add(base.EPHEMERAL_CONTAINERS)
         return base.ClusterInfo(

@@ -64,6 +64,7 @@ class SimProvider:
             base.TARGET_NAMESPACE,
             base.NODE_DEBUG,
         }
+        capabilities |= kubeconfig.named_users(path)
         if self.config.feature("EphemeralContainers"):
             capabilities.add(base.EPHEMERAL_CONTAINERS)
         if not facade.toolbox_missing():  # the sim imports the archives `kdbgtest images build` made

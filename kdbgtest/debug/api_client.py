@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,12 @@ from kubernetes import client, config, watch
 from kubernetes.client import exceptions
 from kubernetes.stream import stream
 
-from kdbgtest.base import cancel
-from kdbgtest.base.errors import ClusterError
-from kdbgtest.debug import api_errors, stuck
+from kdbgtest.base import cancel, k8s
+from kdbgtest.base.errors import ClusterError, ScenarioError
+from kdbgtest.base.k8s import Obj
+from kdbgtest.debug import api_errors, api_impersonate, stuck
+from kdbgtest.scenario import model
 
-Obj = dict[str, Any]
 CALL_TIMEOUT = 30.0
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 WATCH_SLICE = 1  # seconds a watch lasts in a cancellable scope (`-n N`) before it is re-opened
@@ -41,11 +43,23 @@ class Failure(Exception):
 class Api:
     """CoreV1 calls against the cluster of `kubeconfig` (and `context`)."""
 
-    def __init__(self, kubeconfig: Path, context: str | None) -> None:
+    def __init__(self, kubeconfig: Path, context: str | None, identity: model.Identity | None = None) -> None:
         self.api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(kubeconfig), context=context
         )
+        self.impersonating = False
+        if identity is not None:
+            if len(identity.groups) > 1:
+                raise ScenarioError(
+                    "the API driver impersonates one group at most (its client sends each header once); "
+                    f"give `as.groups` one group, or use the kubectl driver for {identity.groups}"
+                )
+            self.impersonating = True
+            self.api_client.set_default_header("Impersonate-User", identity.user)
+            for group in identity.groups:
+                self.api_client.set_default_header("Impersonate-Group", group)
         self.core = client.CoreV1Api(self.api_client)
+        self.warnings: list[str] = []  # the server's Warning headers (kubectl prints each as `Warning: TEXT`)
 
     def close(self) -> None:
         self.api_client.close()
@@ -84,6 +98,7 @@ class Api:
             ) from None
         except OSError as exc:
             raise ClusterError(f"the API server did not answer: {exc}") from None
+        self._note_warnings(response)
         response.release_conn()  # type: ignore[attr-defined]  # not a V1Pod: a raw response (_preload_content)
 
     def logs(self, pod: str, namespace: str, container: str) -> str:
@@ -156,14 +171,24 @@ class Api:
     def call(self, method: Any, *args: Any, **kwargs: Any) -> str:
         """One API call, its answer as text; the connection goes back to the pool."""
         response = self._guarded(method, *args, _preload_content=False, _request_timeout=CALL_TIMEOUT, **kwargs)
+        self._note_warnings(response)
         try:
             return str(response.data.decode("utf-8", "replace"))
         finally:
             response.release_conn()
 
+    def _note_warnings(self, response: Any) -> None:
+        headers = getattr(response, "headers", None)
+        if headers is not None:
+            values = headers.getlist("Warning") if hasattr(headers, "getlist") else [headers.get("Warning") or ""]
+            for value in values:
+                self.warnings += warning_texts(value)
+
     def websocket(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        """A WebSocket (binary: decoded by `api_stream`), not preloaded."""
-        return self._guarded(stream, method, *args, binary=True, _preload_content=False, **kwargs)
+        """A WebSocket (binary: decoded by `api_stream`), not preloaded; with the impersonation headers when
+        acting as another user (`api_impersonate`)."""
+        opener = api_impersonate.stream if self.impersonating else stream
+        return self._guarded(opener, method, *args, binary=True, _preload_content=False, **kwargs)
 
     def _guarded(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -174,7 +199,15 @@ class Api:
             raise ClusterError(f"the API server did not answer: {exc}") from None
 
 
-def _states(events: Any, container: str) -> Iterator[Obj]:
+_WARNING = re.compile(r'\d{3} \S+ "((?:[^"\\]|\\.)*)"')
+
+
+def warning_texts(header: str) -> list[str]:
+    """The texts of a `Warning` header (`299 - "text", 299 - "other"`), unescaped, as client-go reads them."""
+    return [re.sub(r"\\(.)", r"\1", m.group(1)) for m in _WARNING.finditer(header)]
+
+
+def _states(events: Any, container: str) -> Iterator[k8s.ContainerState]:
     """The container's state in each watch event; a DELETED pod is kubectl's NotFound."""
     for event in events:
         if event["type"] == "DELETED":
@@ -184,12 +217,9 @@ def _states(events: Any, container: str) -> Iterator[Obj]:
             yield state
 
 
-def container_state(pod: Obj, name: str) -> Obj | None:
+def container_state(pod: k8s.Pod, name: str) -> k8s.ContainerState | None:
     """The state of container `name` in init, regular or ephemeral statuses (kubectl's lookup order)."""
-    status = pod.get("status") or {}
-    for kind in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-        for found in status.get(kind) or []:
-            if found.get("name") == name:
-                state: Obj = found.get("state") or {}
-                return state
+    for found in k8s.container_statuses(pod):
+        if found.get("name") == name:
+            return found.get("state") or {}
     return None

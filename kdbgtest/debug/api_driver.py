@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kdbgtest.base import k8s
 from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
+from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import api_stream, argv, dialogue, podgen, stuck
 from kdbgtest.debug.api_client import Api, Failure
 from kdbgtest.debug.driver import (
@@ -47,7 +49,6 @@ from kdbgtest.debug.driver import (
 from kdbgtest.debug.kubectl_driver import KubectlDriver, known_captures
 from kdbgtest.scenario import model
 
-Obj = dict[str, Any]
 ARGV_PREFIX = "kubernetes-client:"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # What kubectl prints on stderr before it attaches (unless -q), with or without -i/-t.
@@ -105,14 +106,32 @@ class ApiDriver:
     """Debug and exec steps through the kubernetes client; `kubectl` steps through `kubectl_driver`."""
 
     def __init__(
-        self, kubeconfig: Path, context: str | None, artifacts: Path, *, kubectl_driver: KubectlDriver
+        self,
+        kubeconfig: Path,
+        context: str | None,
+        artifacts: Path,
+        *,
+        kubectl_driver: KubectlDriver,
+        identity: model.Identity | None = None,
     ) -> None:
-        self.api = Api(kubeconfig, context)
+        self.api = Api(kubeconfig, context, identity)
         self.artifacts = artifacts
         self.kubectl_driver = kubectl_driver
+        self._where = (kubeconfig, context)
 
     def close(self) -> None:
         self.api.close()
+
+    def acting_as(self, identity: model.Identity) -> ApiDriver:
+        """A driver (with its own client) that sends Impersonate-User/-Group headers, as kubectl --as does."""
+        kubeconfig, context = self._where
+        return ApiDriver(
+            kubeconfig,
+            context,
+            self.artifacts,
+            kubectl_driver=self.kubectl_driver.acting_as(identity),
+            identity=identity,
+        )
 
     # -- the Driver protocol ------------------------------------------------------------------------------
 
@@ -134,13 +153,18 @@ class ApiDriver:
             time.monotonic() + timeout,
         )
         step.captures.update(known_captures(action))
+        self.api.warnings.clear()
+        refused = ""
         try:
             podgen.check(action, step.printed)
             target = self._create(action, namespace, step)
         except podgen.Refused as exc:
-            return step.result(1, stderr=f"error: {exc}\n")
+            refused = f"error: {exc}\n"
         except Failure as exc:
-            return step.result(1, stderr=exc.text + "\n")
+            refused = exc.text + "\n"
+        step.printed.stderr += [f"Warning: {text}" for text in self.api.warnings]  # as kubectl prints them
+        if refused:
+            return step.result(1, stderr=refused)
         if target is None or not podgen.attaches(action):
             return step.result(0)
         return self._attach(action, target, step, session, step_slug)
@@ -345,7 +369,7 @@ class ApiDriver:
 
     def _exec_container(self, action: model.ExecAction, namespace: str, step: Step) -> str:
         """The container kubectl exec picks, with its `Defaulted container ...` line, and its phase check."""
-        pod = self.api.read_pod(action.pod, namespace)
+        pod = k8s.as_pod(self.api.read_pod(action.pod, namespace))
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed"):
             raise Failure(f"error: cannot exec into a container in a completed pod; current phase is {phase}")

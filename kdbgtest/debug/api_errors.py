@@ -15,7 +15,8 @@ import json
 import re
 from typing import Any
 
-Obj = dict[str, Any]
+from kdbgtest.base.k8s import Obj
+
 _EMBEDDED_STATUS = re.compile(r"(\{\"kind\":\"Status\".*\})")
 
 
@@ -26,8 +27,9 @@ def status_of(exc: Any) -> Obj | None:
             text = text.decode("utf-8", "replace")
         if not isinstance(text, str):
             continue
-        found = _EMBEDDED_STATUS.search(text.replace('\\"', '"'))
-        for candidate in (text, found.group(1) if found else None):
+        # The Status inside an upgrade failure's text: as JSON, or inside a bytes repr with escaped quotes.
+        embedded = [_EMBEDDED_STATUS.search(t) for t in (text, text.replace('\\"', '"'))]
+        for candidate in (text, *(found.group(1) for found in embedded if found)):
             try:
                 status = json.loads(candidate) if candidate else None
             except ValueError:
@@ -44,6 +46,8 @@ def render(exc: Any) -> str:
         return f"error: {getattr(exc, 'reason', None) or exc}"
     reason, message = status.get("reason") or "", status.get("message") or ""
     details = status.get("details") or {}
+    if getattr(exc, "status", None) == 0 and "Handshake status" in str(getattr(exc, "reason", "")):
+        return f"error: unable to upgrade connection: {message}"  # kubectl's words for a refused exec/attach
     if reason == "Invalid":
         return _invalid(details, message)
     if reason:

@@ -57,6 +57,11 @@ class SessionFailed(SessionError, StepFailed):
 Dialogue = Sequence[model.DialogueItem]
 
 
+def impersonation_args(identity: model.Identity) -> list[str]:
+    """kubectl's `--as=USER` and one `--as-group=GROUP` per group."""
+    return [f"--as={identity.user}", *(f"--as-group={g}" for g in identity.groups)]
+
+
 class Driver(Protocol):
     """Performs command steps. Each method returns when the command has finished or its dialogue is done.
 
@@ -94,6 +99,11 @@ class Driver(Protocol):
         timeout: float,
         step_slug: str,
     ) -> CommandResult: ...
+
+    def acting_as(self, identity: model.Identity) -> Driver:
+        """A driver whose requests impersonate `identity` (kubectl `--as`/`--as-group`, or the same headers);
+        the caller closes it."""
+        ...
 
     def close(self) -> None:
         """Release what the driver holds (an API client's connections); called once, when the run ends."""

@@ -7,6 +7,7 @@ what a scenario runs. The `custom` profile of a debug step is written as JSON in
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.base import process
+from kdbgtest.base import k8s, process
 from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
 from kdbgtest.debug import ansi, argv, dialogue, hintwait, stuck
 from kdbgtest.debug.driver import (
@@ -24,6 +25,7 @@ from kdbgtest.debug.driver import (
     Dialogue,
     SessionFailed,
     SessionTimeout,
+    impersonation_args,
 )
 from kdbgtest.debug.session import Session
 from kdbgtest.scenario import model
@@ -57,6 +59,12 @@ class KubectlDriver:
 
     def close(self) -> None:
         """Nothing to release: every command is a process of its own, gone when its step ends."""
+
+    def acting_as(self, identity: model.Identity) -> KubectlDriver:
+        """This driver with `--as`/`--as-group` after the cluster flags of every command."""
+        other = copy.copy(self)
+        other.base = [*self.base, *impersonation_args(identity)]
+        return other
 
     def debug(
         self,
@@ -188,7 +196,7 @@ class KubectlDriver:
                 found = json.loads(done.stdout) if done.returncode == 0 else None
             except ValueError:
                 return None
-            why = stuck.cannot_start(found, [container]) if isinstance(found, dict) else None
+            why = stuck.cannot_start(k8s.as_pod(found), [container]) if isinstance(found, dict) else None
             return None if why is None else f"pod {pod}: {why}"
 
         return look

@@ -19,8 +19,7 @@ import copy
 from typing import Any
 
 from kdbgtest.base.errors import ScenarioError
-
-Obj = dict[str, Any]
+from kdbgtest.base.k8s import Obj
 
 # Container list fields merged by key (core/v1 types.go `patchMergeKey`).
 CONTAINER_MERGE_KEYS = {

@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
+from kdbgtest.base import k8s
+from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import merge, profiles
 from kdbgtest.scenario import model
 
-Obj = dict[str, Any]
 NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery util/rand: no vowels, no look-alikes
 NODE_CONTAINER = "debugger"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-debug"}
@@ -235,16 +235,15 @@ def node_pod(action: model.DebugAction, node: str, out: Printed) -> Obj:
 # -- shared pieces ---------------------------------------------------------------------------------------
 
 
-def container_names(pod: Obj) -> set[str]:
-    spec = pod["spec"]
-    return {c["name"] for kind in profiles.ALL_KINDS for c in spec.get(kind) or []}
+def container_names(pod: k8s.Pod) -> set[str]:
+    return {c["name"] for c in k8s.containers(pod)}
 
 
 def debug_name(action: model.DebugAction, pod: Obj, out: Printed) -> str:
     """`-c`, or `debugger-xxxxx` regenerated while it collides; prints `Defaulting debug container name`."""
     if action.container:
         return action.container
-    taken = container_names(pod)
+    taken = container_names(k8s.as_pod(pod))
     name = ""
     while not name or name in taken:
         name = f"debugger-{suffix()}"

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-Obj = dict[str, Any]
+from kdbgtest.base.k8s import Obj
+
 Style = Literal["ephemeral", "copy", "node"]
 DEFAULT_PROFILE = "general"
 HOST_ROOT = "host-root"

@@ -10,11 +10,9 @@ judgement.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from kdbgtest.base import k8s
 from kdbgtest.base.errors import StepFailed
-
-Obj = dict[str, Any]
 
 # Waiting reasons the kubelet keeps reporting until the pod or the registry changes. ErrImageNeverPull is the
 # same situation as ErrImagePull under `imagePullPolicy: Never`.
@@ -25,32 +23,27 @@ NEVER_STARTS = (
     "ErrImageNeverPull",
     "CreateContainerConfigError",
 )
-_STATUS_KEYS = ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
 
 
 class CannotStart(StepFailed):
     """A container the step waits for is stuck in one of `NEVER_STARTS`."""
 
 
-def cannot_start(pod: Obj, containers: Iterable[str] | None = None) -> str | None:
+def cannot_start(pod: k8s.Pod, containers: Iterable[str] | None = None) -> str | None:
     """Why a container of `pod` cannot start, as the kubelet says it: `container app: ImagePullBackOff: Back-off
     pulling image "nope:1"`; None when none is stuck. `containers` limits the look to those names (init
     containers are always looked at: while one is stuck, no other container starts)."""
     wanted = None if containers is None else set(containers)
-    status = pod.get("status") or {}
-    for key in _STATUS_KEYS:
-        for item in status.get(key) or []:
-            if not isinstance(item, dict):
-                continue
-            if wanted is not None and key != "initContainerStatuses" and item.get("name") not in wanted:
-                continue
-            why = state_stuck(item.get("state") or {})
-            if why is not None:
-                return f"container {item.get('name')}: {why}"
+    others = k8s.container_statuses(pod, ["regular", "ephemeral"])
+    looked = [*k8s.container_statuses(pod, ["init"]), *(s for s in others if wanted is None or s.get("name") in wanted)]
+    for item in looked:
+        why = state_stuck(item.get("state") or {})
+        if why is not None:
+            return f"container {item.get('name')}: {why}"
     return None
 
 
-def state_stuck(state: Obj) -> str | None:
+def state_stuck(state: k8s.ContainerState) -> str | None:
     """`ImagePullBackOff: Back-off pulling image "nope:1"` when a container state is one of `NEVER_STARTS`."""
     waiting = state.get("waiting") or {}
     reason = waiting.get("reason") if isinstance(waiting, dict) else None

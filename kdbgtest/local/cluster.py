@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.base import interrupt, process, waiting
+from kdbgtest.base import interrupt, k8s, process, waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
 from kdbgtest.local import build, components, host, images, pki, procs
 from kdbgtest.local import layout as paths
@@ -239,10 +239,10 @@ class LocalCluster:
         healthy, said = self._healthz(KUBELET_HEALTHZ, tls=False)
         if not healthy:
             return False, f"kubelet /healthz: {said}"
-        node = self.api_get(f"/api/v1/nodes/{self.node.name}")
+        node: k8s.Node = self.api_get(f"/api/v1/nodes/{self.node.name}")
         reported = node.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")
         conditions = node.get("status", {}).get("conditions", [])
-        ready: dict[str, Any] = next((c for c in conditions if c["type"] == "Ready"), {})
+        ready = next((c for c in conditions if c["type"] == "Ready"), k8s.Condition())
         beat = _seconds(ready.get("lastHeartbeatTime", ""))
         fresh = beat >= int(restarted)
         when = "after" if fresh else "before"
@@ -280,7 +280,7 @@ class LocalCluster:
     def _node_ready(self) -> tuple[bool, str]:
         self._check_alive()
         try:
-            node = self.api_get(f"/api/v1/nodes/{self.node.name}")
+            node: k8s.Node = self.api_get(f"/api/v1/nodes/{self.node.name}")
         except ClusterError as exc:
             return False, str(exc)
         conditions = {c["type"]: c for c in node.get("status", {}).get("conditions", [])}

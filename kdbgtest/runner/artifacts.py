@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
+from kdbgtest.base import k8s
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.runner import kube
 
@@ -51,10 +51,11 @@ def collect(
     _save(out / "events.txt", client, ["get", "events", "-o", "wide", "--sort-by=.lastTimestamp"], namespace)
     _save(out / "events.json", client, ["get", "events", "-o", "json"], namespace)
     try:
-        pods = client.items("pods", namespace=namespace, labels=labels, timeout=ARTIFACT_TIMEOUT)
+        found = client.items("pods", namespace=namespace, labels=labels, timeout=ARTIFACT_TIMEOUT)
     except KdbgtestError as exc:
         (out / "pods.error.txt").write_text(f"could not list pods in {namespace}: {exc}\n")
-        pods = []
+        found = []
+    pods = [k8s.as_pod(obj) for obj in found]
     for pod in pods:
         name = str((pod.get("metadata") or {}).get("name"))
         _pod_artifacts(client, out / _safe(name), namespace, name, pod)
@@ -66,14 +67,15 @@ def collect(
     return sorted(set(out.iterdir()) - before)
 
 
-def _get_or_none(client: kube.Kubectl, ns: str, name: str) -> dict[str, Any] | None:
+def _get_or_none(client: kube.Kubectl, ns: str, name: str) -> k8s.Pod | None:
     try:
-        return client.get(f"pod/{name}", namespace=ns, timeout=ARTIFACT_TIMEOUT)
+        found = client.get(f"pod/{name}", namespace=ns, timeout=ARTIFACT_TIMEOUT)
     except KdbgtestError:
         return None
+    return None if found is None else k8s.as_pod(found)
 
 
-def _pod_artifacts(client: kube.Kubectl, stem: Path, ns: str, name: str, pod: dict[str, Any] | None) -> None:
+def _pod_artifacts(client: kube.Kubectl, stem: Path, ns: str, name: str, pod: k8s.Pod | None) -> None:
     """`stem` is the path prefix of this pod's files (`<dir>/<pod>`)."""
 
     def file(suffix: str) -> Path:
@@ -83,7 +85,7 @@ def _pod_artifacts(client: kube.Kubectl, stem: Path, ns: str, name: str, pod: di
     _save(file(".yaml"), client, ["get", "pod", name, "-o", "yaml"], ns)
     if pod is None:
         return
-    ephemeral = (pod.get("status") or {}).get("ephemeralContainerStatuses") or []
+    ephemeral = k8s.container_statuses(pod, ["ephemeral"])
     file(".ephemeral-statuses.json").write_text(json.dumps(ephemeral, indent=2) + "\n")
     for container in container_names(pod):
         _save(file(f".{_safe(container)}.log"), client, ["logs", name, "-c", container], ns)
@@ -95,10 +97,6 @@ def _pod_artifacts(client: kube.Kubectl, stem: Path, ns: str, name: str, pod: di
         )
 
 
-def container_names(pod: dict[str, Any]) -> list[str]:
+def container_names(pod: k8s.Pod) -> list[str]:
     """Names of the init, regular and ephemeral containers of a pod spec."""
-    spec = pod.get("spec") or {}
-    names: list[str] = []
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        names += [str(c.get("name")) for c in spec.get(key) or [] if isinstance(c, dict)]
-    return names
+    return [str(c.get("name")) for c in k8s.containers(pod)]

@@ -23,6 +23,8 @@ DEBUG_POD_SELECTOR = "app.kubernetes.io/managed-by=kubectl-debug"
 # graceful stop, and a shell left running by a failed session ignores SIGTERM, so their own period (30 s for a
 # node debugger) would only be waited out. The kubelet rounds it up to its minimum of 2 s.
 DEBUG_POD_GRACE = 1
+# Kinds a scenario may create outside its namespace (an `rbac` fixture at cluster scope); removed by name.
+CLUSTER_KINDS = ("ClusterRole", "ClusterRoleBinding")
 
 
 @dataclass
@@ -35,10 +37,16 @@ class Tracker:
         None  # uids of labelled debug pods before the run (None: not listable)
     )
     namespaces: set[str] = field(default_factory=set)  # other namespaces the run's own steps chose with -n
+    cluster_objects: list[str] = field(default_factory=list)  # `clusterrole/NAME`, ... the run created
 
     def add_pod(self, ns: str, name: str) -> None:
         if (ns, name) not in self.pods:
             self.pods.append((ns, name))
+
+    def add_cluster_object(self, kind: str, name: str) -> None:
+        ref = f"{kind}/{name}"
+        if ref not in self.cluster_objects:
+            self.cluster_objects.append(ref)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ def removal_commands(client: kube.Kubectl, tracker: Tracker) -> list[str]:
         for ns, name in tracker.pods
         if ns != tracker.namespace
     ]
+    commands += [shlex.join(client.argv(["delete", ref, "--ignore-not-found"])) for ref in tracker.cluster_objects]
     if tracker.namespace:
         commands.append(
             shlex.join(client.argv(["delete", "namespace", tracker.namespace, "--ignore-not-found"]))
@@ -172,6 +181,12 @@ def remove(client: kube.Kubectl, tracker: Tracker, *, timeout: float, barrier: B
             problems.append(problem)
         else:
             removed.append(f"pod {ns}/{name}")
+    for ref in reversed(tracker.cluster_objects):  # bindings before their roles
+        try:
+            client.run(["delete", ref, "--ignore-not-found"])
+            removed.append(ref)
+        except KdbgtestError as exc:
+            problems.append(f"{ref}: delete failed: {exc}")
     if tracker.namespace:
         if barrier is not None:
             problem = namespace.start_delete(client, tracker.namespace)

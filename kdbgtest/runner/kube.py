@@ -12,13 +12,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from kdbgtest.base import process, waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
+from kdbgtest.base.k8s import Obj
 from kdbgtest.runner import reads
-
-Obj = dict[str, Any]
 
 # Timeout for one quick API call (get, list, delete request).
 CALL_TIMEOUT = 30.0
@@ -36,13 +34,20 @@ class Kubectl:
     kubeconfig: Path
     context: str | None = None
     reader: reads.Reader | None = field(default=None, compare=False, repr=False)
+    impersonate: tuple[str, ...] = ()  # `--as=USER`, `--as-group=G`: every command acts as that user
+
+    def acting_as(self, flags: Sequence[str]) -> Kubectl:
+        """This client acting as another user (kubectl `--as` flags); its reads go through kubectl (the
+        keep-alive reader is the kubeconfig user's own)."""
+        return replace(self, reader=None, impersonate=tuple(flags))
 
     def with_reader(self) -> Kubectl:
-        """This client, reading through a keep-alive connection of its own (close it with `close`); itself when
-        the kubernetes client cannot load the kubeconfig (kubectl may still: it then does every call)."""
+        """This client, reading through a keep-alive connection of its own (close it with `close`); itself
+        (every read through kubectl) when the kubernetes client cannot load a kubeconfig kubectl can use
+        (an empty file kubectl fills from flags, an auth plugin the client lacks, ...)."""
         try:
             return replace(self, reader=reads.Reader(self.kubeconfig, self.context))
-        except reads.Unsupported:
+        except reads.Unreadable:
             return self
 
     def close(self) -> None:
@@ -54,6 +59,7 @@ class Kubectl:
         base = [str(self.path), "--kubeconfig", str(self.kubeconfig)]
         if self.context:
             base += ["--context", self.context]
+        base += self.impersonate
         if namespace:
             base += ["-n", namespace]
         return [*base, *args]

@@ -6,6 +6,7 @@ import re
 
 from kdbgtest.base import waiting
 from kdbgtest.base.errors import ClusterError, CommandFailed, KdbgtestError
+from kdbgtest.base.k8s import Obj
 from kdbgtest.runner import kube
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -44,8 +45,11 @@ class NamespaceForbidden(ClusterError):
 _FORBIDDEN: set[str] = set()
 
 
-def create(client: kube.Kubectl, name: str, scenario: str, run_id: str) -> None:
-    """Create the namespace; an existing one of that name is an error (never reuse someone's namespace).
+def create(
+    client: kube.Kubectl, name: str, scenario: str, run_id: str, extra: dict[str, str] | None = None
+) -> None:
+    """Create the namespace with kdbgtest's labels and `extra` ones (the scenario's, e.g. Pod Security's); an
+    existing one of that name is an error (never reuse someone's namespace).
 
     Creation refused by authorization is `NamespaceForbidden`: the first time with kubectl's words and the way
     out (`--namespace NS`), then, for the rest of the run, without asking the cluster again."""
@@ -58,7 +62,7 @@ def create(client: kube.Kubectl, name: str, scenario: str, run_id: str) -> None:
     manifest = {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": name, "labels": labels(scenario, run_id)},
+        "metadata": {"name": name, "labels": {**(extra or {}), **labels(scenario, run_id)}},
     }
     try:
         client.create(manifest)
@@ -137,7 +141,7 @@ def start_delete(client: kube.Kubectl, name: str) -> str | None:
 def wait_deleted(client: kube.Kubectl, name: str, *, timeout: float) -> str | None:
     """Wait until the namespace is gone; a problem description saying what was last seen, or None."""
 
-    def phase(obj: kube.Obj) -> str:
+    def phase(obj: Obj) -> str:
         return f"phase {(obj.get('status') or {}).get('phase', 'unknown')}"
 
     return client.wait_gone(f"namespace/{name}", label=f"namespace {name}", timeout=timeout, state=phase)

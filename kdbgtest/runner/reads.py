@@ -29,8 +29,8 @@ import urllib3
 
 from kdbgtest.base import cancel, waiting
 from kdbgtest.base.errors import ClusterError, StepTimeout
+from kdbgtest.base.k8s import Obj
 
-Obj = dict[str, Any]
 T = TypeVar("T")
 CALL_TIMEOUT = 30.0
 # A watch is re-opened at least this often (seconds), so an expired deadline is noticed even without events.
@@ -63,7 +63,11 @@ def cluster_scoped(kind: str) -> bool:
 
 
 class Unsupported(Exception):
-    """A kind this reader does not map (or a kubeconfig the client cannot load); ask kubectl."""
+    """A kind this reader does not map; ask kubectl."""
+
+
+class Unreadable(Exception):
+    """A kubeconfig the kubernetes client cannot load (kubectl may still use it); read through kubectl."""
 
 
 class Reader:
@@ -77,7 +81,7 @@ class Reader:
                 config_file=str(kubeconfig), context=context
             )
         except (config.ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
-            raise Unsupported(f"the kubernetes client cannot use {kubeconfig}: {exc}") from None
+            raise Unreadable(f"the kubernetes client cannot load {kubeconfig}: {exc}") from None
         self._served: set[str] | None = None
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kdbgtest.base import interrupt, process
-from kdbgtest.base.errors import KdbgtestError, StepTimeout
+from kdbgtest.base.errors import KdbgtestError, ScenarioError, StepTimeout
 from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.debug import api_driver, kubectl_driver
 from kdbgtest.debug import driver as debug_driver
@@ -154,10 +154,16 @@ class ScenarioRun:
             self._run_step(step, is_finally=True)
 
     def _setup(self) -> None:
+        extra = self.scenario.namespace.all_labels() if self.scenario.namespace is not None else {}
         if self.shared is not None:
+            if extra:
+                raise ScenarioError(
+                    f"the scenario labels its namespace ({', '.join(sorted(extra))}), which a shared namespace "
+                    "(--namespace) cannot give it; run it without --namespace"
+                )
             self.shared.check(self.client)
         else:
-            namespace.create(self.client, self.namespace, self.scenario.name, self.settings.run_id)
+            namespace.create(self.client, self.namespace, self.scenario.name, self.settings.run_id, extra)
             self.tracker.namespace = self.namespace
         cleanup.snapshot_debug_pods(self.client, self.tracker)
         deadline = self.started + self.scenario.timeout * self.settings.timeout_scale
@@ -173,6 +179,7 @@ class ScenarioRun:
             deadline=deadline if math.isfinite(deadline) else math.inf,
             allow_outside_files=self.settings.allow_outside_files,
             shared=self.shared,
+            identity=self.scenario.as_,
         )
         awaits: list[tuple[str, Callable[[], str]]] = []
         for number, fixture in enumerate(self.scenario.fixtures, start=1):

@@ -16,13 +16,11 @@ import copy
 import dataclasses
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
 
 from kdbgtest.base import waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
+from kdbgtest.base.k8s import Obj
 from kdbgtest.runner import cleanup, kube, namespace
-
-Obj = dict[str, Any]
 
 
 @dataclass

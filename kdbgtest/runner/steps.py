@@ -7,6 +7,7 @@ failed step.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -19,13 +20,12 @@ import yaml
 
 from kdbgtest.base import process, waiting
 from kdbgtest.base.errors import KdbgtestError, ScenarioError, StepTimeout
+from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import argv as debug_argv
 from kdbgtest.debug import driver as debug_driver
 from kdbgtest.fixtures import catalog
 from kdbgtest.runner import checks, cleanup, kube, resolve, shared_namespace, waits
 from kdbgtest.scenario import model, variables
-
-Obj = dict[str, Any]
 
 
 @dataclass
@@ -43,6 +43,7 @@ class Context:
     deadline: float = math.inf  # time.monotonic() by which the whole scenario must be done
     allow_outside_files: bool = False  # --allow-outside-files: `apply: {file:}` may leave base_dir's tree
     shared: shared_namespace.SharedNamespace | None = None  # --namespace: label what is applied
+    identity: model.Identity | None = None  # the scenario's `as`: whom steps act as unless they say otherwise
 
     def budget(self, seconds: float) -> float:
         """`seconds` scaled, but never past the scenario's deadline; StepTimeout when none is left."""
@@ -87,8 +88,12 @@ def render_apply(
         except KeyError as exc:
             raise ScenarioError(f"fixture {action.fixture!r} has no parameter(s) {exc.args[0]}") from None
         if action.wait is None:
-            wait = model.WaitAction.model_validate(fixture.ready(params))
-        return fixture.render(params), wait
+            ready = fixture.ready(params)
+            wait = model.WaitAction.model_validate(ready) if ready is not None else None
+        try:
+            return fixture.render(params), wait
+        except ValueError as exc:
+            raise ScenarioError(f"fixture {action.fixture!r}: {exc}") from None
     if action.manifest is not None:
         items = action.manifest if isinstance(action.manifest, list) else [action.manifest]
         return list(items), wait
@@ -156,6 +161,9 @@ def _create(
     if ctx.shared is not None:
         manifests = ctx.shared.adopt(manifests)
     done = ctx.client.create_all(manifests, namespace=ctx.namespace, timeout=timeout, check=check)
+    for manifest in manifests:
+        if manifest.get("kind") in cleanup.CLUSTER_KINDS and done.returncode == 0:
+            ctx.tracker.add_cluster_object(str(manifest["kind"]).lower(), str(manifest["metadata"]["name"]))
     return Outcome(argv=done.argv, output_tail=checks.tail(done.output, 5)), wait, done
 
 
@@ -235,6 +243,38 @@ def run_command(step: model.StepBase, ctx: Context, timeout: float, slug: str) -
     except debug_driver.SessionError as exc:
         return session_failure(exc, ctx)
     return command_outcome(step, result, ctx)
+
+
+def can_i_args(action: model.CanIAction) -> list[str]:
+    """`auth can-i VERB RESOURCE [--subresource=S] [-n NS | -A]` (the scenario's namespace is the default)."""
+    args = ["auth", "can-i", action.verb, action.resource]
+    if action.subresource:
+        args.append(f"--subresource={action.subresource}")
+    if action.all_namespaces:
+        args.append("--all-namespaces")
+    elif action.namespace:
+        args.append(f"--namespace={action.namespace}")
+    return args
+
+
+def can_i(step: model.CanIStep, ctx: Context, timeout: float, slug: str) -> Outcome:
+    """Ask `kubectl auth can-i`: yes is exit 0, no exit 1; anything else (an error) fails the step too."""
+    action = step.can_i
+    kubectl = model.KubectlAction(args=can_i_args(action))
+    result = ctx.driver.kubectl(kubectl, namespace=ctx.namespace, session=None, timeout=timeout, step_slug=slug)
+    answer = result.stdout.strip().split(" ")[0] if result.stdout.strip() else ""
+    wanted = "yes" if action.allowed else "no"
+    message = ""
+    if result.exit_code not in (0, 1) or answer not in ("yes", "no"):
+        message = f"`kubectl {' '.join(kubectl.args)}` gave no answer (exit code {result.exit_code}): " + (
+            result.stderr.strip() or result.stdout.strip() or "(nothing printed)"
+        )
+    elif answer != wanted:
+        message = f"`kubectl {' '.join(kubectl.args)}` said {answer}, expected {wanted}"
+    if not message and step.expect is not None:
+        found = checks.check_command(step.expect, result.exit_code, result.stdout, result.stderr, result.output)
+        message = "\n".join(found.failures)
+    return Outcome(message=message, argv=list(result.argv), output_tail=checks.tail(result.output))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -363,8 +403,35 @@ def timeout_of(step: model.StepBase) -> float:
     return step.timeout
 
 
+def identity_of(step: model.StepBase, ctx: Context) -> model.Identity | None:
+    """Whom the step acts as: its own `as` (`as: null` is the admin), else the scenario's."""
+    return step.as_ if "as_" in step.model_fields_set else ctx.identity
+
+
 def execute(step: model.StepBase, ctx: Context, timeout: float, slug: str) -> Outcome:
-    """Run one step (variables already substituted) within `timeout` seconds."""
+    """Run one step (variables already substituted) within `timeout` seconds, as the user it names."""
+    identity = identity_of(step, ctx)
+    if identity is None:
+        return _execute(step, ctx, timeout, slug)
+    acting = dataclasses.replace(
+        ctx,
+        client=ctx.client.acting_as(debug_driver.impersonation_args(identity)),
+        driver=ctx.driver.acting_as(identity),
+        other_driver=None if ctx.other_driver is None else _acting_other(ctx.other_driver, identity),
+    )
+    try:
+        return _execute(step, acting, timeout, slug)
+    finally:
+        acting.driver.close()
+
+
+def _acting_other(
+    other: Callable[[str], debug_driver.Driver], identity: model.Identity
+) -> Callable[[str], debug_driver.Driver]:
+    return lambda name: other(name).acting_as(identity)
+
+
+def _execute(step: model.StepBase, ctx: Context, timeout: float, slug: str) -> Outcome:
     if isinstance(step, model.ApplyStep):
         expect = resolve.resolve(step.expect, ctx.variables) if step.expect else model.CommandExpect()
         return apply(step.apply, ctx, timeout, expect)
@@ -376,4 +443,6 @@ def execute(step: model.StepBase, ctx: Context, timeout: float, slug: str) -> Ou
         return events(step.events, ctx, timeout)
     if isinstance(step, model.DebugStep | model.ExecStep | model.KubectlStep):
         return run_command(step, ctx, timeout, slug)
+    if isinstance(step, model.CanIStep):
+        return can_i(step, ctx, timeout, slug)
     raise KdbgtestError(f"unknown step type {type(step).__name__}")

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from kdbgtest.base import waiting
+from kdbgtest.base import k8s, waiting
 from kdbgtest.base.errors import KdbgtestError, StepFailed
 from kdbgtest.debug import stuck
 from kdbgtest.runner import kube
 from kdbgtest.scenario import model
-
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str
     if client.reader is not None:  # watch: each change is judged as it arrives, no polls
         kind, name = ("nodes", str(action.node)) if action.node else ("pods", str(action.pod))
 
-        def look(obj: Obj | None) -> tuple[bool, str]:
+        def look(obj: k8s.Obj | None) -> tuple[bool, str]:
             seen = judge(obj)
             if not seen.done and obj is not None:
                 _fail_if_stuck(obj, action)
@@ -77,11 +74,12 @@ def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str
     )
 
 
-def _fail_if_stuck(pod: Obj, action: model.WaitAction) -> None:
+def _fail_if_stuck(obj: k8s.Obj, action: model.WaitAction) -> None:
     """`stuck.CannotStart` when a container the awaited state needs cannot start (an image that cannot be
     pulled, a refused configuration); a wait `for: waiting` (or `deleted`) expects such states and goes on."""
     if action.node is not None or action.for_ in ("waiting", "deleted"):
         return
+    pod = k8s.as_pod(obj)
     spec = pod.get("spec") or {}
     if action.for_ in ("running", "ready", "completed"):
         names = [c.get("name") for c in spec.get("containers") or [] if isinstance(c, dict)]
@@ -92,17 +90,17 @@ def _fail_if_stuck(pod: Obj, action: model.WaitAction) -> None:
         raise stuck.failure(str(action.pod), why, waiting=describe_target(action))
 
 
-def _judge_for(action: model.WaitAction) -> Callable[[Obj | None], Seen]:
+def _judge_for(action: model.WaitAction) -> Callable[[k8s.Obj | None], Seen]:
     if action.node is not None:
-        return lambda node: judge_node(node, action)
-    return lambda pod: judge_pod(pod, action)
+        return lambda obj: judge_node(None if obj is None else k8s.as_node(obj), action)
+    return lambda obj: judge_pod(None if obj is None else k8s.as_pod(obj), action)
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Nodes
 
 
-def judge_node(node: Obj | None, action: model.WaitAction) -> Seen:
+def judge_node(node: k8s.Node | None, action: model.WaitAction) -> Seen:
     name = action.node
     if node is None:
         return Seen(action.for_ == "deleted", f"node {name} not found")
@@ -115,7 +113,7 @@ def judge_node(node: Obj | None, action: model.WaitAction) -> Seen:
     return Seen(status == "True", f"node {name}: Ready={status}" + (f" ({reason})" if reason else ""))
 
 
-def _condition(obj: Obj, kind: str) -> Obj | None:
+def _condition(obj: k8s.Pod | k8s.Node, kind: str) -> k8s.Condition | None:
     for cond in (obj.get("status") or {}).get("conditions") or []:
         if isinstance(cond, dict) and cond.get("type") == kind:
             return cond
@@ -126,21 +124,12 @@ def _condition(obj: Obj, kind: str) -> Obj | None:
 # Pods
 
 
-def container_statuses(pod: Obj) -> list[Obj]:
-    """Statuses of every container: init, regular and ephemeral."""
-    status = pod.get("status") or {}
-    found: list[Obj] = []
-    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-        found += [s for s in status.get(key) or [] if isinstance(s, dict)]
-    return found
-
-
-def _default_container(pod: Obj) -> str | None:
+def _default_container(pod: k8s.Pod) -> str | None:
     containers = (pod.get("spec") or {}).get("containers") or []
     return containers[0].get("name") if containers else None
 
 
-def describe_container(status: Obj) -> str:
+def describe_container(status: k8s.ContainerStatus) -> str:
     """`container app waiting (CrashLoopBackOff), restarts 2`."""
     state = status.get("state") or {}
     name, restarts = status.get("name"), status.get("restartCount", 0)
@@ -156,14 +145,14 @@ def describe_container(status: Obj) -> str:
     return f"container {name} {what}, restarts {restarts}"
 
 
-def judge_pod(pod: Obj | None, action: model.WaitAction) -> Seen:
+def judge_pod(pod: k8s.Pod | None, action: model.WaitAction) -> Seen:
     """Whether `pod` is in the awaited state, and a description of what it is in."""
     if pod is None:
         return Seen(action.for_ == "deleted", f"pod {action.pod} not found")
     if action.for_ == "deleted":
         return Seen(False, f"pod {action.pod} still exists (phase {_phase(pod)})")
     container = action.container or _default_container(pod)
-    status = next((s for s in container_statuses(pod) if s.get("name") == container), None)
+    status = next((s for s in k8s.container_statuses(pod) if s.get("name") == container), None)
     text = f"pod {action.pod}: " + (
         describe_container(status)
         if status
@@ -172,36 +161,47 @@ def judge_pod(pod: Obj | None, action: model.WaitAction) -> Seen:
     return Seen(_POD_STATES[action.for_](pod, status, action), text)
 
 
-def _phase(pod: Obj) -> str:
+def _phase(pod: k8s.Pod) -> str:
     return str((pod.get("status") or {}).get("phase", "unknown"))
 
 
-def _state(status: Obj | None, key: str) -> Obj | None:
-    if status is None:
-        return None
-    state = (status.get("state") or {}).get(key)
+def _state(status: k8s.ContainerStatus | None) -> k8s.ContainerState:
+    return (status.get("state") or {}) if status is not None else {}
+
+
+def _is_running(status: k8s.ContainerStatus | None) -> bool:
+    return isinstance(_state(status).get("running"), dict)
+
+
+def _waiting_state(status: k8s.ContainerStatus | None) -> k8s.ContainerStateWaiting | None:
+    state = _state(status).get("waiting")
     return state if isinstance(state, dict) else None
 
 
-def _restarts_ok(status: Obj | None, action: model.WaitAction) -> bool:
+def _terminated_state(status: k8s.ContainerStatus | None) -> k8s.ContainerStateTerminated | None:
+    state = _state(status).get("terminated")
+    return state if isinstance(state, dict) else None
+
+
+def _restarts_ok(status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
     wanted = action.restarts or 0
     return status is not None and int(status.get("restartCount", 0)) >= wanted
 
 
-def _running(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
-    regular = [s for s in (pod.get("status") or {}).get("containerStatuses") or [] if isinstance(s, dict)]
+def _running(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
+    regular = k8s.container_statuses(pod, ["regular"])
     names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
-    all_running = len(regular) >= len(names) and all(_state(s, "running") is not None for s in regular)
+    all_running = len(regular) >= len(names) and all(_is_running(s) for s in regular)
     return _phase(pod) == "Running" and all_running and _restarts_ok(status, action)
 
 
-def _ready(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+def _ready(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
     cond = _condition(pod, "Ready")
     return cond is not None and cond.get("status") == "True"
 
 
-def _crashloop(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
-    waiting_state = _state(status, "waiting")
+def _crashloop(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
+    waiting_state = _waiting_state(status)
     return (
         waiting_state is not None
         and waiting_state.get("reason") == "CrashLoopBackOff"
@@ -209,36 +209,36 @@ def _crashloop(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
     )
 
 
-def _terminated(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
-    term = _state(status, "terminated")
+def _terminated(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
+    term = _terminated_state(status)
     if term is None:
         return action.container is None and action.reason is None and _phase(pod) in ("Succeeded", "Failed")
     return action.reason is None or term.get("reason") == action.reason
 
 
-def _completed(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+def _completed(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
     return _phase(pod) == "Succeeded"
 
 
-def _container_running(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
-    return _state(status, "running") is not None and _restarts_ok(status, action)
+def _container_running(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
+    return _is_running(status) and _restarts_ok(status, action)
 
 
-def _container_terminated(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
-    term = _state(status, "terminated")
+def _container_terminated(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
+    term = _terminated_state(status)
     return term is not None and (action.reason is None or term.get("reason") == action.reason)
 
 
-def _waiting(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
-    state = _state(status, "waiting")
+def _waiting(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
+    state = _waiting_state(status)
     return state is not None and (action.reason is None or state.get("reason") == action.reason)
 
 
-def _never(pod: Obj, status: Obj | None, action: model.WaitAction) -> bool:
+def _never(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
     return False  # `deleted` is decided before; `node-ready` on a pod is a validation error
 
 
-_POD_STATES: dict[str, Callable[[Obj, Obj | None, model.WaitAction], bool]] = {
+_POD_STATES: dict[str, Callable[[k8s.Pod, k8s.ContainerStatus | None, model.WaitAction], bool]] = {
     "running": _running,
     "ready": _ready,
     "crashloop": _crashloop,

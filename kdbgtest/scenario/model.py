@@ -242,6 +242,26 @@ class EventCheck(Strict):
     within: Seconds | None = None
 
 
+class Identity(Strict):
+    """Who a step acts as: kubectl `--as`/`--as-group` (the API driver sends the same impersonation headers).
+
+    The cluster's user (the kubeconfig's) must be allowed to impersonate; the admin is."""
+
+    user: str = Field(min_length=1, description="--as: the user name, e.g. alice")
+    groups: list[str] = Field(default_factory=list, description="--as-group, one per group, e.g. [dev]")
+
+
+class CanIAction(Strict):
+    """`kubectl auth can-i VERB RESOURCE[/NAME] [--subresource=S]` and the answer it must give."""
+
+    verb: str = Field(description="e.g. patch, create, get, impersonate")
+    resource: str = Field(description="e.g. pods, nodes, pods/app (a named object)")
+    subresource: str | None = Field(None, description="--subresource, e.g. ephemeralcontainers, attach, exec")
+    namespace: str | None = Field(None, description="another namespace (default: the scenario's)")
+    all_namespaces: bool = Field(False, description="-A: in every namespace")
+    allowed: bool = Field(description="the expected answer: true for yes (exit 0), false for no (exit 1)")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Steps
 
@@ -253,8 +273,12 @@ class StepBase(Strict):
     """
 
     KIND: ClassVar[str]
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str = Field(description="unique within the scenario; shown in reports")
+    as_: Identity | None = Field(
+        None, alias="as", description="act as this user (kubectl --as); default: the scenario's `as`, else the admin"
+    )
     timeout: Seconds = Field(60.0, description="deadline for the whole step")
     expect: CommandExpect | None = Field(None, description="checks on the finished command")
     session: list[DialogueItem] | None = Field(None, description="dialogue for an interactive command")
@@ -318,8 +342,25 @@ class EventsStep(StepBase):
     events: EventCheck
 
 
-STEP_TYPES: tuple[type[StepBase], ...] = (ApplyStep, WaitStep, DebugStep, ExecStep, KubectlStep, AssertStep, EventsStep)
-STEP_ACTIONS = tuple(t.KIND for t in STEP_TYPES)  # apply, wait, debug, exec, kubectl, assert, events
+class CanIStep(StepBase):
+    """Ask `kubectl auth can-i` (as the step's `as`) and check the yes/no answer."""
+
+    KIND = "can_i"
+
+    can_i: CanIAction
+
+
+STEP_TYPES: tuple[type[StepBase], ...] = (
+    ApplyStep,
+    WaitStep,
+    DebugStep,
+    ExecStep,
+    KubectlStep,
+    AssertStep,
+    EventsStep,
+    CanIStep,
+)
+STEP_ACTIONS = tuple(t.KIND for t in STEP_TYPES)  # apply, wait, debug, exec, kubectl, assert, events, can_i
 
 
 def step_kind(step: StepBase) -> str:
@@ -345,7 +386,8 @@ Step = Annotated[
     | Annotated[ExecStep, Tag("exec")]
     | Annotated[KubectlStep, Tag("kubectl")]
     | Annotated[AssertStep, Tag("assert")]
-    | Annotated[EventsStep, Tag("events")],
+    | Annotated[EventsStep, Tag("events")]
+    | Annotated[CanIStep, Tag("can_i")],
     Discriminator(_step_kind),
 ]
 
@@ -360,6 +402,7 @@ Capability = Literal[
     "profiles",  # kubectl debug --profile (general, baseline, restricted, netadmin)
     "sysadmin-profile",  # --profile=sysadmin (kubectl >= 1.30)
     "toolbox-image",  # the kdbgtest/debug-toolbox:1 image (images/debug) can run on the nodes
+    "named-users",  # the kubeconfig has users kdbgtest-alice, kdbgtest-bob (authenticating as alice, bob)
 ]
 
 
@@ -375,6 +418,40 @@ class Requirements(Strict):
     nodes: int = Field(1, ge=1, description="minimum number of schedulable nodes")
 
 
+PsaLevel = Literal["privileged", "baseline", "restricted"]
+
+
+class PodSecurity(Strict):
+    """Pod Security admission levels for the scenario's namespace: each becomes the label
+    `pod-security.kubernetes.io/<mode>` (and `<mode>-version` when `version` is given)."""
+
+    enforce: PsaLevel | None = Field(None, description="pods that violate it are refused")
+    warn: PsaLevel | None = Field(None, description="violations are admitted with a `Warning:` kubectl prints")
+    audit: PsaLevel | None = Field(None, description="violations are recorded in the audit log only")
+    version: str | None = Field(
+        None, pattern=r"^(latest|v1\.\d+)$", description="policy version of every mode given (default: latest)"
+    )
+
+
+class NamespaceSpec(Strict):
+    """Labels on the scenario's namespace (kdbgtest still creates and removes it)."""
+
+    labels: dict[str, str] = Field(default_factory=dict, description="extra labels, e.g. Pod Security's")
+    psa: PodSecurity | None = Field(None, description="shorthand for the pod-security.kubernetes.io labels")
+
+    def all_labels(self) -> dict[str, str]:
+        """`labels` with the `psa` shorthand spelled out (an explicit label wins)."""
+        found: dict[str, str] = {}
+        if self.psa is not None:
+            for mode in ("enforce", "warn", "audit"):
+                level = getattr(self.psa, mode)
+                if level is not None:
+                    found[f"pod-security.kubernetes.io/{mode}"] = level
+                    if self.psa.version:
+                        found[f"pod-security.kubernetes.io/{mode}-version"] = self.psa.version
+        return {**found, **self.labels}
+
+
 class Scenario(Strict):
     """One debugging workflow: deploy the broken workload, debug it, check what the session shows."""
 
@@ -383,6 +460,10 @@ class Scenario(Strict):
     tags: list[str] = Field(default_factory=list)
     requires: Requirements = Field(default_factory=Requirements)
     vars: dict[str, str] = Field(default_factory=dict, description="scenario variables, used as ${name}")
+    namespace: NamespaceSpec | None = Field(None, description="labels for the scenario's namespace (e.g. `psa`)")
+    as_: Identity | None = Field(
+        None, alias="as", description="every step acts as this user unless it says otherwise (fixtures: the admin)"
+    )
     fixtures: list[ApplyAction] = Field(default_factory=list, description="applied (and waited for) first")
     steps: list[Step] = Field(min_length=1)
     finally_: list[Step] = Field(default_factory=list, alias="finally", description="always run, even on failure")

@@ -39,6 +39,14 @@ INTERACTIVE_ACTIONS = ("debug", "exec", "kubectl")
 COMMAND_ACTIONS = ("debug", "exec", "kubectl", "apply")
 
 
+KUBECTL_REFUSES = "(kubectl: "  # a rule that quotes kubectl's own refusal of the same flags
+
+
+def expects_failure(step: model.StepBase) -> bool:
+    """Whether the step's `expect` accepts a failed command (a non-zero `exit_code`, or `null`: any)."""
+    return step.expect is not None and step.expect.exit_code != 0
+
+
 class Rules:
     """Checks for one scenario file; `positions` turn data paths into marks."""
 
@@ -56,7 +64,10 @@ class Rules:
         action = model.step_kind(step)
         yield from self._session_rules(loc, step, action)
         if isinstance(step, model.DebugStep):
-            yield from self.debug((*loc, "debug"), step.debug)
+            found = self.debug((*loc, "debug"), step.debug)
+            if expects_failure(step):  # what kubectl itself refuses is then the point of the step
+                found = (f for f in found if KUBECTL_REFUSES not in f.message)
+            yield from found
         elif isinstance(step, model.ApplyStep):
             yield from self.apply((*loc, "apply"), step.apply)
         elif isinstance(step, model.WaitStep):
@@ -213,6 +224,21 @@ class Rules:
             hint = f"did you mean '{match}'?" if match else f"known: {', '.join(sorted(catalog.FIXTURES))}"
             yield self.found((*loc, "fixture"), f"unknown fixture '{name}'; {hint}", key=False)
             return
+        if name == "rbac" and not (apply.params.get("user") or apply.params.get("group")):
+            yield self.found(
+                (*loc, "params") if apply.params else (*loc, "fixture"),
+                "fixture 'rbac' needs 'user' or 'group' (whom the role is bound to)",
+            )
+        elif name == "rbac" and {"rules", "cluster_role"} <= set(apply.params):
+            yield self.found(
+                (*loc, "params", "cluster_role"),
+                "fixture 'rbac': give 'rules' (a new role) or 'cluster_role' (an existing one to bind), not both",
+            )
+        elif name == "rbac" and set(apply.params) <= set(fixture.defaults):
+            try:
+                fixture.render(fixture.params(apply.params))
+            except (ValueError, TypeError, KeyError) as exc:
+                yield self.found((*loc, "params"), f"fixture 'rbac': {exc}")
         for param in apply.params:
             if param not in fixture.defaults:
                 match = suggest(param, list(fixture.defaults))

@@ -164,6 +164,7 @@ _ACTION_MODELS: dict[str, type[BaseModel]] = {
     "kubectl": model.KubectlAction,
     "assert": model.AssertObject,
     "events": model.EventCheck,
+    "can_i": model.CanIAction,
 }
 
 

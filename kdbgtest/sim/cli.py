@@ -146,7 +146,11 @@ def _guarded(handler: Handler) -> Handler:
 
 def _add_identity(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=DEFAULT_NAME, help=f"cluster name (default {DEFAULT_NAME})")
-    parser.add_argument("--state-dir", type=Path, help="state directory (default /var/lib/kdbgtest/sim/NAME)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="state directory (default $KDBGTEST_SIM_STATE_ROOT/NAME, else /var/lib/kdbgtest/sim/NAME)",
+    )
 
 
 def _positive_int(text: str) -> int:

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kdbgtest.base import tools, waiting
+from kdbgtest.base import k8s, tools, waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout, ToolMissing
 from kdbgtest.sim import kubeconfig, state, tls
 from kdbgtest.sim.config import DEFAULT_STATE_ROOT, SimConfig
@@ -95,7 +95,7 @@ class SimCluster:
     def cli_args(self) -> str:
         """The `--name`/`--state-dir` options that designate this cluster on the command line."""
         args = f"--name {self.config.name}"
-        if self.paths.root != (DEFAULT_STATE_ROOT / self.config.name).resolve():
+        if self.paths.root != (DEFAULT_STATE_ROOT / self.config.name).resolve():  # a shell may lack the env
             args += f" --state-dir {self.paths.root}"
         return args
 
@@ -392,12 +392,12 @@ def _status_message(error: urllib.error.HTTPError) -> str:
     return found if isinstance(found, str) and found else str(error.reason)
 
 
-def _node_ready(node: dict[str, Any]) -> bool:
+def _node_ready(node: k8s.Node) -> bool:
     conditions = node.get("status", {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def _pod_info(pod: dict[str, Any]) -> PodInfo:
+def _pod_info(pod: k8s.Pod) -> PodInfo:
     meta, spec, status = pod["metadata"], pod.get("spec", {}), pod.get("status", {})
     return PodInfo(meta.get("namespace", ""), meta["name"], status.get("phase", ""), spec.get("nodeName", ""))
 

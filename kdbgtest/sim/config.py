@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,12 @@ from pathlib import Path
 DEFAULT_NAME = "kdbg"
 DEFAULT_VERSION = "1.34"
 DEFAULT_STATE_ROOT = Path("/var/lib/kdbgtest/sim")  # 0700 and root's: see kdbgtest.base.private_dirs
+STATE_ROOT_ENV = "KDBGTEST_SIM_STATE_ROOT"  # another root for the sims' state (held to the same ownership checks)
+
+
+def state_root() -> Path:
+    """Where a sim keeps its state unless given a state directory: $KDBGTEST_SIM_STATE_ROOT, else the default."""
+    return Path(os.environ.get(STATE_ROOT_ENV) or DEFAULT_STATE_ROOT)
 
 
 # The feature gates the sim models (a real API server refuses gates it does not know, and so does the sim):
@@ -42,14 +49,14 @@ class SimConfig:
     nodes: int = 2
     kubernetes_version: str = DEFAULT_VERSION  # "1.N": every component at start (kdbgtest.sim.versions)
     feature_gates: dict[str, bool] = field(default_factory=dict)  # e.g. {"EphemeralContainers": False}
-    state_dir: Path | None = None  # default: DEFAULT_STATE_ROOT / name
+    state_dir: Path | None = None  # default: state_root() / name
     time_scale: float = 1.0
     host: str = "127.0.0.1"
     port: int = 0  # 0: pick a free port
 
     @property
     def state_path(self) -> Path:
-        return self.state_dir or DEFAULT_STATE_ROOT / self.name
+        return self.state_dir or state_root() / self.name
 
     @property
     def node_names(self) -> list[str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-Obj = dict[str, Any]  # a Kubernetes object as JSON
+from kdbgtest.base.k8s import Obj
 
 
 @dataclass(frozen=True)

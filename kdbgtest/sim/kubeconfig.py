@@ -1,4 +1,5 @@
-"""Kubeconfig files for a sim cluster: cluster, user and context all named `kdbg-sim-NAME`.
+"""Kubeconfig files for a sim cluster: cluster, user and context all named `kdbg-sim-NAME`, plus a user and
+context `kdbgtest-alice` (bob, carol) for each named user of `kdbgtest.sim.users` (not the default).
 
 The sim writes its own kubeconfig in its state directory. A user-chosen path (even ~/.kube/config, only when
 asked explicitly) is merged into, never clobbered: entries of other clusters are kept, and `remove` takes out
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 
 from kdbgtest.base.errors import ClusterError
+from kdbgtest.sim import users
 
 Config = dict[str, Any]
 
@@ -36,8 +38,13 @@ def build(cluster: str, server: str, ca_pem: bytes, token: str) -> Config:
         "kind": "Config",
         "preferences": {},
         "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
-        "users": [{"name": name, "user": {"token": token}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+        "users": [{"name": name, "user": {"token": token}}]
+        + [{"name": users.kubeconfig_entry(u), "user": {"token": users.token_for(token, u)}} for u in users.NAMED],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}]
+        + [
+            {"name": users.kubeconfig_entry(u), "context": {"cluster": name, "user": users.kubeconfig_entry(u)}}
+            for u in users.NAMED
+        ],
         "current-context": name,
     }
 
@@ -103,9 +110,10 @@ def remove(path: Path, cluster: str, *, delete_if_empty: bool) -> None:
         return
     config = load(path)
     name = entry_name(cluster)
+    ours = {name, *(users.kubeconfig_entry(u) for u in users.NAMED)}
     for section in _SECTIONS:
         if config.get(section):
-            config[section] = [item for item in config[section] if item.get("name") != name]
+            config[section] = [item for item in config[section] if item.get("name") not in ours]
     if config.get("current-context") == name:
         config["current-context"] = ""
     if delete_if_empty and not any(config.get(section) for section in _SECTIONS):

@@ -19,9 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from kdbgtest.base import waiting
+from kdbgtest.base import k8s, waiting
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.fixtures.catalog import FIXTURES
 from kdbgtest.runner import kube, namespace
@@ -97,8 +96,8 @@ class Witnesses:
 
     def _wait_started(self, pod: str) -> None:
         def started() -> tuple[bool, str]:
-            obj = self.client.get(f"pod/{pod}", namespace=self.namespace) or {}
-            statuses = obj.get("status", {}).get("containerStatuses", [])
+            obj = k8s.as_pod(self.client.get(f"pod/{pod}", namespace=self.namespace) or {})
+            statuses = k8s.container_statuses(obj, ["regular"])
             ok = bool(statuses) and all(s.get("restartCount", 0) > 0 or "running" in s.get("state", {})
                                         for s in statuses)  # fmt: skip
             return ok, f"phase {obj.get('status', {}).get('phase', '?')}, containers {_states(statuses)}"
@@ -159,13 +158,14 @@ class Witnesses:
                 checks.append(Check(checkpoint, witness.pod, check, ok, " ".join(detail.split())[:300], link))
 
             try:
-                pod = self.client.get(f"pod/{witness.pod}", namespace=self.namespace)
+                found = self.client.get(f"pod/{witness.pod}", namespace=self.namespace)
             except KdbgtestError as exc:
                 add("running", False, f"cannot read the pod: {exc}")
                 continue
-            if pod is None:
+            if found is None:
                 add("running", False, "the pod is gone")
                 continue
+            pod = k8s.as_pod(found)
             phase = pod.get("status", {}).get("phase", "?")
             status = _container(pod, witness.container)
             add("running", phase == "Running" and "running" in status.get("state", {}),
@@ -188,13 +188,11 @@ class Witnesses:
             return self._attach(w)
         return self._try(w.pod, ["logs", w.pod, "-c", w.previous_of, "--previous"], "app: starting")
 
-    def _preserved(self, witness: Witness, pod: dict[str, Any]) -> tuple[str, bool, str]:
+    def _preserved(self, witness: Witness, pod: k8s.Pod) -> tuple[str, bool, str]:
         """Each container's ID and restartCount against the last checkpoint: same ID (never recreated), and a
         count that never went down."""
         problems, seen = [], []
-        statuses = [*pod.get("status", {}).get("containerStatuses", []),
-                    *pod.get("status", {}).get("ephemeralContainerStatuses", [])]  # fmt: skip
-        for status in statuses:
+        for status in k8s.container_statuses(pod, ["regular", "ephemeral"]):
             key = (witness.pod, status["name"])
             now = (status.get("containerID", ""), int(status.get("restartCount", 0)))
             seen.append(f"{status['name']} restarts={now[1]}")
@@ -251,8 +249,8 @@ class Witnesses:
         self._note(log, f"$ {shlex.join(argv)}\n{done.stdout}{done.stderr}")
         return done.stdout + done.stderr
 
-    def _status(self, pod: str, container: str) -> dict[str, Any]:
-        return _container(self.client.get(f"pod/{pod}", namespace=self.namespace) or {}, container)
+    def _status(self, pod: str, container: str) -> k8s.ContainerStatus:
+        return _container(k8s.as_pod(self.client.get(f"pod/{pod}", namespace=self.namespace) or {}), container)
 
     def _log_path(self, name: str) -> Path:
         return self.directory / f"{name}.log"
@@ -278,19 +276,19 @@ def _until_ok(look: Callable[[], tuple[bool, str]]) -> tuple[bool, str, float | 
     return False, f"{first} (still failing after {RECOVERY:g}s)", None
 
 
-def _container(pod: dict[str, Any], name: str) -> dict[str, Any]:
-    status = pod.get("status", {})
-    for entry in [*status.get("containerStatuses", []), *status.get("ephemeralContainerStatuses", [])]:
+def _container(pod: k8s.Pod, name: str) -> k8s.ContainerStatus:
+    for entry in k8s.container_statuses(pod, ["regular", "ephemeral"]):
         if entry.get("name") == name:
-            return dict(entry)
+            return entry.copy()
     return {}
 
 
-def _states(statuses: list[dict[str, Any]]) -> str:
+def _states(statuses: list[k8s.ContainerStatus]) -> str:
     parts = []
     for s in statuses:
         state = s.get("state", {})
         kind = next(iter(state), "unknown")
-        reason = state.get(kind, {}).get("reason", "") if isinstance(state.get(kind), dict) else ""
+        detail = state.get(kind)
+        reason = detail.get("reason", "") if isinstance(detail, dict) else ""
         parts.append(f"{s.get('name', '?')}={kind}{'/' + reason if reason else ''} restarts={s.get('restartCount', 0)}")
     return ", ".join(parts) or "(no status yet)"

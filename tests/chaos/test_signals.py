@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 import support_runs as support
 
-from kdbgtest.sim.config import DEFAULT_STATE_ROOT
+from kdbgtest.sim.config import STATE_ROOT_ENV
 
 pytestmark = pytest.mark.sim
 
@@ -57,6 +57,15 @@ class Plan:
         return cls(f"{SEED}-{index}", rng.choice(SIGNALS), rng.uniform(0.0, WINDOW), index % 5 == 4)
 
 
+@pytest.fixture
+def state_root(tmp_path: Path) -> Path:
+    """A sim state root of this run's own ($KDBGTEST_SIM_STATE_ROOT for the kdbgtest it starts): a throwaway
+    sim it left behind shows here, and other suites' sims on this machine (under the default root) do not."""
+    root = tmp_path / "sims"
+    root.mkdir(mode=0o700)
+    return root
+
+
 @pytest.fixture(scope="module")
 def shared_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Sim]:
     with support.sim(tmp_path_factory.mktemp("signals-sim"), "chaos-signals") as cluster:
@@ -65,7 +74,7 @@ def shared_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Sim
 
 @pytest.mark.parametrize("plan", [Plan.of(i) for i in range(RUNS)], ids=lambda p: f"seed{p.seed}")
 def test_a_signal_at_a_random_moment_leaves_nothing(
-    plan: Plan, shared_sim: support.Sim, tmp_path: Path
+    plan: Plan, shared_sim: support.Sim, tmp_path: Path, state_root: Path
 ) -> None:
     marker = uuid.uuid4().hex
     cluster_args = ["--cluster", "sim"] if plan.throwaway else [
@@ -73,8 +82,7 @@ def test_a_signal_at_a_random_moment_leaves_nothing(
     report = tmp_path / "report.json"
     args = ["run", str(support.REPO / "scenarios"), "-k", SCENARIOS, *cluster_args, "--artifacts",
             str(tmp_path / "artifacts"), "--json", str(report), "--junit", str(tmp_path / "junit.xml")]  # fmt: skip
-    sims_before = support.sim_state_dirs(DEFAULT_STATE_ROOT)
-    proc = support.launch(args, tmp_path, env={MARKER: marker})
+    proc = support.launch(args, tmp_path, env={MARKER: marker, STATE_ROOT_ENV: str(state_root)})
     try:
         support.wait_until_handling(proc, set(SIGNALS))
         time.sleep(plan.delay)  # the chaos itself: a random moment, not a wait for some state
@@ -101,8 +109,7 @@ def test_a_signal_at_a_random_moment_leaves_nothing(
             assert json.loads(report.read_text())["summary"]["interrupted"] == name, context
     assert support.cluster_leftovers(shared_sim.info.kubeconfig) == [], context
     assert support.processes_with_environment(MARKER, marker) == [], context
-    # Nothing else starts sims under this root while the chaos tests run (the suite runs serially).
-    assert support.sim_state_dirs(DEFAULT_STATE_ROOT) - sims_before == set(), context
+    assert support.sim_state_dirs(state_root) == set(), context
 
 
 def _log(line: str) -> None:
@@ -130,15 +137,14 @@ def test_the_plans_cover_every_signal() -> None:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
-def test_matrix_stops_the_same_way(signum: int, tmp_path: Path) -> None:
+def test_matrix_stops_the_same_way(signum: int, tmp_path: Path, state_root: Path) -> None:
     """`kdbgtest matrix` on two throwaway sims, signalled at a seeded moment: 128 + signal (or finished), and
     no sim, namespace-holding process or state directory left."""
     delay = random.Random(f"{SEED}-matrix-{signum}").uniform(0.0, WINDOW)
     marker = uuid.uuid4().hex
-    sims_before = support.sim_state_dirs(DEFAULT_STATE_ROOT)
     args = ["matrix", str(support.REPO / "scenarios"), "-k", "copy-same-node or node-leftover-pod",
             "--clusters", "sim:1.33", "sim:1.34", "--out", str(tmp_path / "matrix")]  # fmt: skip
-    proc = support.launch(args, tmp_path, env={MARKER: marker})
+    proc = support.launch(args, tmp_path, env={MARKER: marker, STATE_ROOT_ENV: str(state_root)})
     try:
         support.wait_until_handling(proc, set(SIGNALS))
         time.sleep(delay)  # the chaos itself: a random moment, not a wait for some state
@@ -157,4 +163,4 @@ def test_matrix_stops_the_same_way(signum: int, tmp_path: Path) -> None:
         assert proc.returncode == 128 + signum, context
         assert err.strip().splitlines()[-1] == f"kdbgtest: interrupted by {name}; cleaned up", context
     assert support.processes_with_environment(MARKER, marker) == [], context
-    assert support.sim_state_dirs(DEFAULT_STATE_ROOT) - sims_before == set(), context
+    assert support.sim_state_dirs(state_root) == set(), context

@@ -21,7 +21,7 @@ import pytest
 from kdbgtest.base import process
 from kdbgtest.matrix import document
 from kdbgtest.sim import cluster
-from kdbgtest.sim.config import DEFAULT_STATE_ROOT
+from kdbgtest.sim.config import STATE_ROOT_ENV
 
 pytestmark = [pytest.mark.sim, pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,14 +55,15 @@ def matrix_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[process.Comple
     (base / "old.yaml").write_text(OLD)
     (base / "new.yaml").write_text(NEW)
     out = base / "report"
-    before = set(DEFAULT_STATE_ROOT.glob("kdbgmx-*"))
+    sims = base / "sims"  # a state root of its own: other suites' matrix sims on this machine do not show here
+    sims.mkdir(mode=0o700)
     argv = [
         sys.executable, "-m", "kdbgtest.matrix.cli", "--out", str(out),
         "--clusters", str(base / "new.yaml"), str(base / "old.yaml"),
         "--", "tests/data/matrix", "scenarios/copy/fallback-without-ephemeral.yaml",
     ]  # fmt: skip
-    done = process.run(argv, timeout=240, check=False, cwd=ROOT)
-    assert set(DEFAULT_STATE_ROOT.glob("kdbgmx-*")) == before, "every sim cluster of the matrix was removed"
+    done = process.run(argv, timeout=240, check=False, cwd=ROOT, env={STATE_ROOT_ENV: str(sims)})
+    assert list(sims.iterdir()) == [], "every sim cluster of the matrix was removed"
     return done, out
 
 

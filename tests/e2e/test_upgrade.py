@@ -9,6 +9,7 @@ afterwards, also when the upgrade is interrupted.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 
 from kdbgtest.base import process
 from kdbgtest.sim import cluster
-from kdbgtest.sim.config import DEFAULT_STATE_ROOT
+from kdbgtest.sim.config import STATE_ROOT_ENV
 
 pytestmark = [pytest.mark.sim, pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,8 +28,14 @@ SCENARIOS = ["tests/data/upgrade", "scenarios/ephemeral/named-debugger.yaml"]
 COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]
 
 
-def _sims() -> set[Path]:
-    return set(DEFAULT_STATE_ROOT.glob("kdbgup-*"))
+def _state_root(base: Path) -> dict[str, str]:
+    """A sim state root of the run's own ($KDBGTEST_SIM_STATE_ROOT): other suites' sims do not show there."""
+    (base / "sims").mkdir(mode=0o700)
+    return {STATE_ROOT_ENV: str(base / "sims")}
+
+
+def _sims(env: dict[str, str]) -> list[Path]:
+    return list(Path(env[STATE_ROOT_ENV]).iterdir())
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +44,11 @@ def upgrade_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[process.Compl
     if reason is not None:
         pytest.skip(f"the offline cluster cannot run here: {reason}")
     out = tmp_path_factory.mktemp("upgrade") / "report"
-    before = _sims()
+    env = _state_root(out.parent)
     argv = [sys.executable, "-m", "kdbgtest.cli", "upgrade", *SCENARIOS, "--cluster", "sim", "--from", "1.36",
             "--to", "1.37", "--skew", "--out", str(out)]  # fmt: skip
-    done = process.run(argv, timeout=900, check=False, cwd=ROOT)
-    assert _sims() == before, "the upgraded sim was removed"
+    done = process.run(argv, timeout=900, check=False, cwd=ROOT, env=env)
+    assert _sims(env) == [], "the upgraded sim was removed"
     return done, out
 
 
@@ -116,12 +123,12 @@ def test_an_interrupted_upgrade_names_each_components_version_and_removes_the_cl
     reason = cluster.unavailable_reason()
     if reason is not None:
         pytest.skip(f"the offline cluster cannot run here: {reason}")
-    before = _sims()
+    env = _state_root(tmp_path)
     argv = [sys.executable, "-m", "kdbgtest.cli", "upgrade", "tests/data/upgrade", "--cluster", "sim", "--from", "1.36",
             "--to", "1.37", "--out", str(tmp_path / "report")]  # fmt: skip
     log = tmp_path / "stderr.txt"
     with log.open("w") as err:
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **env})
         deadline = time.monotonic() + 600
         while "upgrading kube-scheduler" not in log.read_text() and proc.poll() is None:
             assert time.monotonic() < deadline, log.read_text()
@@ -132,7 +139,7 @@ def test_an_interrupted_upgrade_names_each_components_version_and_removes_the_cl
     stopped = next(line for line in said.splitlines() if "stopped; the components run:" in line)
     assert "kube-apiserver 1.37, kube-controller-manager 1.37" in stopped, said
     assert "kubelet 1.36" in stopped, said
-    assert _sims() == before, "the interrupted upgrade's sim was removed"
+    assert _sims(env) == [], "the interrupted upgrade's sim was removed"
 
 
 def test_drain_empties_every_node_before_the_kubelet_and_the_report_says_the_witnesses_went(tmp_path: Path) -> None:

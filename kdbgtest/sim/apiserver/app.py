@@ -3,14 +3,28 @@ entry point; the daemon serves the returned application over TLS."""
 
 from __future__ import annotations
 
-import hmac
+import functools
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import WSCloseCode, web
 
-from kdbgtest.sim.apiserver import components, discovery, handlers, logs, openapi, rest, status, streams
+from kdbgtest.sim import users
+from kdbgtest.sim.apiserver import (
+    access,
+    components,
+    discovery,
+    handlers,
+    logs,
+    openapi,
+    openapi_groups,
+    rbac,
+    rbac_handlers,
+    rest,
+    status,
+    streams,
+)
 from kdbgtest.sim.apiserver import pod_handlers as ph
 from kdbgtest.sim.apiserver.store import Store
 from kdbgtest.sim.config import SimConfig
@@ -19,19 +33,8 @@ from kdbgtest.sim.versions import APISERVER, ComponentVersions
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PUBLIC = frozenset({"/healthz", "/livez", "/readyz", "/version"})  # system:public-info-viewer
 NS = "/api/v1/namespaces/{namespace}"
 POD = NS + "/pods/{name}"
-
-
-@web.middleware
-async def _authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in PUBLIC:
-        sent = request.headers.get("Authorization", "")
-        expected = "Bearer " + request.app[rest.TOKEN]
-        if not hmac.compare_digest(sent.encode(), expected.encode()):
-            return rest.respond(status.unauthorized(), 401)
-    return await handler(request)
 
 
 @web.middleware
@@ -71,6 +74,21 @@ async def _openapi_v1(request: web.Request) -> web.Response:
     )
 
 
+def _group_doc(build: Callable[[str], object], group: str, _: web.Request) -> object:
+    return build(group)
+
+
+def _openapi_group(group: str) -> Handler:
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(
+            body=openapi_groups.document(group),
+            content_type="application/json",
+            headers={"Cache-Control": "public, immutable"},
+        )
+
+    return handler
+
+
 def _routes(app: web.Application) -> None:
     running = app[rest.VERSIONS]
     add = app.router.add_route
@@ -79,9 +97,15 @@ def _routes(app: web.Application) -> None:
     add("GET", "/version", _static(lambda _: discovery.version(running.version(APISERVER))))
     add("GET", "/api", _static(lambda _: discovery.api_versions()))
     add("GET", "/apis", _static(lambda _: discovery.api_groups()))
+    for group in discovery.GROUPS:
+        add("GET", f"/apis/{group}", _static(functools.partial(_group_doc, discovery.api_group, group)))
+        add("GET", f"/apis/{group}/v1", _static(functools.partial(_group_doc, discovery.group_resources, group)))
+    app.router.add_routes(rbac_handlers.routes())
     add("GET", "/api/v1", _static(lambda _: discovery.core_v1(running.feature(APISERVER, "EphemeralContainers"))))
     add("GET", "/openapi/v3", _static(lambda _: openapi.index(running.feature(APISERVER, "EphemeralContainers"))))
     add("GET", "/openapi/v3/api/v1", _openapi_v1)
+    for group in openapi_groups.GROUPS:
+        add("GET", f"/openapi/v3/apis/{group}/v1", _openapi_group(group))
     add("GET", "/api/v1/namespaces", handlers.list_namespaces)
     add("POST", "/api/v1/namespaces", handlers.create_namespace)
     add("GET", NS, handlers.get_namespace)
@@ -130,16 +154,19 @@ def build_app(
     token: str,
     versions: ComponentVersions | None = None,
 ) -> web.Application:
-    """The API server application; requests must carry `Authorization: Bearer <token>`.
+    """The API server application; requests must carry `Authorization: Bearer <token>` (the admin's `token`,
+    or a named user's token derived from it: `kdbgtest.sim.users`), and RBAC must allow them.
 
     `versions`: the running components' versions, shared with the node agents (default: all at the config's).
     """
-    app = web.Application(middlewares=[_errors, _authenticate], client_max_size=16 * 1024 * 1024)
+    app = web.Application(middlewares=[_errors, access.guard], client_max_size=16 * 1024 * 1024)
     app[rest.CONFIG] = config
     app[rest.VERSIONS] = versions or ComponentVersions(config)
     app[rest.STORE] = store
     app[rest.NODES] = nodes
     app[rest.TOKEN] = token
+    app[access.USERS] = users.by_token(token)
+    rbac.bootstrap(store)
     _routes(app)
 
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()

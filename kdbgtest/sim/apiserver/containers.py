@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+from kdbgtest.base import k8s
 from kdbgtest.sim.apiserver import status
-from kdbgtest.sim.contracts import Obj
 
 
-def all_names(pod: Obj) -> list[str]:
+def all_names(pod: k8s.Pod) -> list[str]:
     """Init, regular and ephemeral container names, in the API server's visiting order."""
-    spec = pod.get("spec") or {}
-    lists = ("initContainers", "containers", "ephemeralContainers")
-    return [c["name"] for field in lists for c in spec.get(field) or []]
+    return [c["name"] for c in k8s.containers(pod)]
 
 
-def resolve(pod: Obj, container: str) -> str:
+def resolve(pod: k8s.Pod, container: str) -> str:
     """`container`, or the only regular container; BadRequest with the server's message otherwise."""
     name = pod["metadata"]["name"]
     regular = pod["spec"].get("containers") or []

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import copy
 import secrets
-from typing import Any
+
+from kdbgtest.base.k8s import Obj
 
 TOLERATION_SECONDS = 300
 SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -24,7 +25,7 @@ _NOT_READY = "node.kubernetes.io/not-ready"
 _UNREACHABLE = "node.kubernetes.io/unreachable"
 
 
-def default_pod(pod: dict[str, Any]) -> dict[str, Any]:
+def default_pod(pod: Obj) -> Obj:
     """`pod` as the API server stores it after defaulting and the default admission plugins."""
     pod = copy.deepcopy(pod)
     spec = pod.setdefault("spec", {})
@@ -38,7 +39,7 @@ def default_pod(pod: dict[str, Any]) -> dict[str, Any]:
     return pod
 
 
-def default_ephemeral_container(ec: dict[str, Any]) -> dict[str, Any]:
+def default_ephemeral_container(ec: Obj) -> Obj:
     """SetDefaults_EphemeralContainer: the container defaults, applied to the ephemeral container."""
     return _default_container(ec, {})
 
@@ -51,7 +52,7 @@ def image_pull_policy(image: str) -> str:
     return "Always" if tag == "latest" else "IfNotPresent"
 
 
-def _default_pod_spec(spec: dict[str, Any]) -> None:
+def _default_pod_spec(spec: Obj) -> None:
     """SetDefaults_PodSpec and the PodSpec parts of SetDefaults_Pod."""
     for key, value in (
         ("restartPolicy", "Always"),
@@ -68,7 +69,7 @@ def _default_pod_spec(spec: dict[str, Any]) -> None:
         spec["enableServiceLinks"] = True
 
 
-def _default_container(container: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+def _default_container(container: Obj, spec: Obj) -> Obj:
     """SetDefaults_Container (+ requests from limits, SetDefaults_Pod; hostNetwork host ports)."""
     c = copy.deepcopy(container)
     if not c.get("imagePullPolicy"):
@@ -94,7 +95,7 @@ def _default_container(container: dict[str, Any], spec: dict[str, Any]) -> dict[
     return c
 
 
-def _default_probe(probe: dict[str, Any]) -> None:
+def _default_probe(probe: Obj) -> None:
     """SetDefaults_Probe and SetDefaults_HTTPGetAction."""
     for key, value in (
         ("timeoutSeconds", 1),
@@ -108,14 +109,14 @@ def _default_probe(probe: dict[str, Any]) -> None:
         _default_http_get(probe["httpGet"])
 
 
-def _default_http_get(action: dict[str, Any]) -> None:
+def _default_http_get(action: Obj) -> None:
     if not action.get("path"):
         action["path"] = "/"
     if not action.get("scheme"):
         action["scheme"] = "HTTP"
 
 
-def _default_volume(volume: dict[str, Any]) -> dict[str, Any]:
+def _default_volume(volume: Obj) -> Obj:
     """SetDefaults_Volume (no source means emptyDir) and the volume-source defaults."""
     v = copy.deepcopy(volume)
     if set(v) <= {"name"}:
@@ -135,7 +136,7 @@ def _default_volume(volume: dict[str, Any]) -> dict[str, Any]:
     return v
 
 
-def _admission(spec: dict[str, Any]) -> None:
+def _admission(spec: Obj) -> None:
     """What the admission plugins add on create: Priority, DefaultTolerationSeconds, ServiceAccount."""
     spec.setdefault("priority", 0)
     spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
@@ -157,7 +158,7 @@ def _admission(spec: dict[str, Any]) -> None:
     spec["tolerations"] = tolerations
 
 
-def service_account_volume(pod: dict[str, Any]) -> dict[str, Any]:
+def service_account_volume(pod: Obj) -> Obj:
     """The ServiceAccount admission plugin on create (mountServiceAccountToken): every (init) container without
     a mount at the token path gets one, of the pod's `kube-api-access-*` volume if it has one, else of a new
     projected volume that is then added; nothing when automounting is off."""

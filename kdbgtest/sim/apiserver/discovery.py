@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import objects
-from kdbgtest.sim.contracts import Obj
 
 _ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 _STATUS_VERBS = ["get", "patch", "update"]
@@ -35,8 +35,42 @@ def api_versions() -> Obj:
     }
 
 
+# The API groups besides the core one: RBAC objects, and the access reviews `kubectl auth can-i` creates.
+GROUPS = ("authorization.k8s.io", "rbac.authorization.k8s.io")
+
+
+def _group(name: str) -> Obj:
+    version = {"groupVersion": f"{name}/v1", "version": "v1"}
+    return {"name": name, "versions": [version], "preferredVersion": version}
+
+
 def api_groups() -> Obj:
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g) for g in GROUPS]}
+
+
+def api_group(name: str) -> Obj:
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group(name)}
+
+
+def group_resources(name: str) -> Obj:
+    """`/apis/GROUP/v1` of the groups in GROUPS."""
+    if name == "rbac.authorization.k8s.io":
+        resources = [
+            _resource("clusterrolebindings", "ClusterRoleBinding", False, _ALL_VERBS),
+            _resource("clusterroles", "ClusterRole", False, _ALL_VERBS),
+            _resource("rolebindings", "RoleBinding", True, _ALL_VERBS),
+            _resource("roles", "Role", True, _ALL_VERBS),
+        ]
+    else:
+        resources = [
+            _resource("localsubjectaccessreviews", "LocalSubjectAccessReview", True, ["create"]),
+            _resource("selfsubjectaccessreviews", "SelfSubjectAccessReview", False, ["create"]),
+            _resource("selfsubjectrulesreviews", "SelfSubjectRulesReview", False, ["create"]),
+            _resource("subjectaccessreviews", "SubjectAccessReview", False, ["create"]),
+        ]
+    for res in resources:
+        res["singularName"] = str(res["kind"]).lower()
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{name}/v1", "resources": resources}
 
 
 def core_v1(ephemeral_containers: bool) -> Obj:

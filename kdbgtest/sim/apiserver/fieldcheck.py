@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import schema
-from kdbgtest.sim.contracts import Obj
 
 _REF = "#/components/schemas/"
 

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kdbgtest.base.k8s import Obj
+
 REQUIRED = "FieldValueRequired"
 INVALID = "FieldValueInvalid"
 DUPLICATE = "FieldValueDuplicate"
@@ -93,7 +95,7 @@ def not_supported(field: str, value: Any, valid: list[str]) -> FieldError:
     )
 
 
-def invalid_status(kind: str, name: str, errors: list[FieldError]) -> dict[str, Any]:
+def invalid_status(kind: str, name: str, errors: list[FieldError]) -> Obj:
     """The 422 `Status` of `errors.NewInvalid(kind, name, errors)` as the API server serialises it."""
     messages = list(dict.fromkeys(str(e) for e in errors))
     if not messages:

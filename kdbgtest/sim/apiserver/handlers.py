@@ -6,8 +6,8 @@ import copy
 
 from aiohttp import web
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import namespaces, objects, patch, pods, rest, selectors, status, watch
-from kdbgtest.sim.contracts import Obj
 
 
 def _ns(request: web.Request) -> str:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from kdbgtest.base import k8s
 from kdbgtest.sim.apiserver import containers, rest, status
 from kdbgtest.sim.contracts import LogsUnavailable
 
@@ -40,7 +41,7 @@ async def _relay(request: web.Request, response: web.StreamResponse, chunks: Asy
 
 
 async def log_handler(request: web.Request) -> web.StreamResponse:
-    pod = rest.store(request).get("pods", request.match_info["namespace"], request.match_info["name"])
+    pod = k8s.as_pod(rest.store(request).get("pods", request.match_info["namespace"], request.match_info["name"]))
     container = containers.resolve(pod, request.query.get("container", ""))
     node_name = pod["spec"].get("nodeName")
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})

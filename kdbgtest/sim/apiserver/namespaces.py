@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import objects, status
 from kdbgtest.sim.apiserver.store import Store
-from kdbgtest.sim.contracts import Obj
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_MSG = (

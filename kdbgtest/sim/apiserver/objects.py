@@ -7,10 +7,9 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.config import SimConfig
-from kdbgtest.sim.contracts import Obj
 
 CONTROL_PLANE_ROLE = "node-role.kubernetes.io/control-plane"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -63,7 +62,7 @@ def node(config: SimConfig, index: int, name: str) -> Obj:
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
     }
-    spec: dict[str, Any] = {
+    spec: Obj = {
         "podCIDR": f"10.244.{index}.0/24",
         "podCIDRs": [f"10.244.{index}.0/24"],
         "providerID": f"kdbgtest-sim://{config.name}/{name}",

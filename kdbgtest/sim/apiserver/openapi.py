@@ -7,8 +7,8 @@ import functools
 import hashlib
 import json
 
-from kdbgtest.sim.apiserver import schema
-from kdbgtest.sim.contracts import Obj
+from kdbgtest.base.k8s import Obj
+from kdbgtest.sim.apiserver import openapi_groups, schema
 
 _PATCH_TYPES = (
     "application/apply-patch+yaml",
@@ -122,4 +122,9 @@ def api_v1_document(ephemeral: bool = True) -> bytes:
 
 def index(ephemeral: bool = True) -> Obj:
     digest = hashlib.sha512(api_v1_document(ephemeral)).hexdigest()[:128].upper()
-    return {"paths": {"api/v1": {"serverRelativeURL": f"/openapi/v3/api/v1?hash={digest}"}}}
+    return {
+        "paths": {
+            "api/v1": {"serverRelativeURL": f"/openapi/v3/api/v1?hash={digest}"},
+            **openapi_groups.index_entries(),
+        }
+    }

@@ -14,6 +14,7 @@ import copy
 import json
 from typing import Any
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import jsonpatch
 from kdbgtest.sim.apiserver import protobuf_schema as schema
 from kdbgtest.sim.apiserver.patch_errors import PatchError
@@ -59,7 +60,7 @@ MERGE_KEYS: dict[tuple[str, str], str] = {
 _ROOT_TYPES = {"Pod": "Pod", "Namespace": "Namespace"}
 
 
-def apply_patch(obj: dict[str, Any], body: bytes, content_type: str) -> dict[str, Any]:
+def apply_patch(obj: Obj, body: bytes, content_type: str) -> Obj:
     """`obj` with the PATCH `body` of media type `content_type` applied; `PatchError` if it cannot be."""
     media = content_type.split(";")[0].strip().lower()
     if media not in (STRATEGIC, MERGE, JSON_PATCH):
@@ -101,7 +102,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def strategic_merge(original: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def strategic_merge(original: Obj, patch: Obj) -> Obj:
     """`original` with strategic merge `patch` applied (types from `kind`: Pod and Namespace are known)."""
     merged = _merge_map(
         copy.deepcopy(original), copy.deepcopy(patch), _ROOT_TYPES.get(original.get("kind", ""))
@@ -109,7 +110,7 @@ def strategic_merge(original: dict[str, Any], patch: dict[str, Any]) -> dict[str
     return merged if merged is not None else {}
 
 
-def _merge_map(original: dict[str, Any], patch: dict[str, Any], typ: str | None) -> dict[str, Any] | None:
+def _merge_map(original: Obj, patch: Obj, typ: str | None) -> Obj | None:
     """Merge `patch` into `original` (both owned); None means `$patch: delete` removed the whole map."""
     directive = patch.pop("$patch", "merge")
     if directive == "replace":

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim import versions
-from kdbgtest.sim.apiserver import fieldcheck, handlers, pods, rest, status
+from kdbgtest.sim.apiserver import fieldcheck, handlers, pods, podsecurity, rest, status
 from kdbgtest.sim.apiserver.store import DryRun
-from kdbgtest.sim.contracts import Obj
 
 
 def _ns(request: web.Request) -> str:
@@ -22,9 +22,19 @@ async def list_pods(request: web.Request) -> web.StreamResponse:
     return await handlers.collection(request, "pods", _ns(request))
 
 
+def _admission(request: web.Request, warnings: list[str]) -> pods.Admit:
+    """Pod Security admission for the request's namespace; its warnings are added to `warnings`."""
+
+    def admit(pod: Obj) -> None:
+        namespace = rest.store(request).find("namespaces", "", _ns(request))
+        warnings.extend(podsecurity.admit(namespace, pod))
+
+    return admit
+
+
 async def create_pod(request: web.Request) -> web.Response:
     body, warnings = await rest.read_object(request, "pods")
-    created = pods.create(rest.store(request), _ns(request), body)
+    created = pods.create(rest.store(request), _ns(request), body, _admission(request, warnings))
     return rest.respond(created, 201, rest.warning_headers(warnings))
 
 
@@ -103,12 +113,16 @@ async def get_ephemeral(request: web.Request) -> web.Response:
 async def replace_ephemeral(request: web.Request) -> web.Response:
     _require_ephemeral(request)
     body, warnings = await rest.read_object(request, "pods")
-    updated = pods.update_ephemeral(rest.store(request), _ns(request), _name(request), body)
+    updated = pods.update_ephemeral(
+        rest.store(request), _ns(request), _name(request), body, _admission(request, warnings)
+    )
     return rest.respond(updated, 200, rest.warning_headers(warnings))
 
 
 async def patch_ephemeral(request: web.Request) -> web.Response:
     _require_ephemeral(request)
     new, warnings = await _patched(request)
-    updated = pods.update_ephemeral(rest.store(request), _ns(request), _name(request), new)
+    updated = pods.update_ephemeral(
+        rest.store(request), _ns(request), _name(request), new, _admission(request, warnings)
+    )
     return rest.respond(updated, 200, rest.warning_headers(warnings))

@@ -7,9 +7,10 @@ import asyncio
 import copy
 from collections.abc import Callable
 
+from kdbgtest.base import k8s
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import defaults, namespaces, objects, patch, scheduler, status, validation
 from kdbgtest.sim.apiserver.store import Store
-from kdbgtest.sim.contracts import Obj
 
 DEFAULT_GRACE = 30
 
@@ -35,8 +36,12 @@ def qos_class(pod: Obj) -> str:
     return "Guaranteed"
 
 
-def create(store: Store, namespace: str, pod: Obj) -> Obj:
-    """Create a pod in `namespace` and schedule it (soon after, as the scheduler would)."""
+Admit = Callable[[Obj], None]  # validating admission (Pod Security): raises ApiError to refuse
+
+
+def create(store: Store, namespace: str, pod: Obj, admit: Admit | None = None) -> Obj:
+    """Create a pod in `namespace` and schedule it (soon after, as the scheduler would). `admit` sees the
+    defaulted, valid pod before it is stored, as validating admission does."""
     meta = pod.setdefault("metadata", {})
     if meta.get("namespace") and meta["namespace"] != namespace:
         raise status.bad_request(
@@ -50,6 +55,8 @@ def create(store: Store, namespace: str, pod: Obj) -> Obj:
     errors = validation.validate_pod_create(pod)
     if errors:
         raise _invalid(pod, errors)
+    if admit is not None:
+        admit(pod)
     pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod)}
     created = store.create("pods", pod)
     if not created["spec"].get("nodeName"):
@@ -62,7 +69,9 @@ def schedule(store: Store, namespace: str, name: str) -> None:
     pod = store.find("pods", namespace, name)
     if pod is None or pod["spec"].get("nodeName") or pod["metadata"].get("deletionTimestamp"):
         return
-    decision = scheduler.schedule(pod, store.list_objects("nodes"), store.list_objects("pods"))
+    nodes = [k8s.as_node(node) for node in store.list_objects("nodes")]
+    others = [k8s.as_pod(other) for other in store.list_objects("pods")]
+    decision = scheduler.schedule(k8s.as_pod(pod), nodes, others)
     ref = objects.object_reference(pod)
     conditions = [c for c in pod["status"].get("conditions") or [] if c.get("type") != "PodScheduled"]
     if decision.node is None:
@@ -161,7 +170,7 @@ def update_status(store: Store, namespace: str, name: str, new: Obj) -> Obj:
     return store.update("pods", pod)
 
 
-def update_ephemeral(store: Store, namespace: str, name: str, new: Obj) -> Obj:
+def update_ephemeral(store: Store, namespace: str, name: str, new: Obj, admit: Admit | None = None) -> Obj:
     """PUT/PATCH of pods/ephemeralcontainers: only spec.ephemeralContainers changes (others are dropped)."""
     old = store.get("pods", namespace, name)
     _check_name(new, name)
@@ -172,6 +181,8 @@ def update_ephemeral(store: Store, namespace: str, name: str, new: Obj) -> Obj:
     errors = validation.validate_ephemeral_update(old, pod)
     if errors:
         raise _invalid(pod, errors)
+    if admit is not None:
+        admit(pod)
     _bump_generation(old, pod)
     sent = (new.get("metadata") or {}).get("resourceVersion")
     pod["metadata"]["resourceVersion"] = sent or old["metadata"]["resourceVersion"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kdbgtest.base import k8s
 from kdbgtest.sim.apiserver import timefmt
-from kdbgtest.sim.contracts import Obj
 
 
 @dataclass
@@ -16,17 +16,17 @@ class _Tally:
     last_restart: str = ""
     ready: int = 0
 
-    def count_restart(self, status: Obj) -> None:
+    def count_restart(self, status: k8s.ContainerStatus) -> None:
         self.restarts += int(status.get("restartCount") or 0)
         finished = ((status.get("lastState") or {}).get("terminated") or {}).get("finishedAt") or ""
         self.last_restart = max(self.last_restart, finished)
 
 
-def _restartable(container: Obj | None) -> bool:
+def _restartable(container: k8s.Container | None) -> bool:
     return bool(container) and (container or {}).get("restartPolicy") == "Always"
 
 
-def _terminated_reason(term: Obj, prefix: str) -> str:
+def _terminated_reason(term: k8s.ContainerStateTerminated, prefix: str) -> str:
     if term.get("reason"):
         return prefix + str(term["reason"])
     if term.get("signal"):
@@ -34,10 +34,10 @@ def _terminated_reason(term: Obj, prefix: str) -> str:
     return f"{prefix}ExitCode:{term.get('exitCode', 0)}"
 
 
-def _init_phase(pod: Obj, tally: _Tally) -> bool:
+def _init_phase(pod: k8s.Pod, tally: _Tally) -> bool:
     """Walk init container statuses; True while the pod is still initializing."""
     specs = {c["name"]: c for c in pod["spec"].get("initContainers") or []}
-    for i, cs in enumerate(pod["status"].get("initContainerStatuses") or []):
+    for i, cs in enumerate(k8s.container_statuses(pod, ["init"])):
         tally.count_restart(cs)
         state = cs.get("state") or {}
         term, waiting = state.get("terminated"), state.get("waiting")
@@ -56,15 +56,15 @@ def _init_phase(pod: Obj, tally: _Tally) -> bool:
     return False
 
 
-def _has_condition(pod: Obj, type_: str) -> bool:
+def _has_condition(pod: k8s.Pod, type_: str) -> bool:
     return any(
         c.get("type") == type_ and c.get("status") == "True" for c in pod["status"].get("conditions") or []
     )
 
 
-def _containers(pod: Obj, tally: _Tally) -> None:
+def _containers(pod: k8s.Pod, tally: _Tally) -> None:
     has_running = False
-    for cs in reversed(pod["status"].get("containerStatuses") or []):
+    for cs in reversed(k8s.container_statuses(pod, ["regular"])):
         tally.count_restart(cs)
         state = cs.get("state") or {}
         waiting, term = state.get("waiting") or {}, state.get("terminated")
@@ -79,7 +79,7 @@ def _containers(pod: Obj, tally: _Tally) -> None:
         tally.reason = "Running" if _has_condition(pod, "Ready") else "NotReady"
 
 
-def pod_cells(pod: Obj) -> tuple[str, str, str]:
+def pod_cells(pod: k8s.Pod) -> tuple[str, str, str]:
     """(READY, STATUS, RESTARTS)."""
     st = pod.setdefault("status", {})
     inits = pod["spec"].get("initContainers") or []
@@ -91,7 +91,7 @@ def pod_cells(pod: Obj) -> tuple[str, str, str]:
     initializing = _init_phase(pod, tally)
     if not initializing or _has_condition(pod, "Initialized"):
         tally.restarts, tally.last_restart = 0, ""
-        for cs in st.get("initContainerStatuses") or []:
+        for cs in k8s.container_statuses(pod, ["init"]):
             if _restartable(next((c for c in inits if c["name"] == cs["name"]), None)):
                 tally.count_restart(cs)
         _containers(pod, tally)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import protobuf_schema as schema
 
 MAGIC = b"k8s\x00"
@@ -31,7 +32,7 @@ class DecodeError(ValueError):
     """The body is not a protobuf object this decoder can read faithfully."""
 
 
-def decode_object(body: bytes) -> dict[str, Any]:
+def decode_object(body: bytes) -> Obj:
     """The JSON form (kind and apiVersion first) of the object in a `k8s\\x00` + runtime.Unknown body."""
     if not body.startswith(MAGIC):
         raise DecodeError(f"not a Kubernetes protobuf body: expected magic bytes k8s\\x00, got {body[:4]!r}")
@@ -42,12 +43,12 @@ def decode_object(body: bytes) -> dict[str, Any]:
     return {"kind": kind, "apiVersion": api_version, **decode_message(message, raw)}
 
 
-def decode_message(message: str, data: bytes, where: str = "") -> dict[str, Any]:
+def decode_message(message: str, data: bytes, where: str = "") -> Obj:
     """The JSON form of protobuf `message` (a name in `protobuf_schema.MESSAGES`) encoded in `data`."""
     table = schema.MESSAGES.get(message)
     if table is None:
         raise DecodeError(f"{_at(where)}unknown protobuf message {message}")
-    out: dict[str, Any] = {}
+    out: Obj = {}
     for number, wire, value in _fields(data, message, where):
         field = table.get(number)
         if field is None:
@@ -60,7 +61,7 @@ def decode_message(message: str, data: bytes, where: str = "") -> dict[str, Any]
 
 
 def _store(
-    out: dict[str, Any], field: schema.Field, wire: int, value: WireValue, where: str, msg: str
+    out: Obj, field: schema.Field, wire: int, value: WireValue, where: str, msg: str
 ) -> None:
     name, typ, mode = field
     if mode == schema.IN:
@@ -75,7 +76,7 @@ def _store(
         out[name] = _value(typ, wire, value, where, msg)
 
 
-def _apply_json_rules(out: dict[str, Any], table: dict[int, schema.Field]) -> None:
+def _apply_json_rules(out: Obj, table: dict[int, schema.Field]) -> None:
     """Drop zero values of omitempty fields; fill absent non-omitempty values with their zero value."""
     for name, typ, mode in table.values():
         if mode == schema.OE and name in out and out[name] in ("", 0, False, None):

@@ -64,6 +64,23 @@ _IP_ONLY: dict[int, Field] = {1: ("ip", "str", R)}
 MESSAGES: dict[str, dict[int, Field]] = {
     # --- objects
     "Pod": {1: ("metadata", "ObjectMeta", R), 2: ("spec", "PodSpec", R), 3: ("status", "PodStatus", R)},
+    # authorization/v1 (`kubectl auth can-i`): staging/src/k8s.io/api/authorization/v1/generated.proto
+    "SelfSubjectAccessReview": {
+        1: ("metadata", "ObjectMeta", R), 2: ("spec", "SelfSubjectAccessReviewSpec", R),
+        3: ("status", "SubjectAccessReviewStatus", R),
+    },
+    "SelfSubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "ResourceAttributes", P), 2: ("nonResourceAttributes", "NonResourceAttributes", P),
+    },
+    "ResourceAttributes": {
+        1: ("namespace", "str", OE), 2: ("verb", "str", OE), 3: ("group", "str", OE), 4: ("version", "str", OE),
+        5: ("resource", "str", OE), 6: ("subresource", "str", OE), 7: ("name", "str", OE),
+    },
+    "NonResourceAttributes": {1: ("path", "str", OE), 2: ("verb", "str", OE)},
+    "SubjectAccessReviewStatus": {
+        1: ("allowed", "bool", R), 4: ("denied", "bool", OE), 2: ("reason", "str", OE),
+        3: ("evaluationError", "str", OE),
+    },
     "Namespace": {
         1: ("metadata", "ObjectMeta", R), 2: ("spec", "NamespaceSpec", R),
         3: ("status", "NamespaceStatus", R),
@@ -371,5 +388,6 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "Pod"): "Pod",
     ("v1", "Namespace"): "Namespace",
     ("v1", "DeleteOptions"): "DeleteOptions",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
     ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
 }

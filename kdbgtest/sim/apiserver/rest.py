@@ -10,10 +10,11 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import fieldcheck, protobuf, status, tables
 from kdbgtest.sim.apiserver.store import DryRun, Store
 from kdbgtest.sim.config import SimConfig
-from kdbgtest.sim.contracts import NodeRuntime, Obj
+from kdbgtest.sim.contracts import NodeRuntime
 from kdbgtest.sim.versions import ComponentVersions
 
 STORE = web.AppKey("store", Store)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from kdbgtest.sim.contracts import Obj
+from kdbgtest.base import k8s
+from kdbgtest.base.k8s import Obj
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def tolerates(tolerations: list[Obj], taint: Obj) -> bool:
     return False
 
 
-def _untolerated(pod: Obj, node: Obj) -> Obj | None:
+def _untolerated(pod: k8s.Pod, node: k8s.Node) -> Obj | None:
     tolerations = pod["spec"].get("tolerations") or []
     for taint in node.get("spec", {}).get("taints") or []:
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(tolerations, taint):
@@ -37,13 +38,13 @@ def _untolerated(pod: Obj, node: Obj) -> Obj | None:
     return None
 
 
-def _selector_matches(pod: Obj, node: Obj) -> bool:
+def _selector_matches(pod: k8s.Pod, node: k8s.Node) -> bool:
     labels = node["metadata"].get("labels") or {}
     wanted = pod["spec"].get("nodeSelector") or {}
     return all(labels.get(k) == v for k, v in wanted.items())
 
 
-def schedule(pod: Obj, nodes: list[Obj], pods: list[Obj]) -> Decision:
+def schedule(pod: k8s.Pod, nodes: list[k8s.Node], pods: list[k8s.Pod]) -> Decision:
     """Pick a node for `pod`, or explain (in the scheduler's words) why none fits."""
     reasons: Counter[str] = Counter()
     fitting = []
@@ -69,5 +70,5 @@ def schedule(pod: Obj, nodes: list[Obj], pods: list[Obj]) -> Decision:
     return Decision(None, message)
 
 
-def _terminal(pod: Obj) -> bool:
+def _terminal(pod: k8s.Pod) -> bool:
     return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")

@@ -8,7 +8,7 @@ import functools
 import re
 from typing import Any
 
-from kdbgtest.sim.contracts import Obj
+from kdbgtest.base.k8s import Obj
 
 CORE = "io.k8s.api.core.v1."
 META = "io.k8s.apimachinery.pkg.apis.meta.v1."

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import status
-from kdbgtest.sim.contracts import Obj
 
 Predicate = Callable[[Obj], bool]
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from kdbgtest.sim.contracts import Obj
+from kdbgtest.base.k8s import Obj
 
 NOT_FOUND_RESOURCE = "the server could not find the requested resource"
 
@@ -20,7 +18,7 @@ class ApiError(Exception):
 
 def failure(code: int, reason: str, message: str, details: Obj | None = None) -> Obj:
     """A Failure Status; `details` is omitted when None (as the server omits empty details)."""
-    status: dict[str, Any] = {
+    status: Obj = {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},

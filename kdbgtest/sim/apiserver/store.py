@@ -11,12 +11,15 @@ import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import objects, status
 from kdbgtest.sim.config import SimConfig
-from kdbgtest.sim.contracts import Obj, PodChange
+from kdbgtest.sim.contracts import PodChange
 
 HISTORY = 2000  # watch events kept for resuming watches; older resourceVersions get 410 Gone
-CLUSTER_SCOPED = frozenset({"nodes", "namespaces"})
+CLUSTER_SCOPED = frozenset({"nodes", "namespaces", "clusterroles", "clusterrolebindings"})
+# Namespaced objects that go with their namespace (pods go first, gracefully).
+NAMESPACE_CONTENTS = ("events", "roles", "rolebindings")
 Key = tuple[str, str]  # (namespace or "", name)
 
 
@@ -216,14 +219,15 @@ class Store:
 
     # -- namespace termination ------------------------------------------------------------------------------
     def finish_namespace(self, namespace: str) -> None:
-        """Remove a terminating namespace once its last pod is gone (its events go with it)."""
+        """Remove a terminating namespace once its last pod is gone (its events and RBAC objects go with it)."""
         ns = self._objects["namespaces"].get(("", namespace))
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
         if any(True for _ in self._iter("pods", namespace)):
             return
-        for key, _ in list(self._iter("events", namespace)):
-            self.remove("events", *key)
+        for resource in NAMESPACE_CONTENTS:
+            for key, _ in list(self._iter(resource, namespace)):
+                self.remove(resource, *key)
         self.remove("namespaces", "", namespace)
 
 

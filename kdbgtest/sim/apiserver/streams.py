@@ -14,8 +14,10 @@ import json
 
 from aiohttp import WSMsgType, web
 
+from kdbgtest.base import k8s
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import containers, rest, status
-from kdbgtest.sim.contracts import ContainerStream, Obj, StreamError
+from kdbgtest.sim.contracts import ContainerStream, StreamError
 
 V5 = "v5.channel.k8s.io"
 V4 = "v4.channel.k8s.io"
@@ -40,9 +42,9 @@ def _is_websocket(request: web.Request) -> bool:
     return request.method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket"
 
 
-def _check(request: web.Request, action: str) -> tuple[Obj, str]:
+def _check(request: web.Request, action: str) -> tuple[k8s.Pod, str]:
     """The pod and container to stream, or the API server's pre-upgrade error."""
-    pod = rest.store(request).get("pods", request.match_info["namespace"], request.match_info["name"])
+    pod = k8s.as_pod(rest.store(request).get("pods", request.match_info["namespace"], request.match_info["name"]))
     container = containers.resolve(pod, request.query.get("container", ""))
     phase = pod.get("status", {}).get("phase")
     if phase in ("Succeeded", "Failed"):
@@ -57,7 +59,7 @@ def _check(request: web.Request, action: str) -> tuple[Obj, str]:
     return pod, container
 
 
-async def _open(request: web.Request, action: str, pod: Obj, container: str) -> ContainerStream:
+async def _open(request: web.Request, action: str, pod: k8s.Pod, container: str) -> ContainerStream:
     node = request.app[rest.NODES].get(pod["spec"]["nodeName"])
     if node is None:
         raise StreamError(

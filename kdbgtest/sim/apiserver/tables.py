@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kdbgtest.base import k8s
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import podstatus, timefmt
-from kdbgtest.sim.contracts import Obj
 
 Column = tuple[str, int, str]  # name, priority, description
 _NAME: Column = ("Name", 0, "Name must be unique within a namespace.")
@@ -72,7 +73,7 @@ def _or_none(value: str | None) -> str:
 
 
 def _pod_row(pod: Obj) -> list[Any]:
-    ready, reason, restarts = podstatus.pod_cells(pod)
+    ready, reason, restarts = podstatus.pod_cells(k8s.as_pod(pod))
     st, spec = pod.get("status") or {}, pod["spec"]
     ips = st.get("podIPs") or []
     gates = "<none>"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import fielderrors as fe
 from kdbgtest.sim.apiserver.fielderrors import FieldError, invalid_status
 
@@ -25,7 +26,6 @@ __all__ = [
     "validate_pod_update",
 ]
 
-Obj = dict[str, Any]
 
 UPDATABLE_SPEC_FIELDS = ",".join(
     [

@@ -10,9 +10,9 @@ import time
 
 from aiohttp import web
 
+from kdbgtest.base.k8s import Obj
 from kdbgtest.sim.apiserver import rest, selectors, status, tables
 from kdbgtest.sim.apiserver.store import Watch, WatchEvent
-from kdbgtest.sim.contracts import Obj
 
 DEFAULT_TIMEOUT = 1800.0  # the API server's minRequestTimeout
 BOOKMARK_EVERY = 60.0

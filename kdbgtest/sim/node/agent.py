@@ -20,7 +20,7 @@ from kdbgtest.sim import contracts
 from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.contracts import ClusterState, PodChange
 from kdbgtest.sim.node import backoff, images, nodestatus, pulling, runc, sandbox, serve, status
-from kdbgtest.sim.node.podbase import (
+from kdbgtest.sim.node.podcontext import (
     MIN_GRACE,
     ExecFailed,
     NodeContext,

@@ -1,4 +1,4 @@
-"""One running container instance: its process, its log file, and the clients attached to its stdio."""
+"""Container instances: one process with its log file and attached clients, and the registry of a pod's."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import time
 from pathlib import Path
 
-from kdbgtest.sim.node import logs, status, streams
+from kdbgtest.sim.node import logs, spec, status, streams
 
 Queue = asyncio.Queue[tuple[int, bytes] | None]
 
@@ -109,3 +109,29 @@ class Instance:
             "finishedAt": self.finished_at or status.now(),
             "containerID": container_id,
         }
+
+
+class Instances:
+    """A pod's container instances: the latest of each container, every one by id, and their runtime configs."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, Instance] = {}  # container name -> latest instance
+        self.by_id: dict[str, Instance] = {}  # "containerd://ID" -> instance
+        self.configs: dict[str, spec.ContainerConfig] = {}  # runtime id -> config
+        self._counts: dict[str, int] = {}
+
+    def next_count(self, name: str) -> int:
+        """The number of the container's next instance (0 first), as its log file is named."""
+        count = self._counts[name] = self._counts.get(name, -1) + 1
+        return count
+
+    def add(self, name: str, inst: Instance, cfg: spec.ContainerConfig) -> None:
+        self.current[name] = self.by_id[inst.container_id] = inst
+        self.configs[cfg.id] = cfg
+
+    def config_of(self, inst: Instance) -> spec.ContainerConfig:
+        return self.configs[inst.container_id.removeprefix("containerd://")]
+
+    def running(self) -> list[tuple[str, Instance]]:
+        """(container name, instance) of the latest instances still running."""
+        return [(name, inst) for name, inst in self.current.items() if inst.running]

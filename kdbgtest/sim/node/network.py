@@ -14,7 +14,7 @@ import asyncio
 import secrets
 from pathlib import Path
 
-from kdbgtest.base import tools
+from kdbgtest.base import async_process, tools
 from kdbgtest.sim.node import procfs, views
 
 BRIDGE = "kind"
@@ -31,7 +31,7 @@ class ClusterNetwork:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self.record = state_dir / f"network{views.RECORD_SUFFIX}"
-        self._holder: asyncio.subprocess.Process | None = None
+        self._holder: async_process.Process | None = None
         self.users = 0
 
     @property
@@ -42,11 +42,10 @@ class ClusterNetwork:
 
     async def start(self) -> None:
         busybox, unshare = str(tools.require("busybox")), str(tools.require("unshare"))
-        self._holder = await asyncio.create_subprocess_exec(
-            unshare, "--net", "--", busybox, "sleep", "2147483647",
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+        devnull = async_process.DEVNULL
+        self._holder = await async_process.spawn(
+            [unshare, "--net", "--", busybox, "sleep", "2147483647"], stdin=devnull, stdout=devnull, stderr=devnull
+        )
         try:
             await views.until_exec(self._holder.pid, busybox)
             self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -73,8 +72,7 @@ class ClusterNetwork:
         """Kill the holder: the namespace, the bridge and every veth pair on it go with it."""
         holder, self._holder = self._holder, None
         if holder is not None and holder.returncode is None:
-            holder.kill()
-            await holder.wait()
+            await async_process.stop(holder, grace=0)
         self.record.unlink(missing_ok=True)
 
 
@@ -109,10 +107,7 @@ async def _started(state_dir: Path) -> ClusterNetwork:
 async def _ip(netns: str, commands: list[str]) -> None:
     """Run `ip -batch` commands in network namespace `netns`."""
     argv = [str(tools.require("nsenter")), f"--net={netns}", "--", str(tools.require("ip")), "-batch", "-"]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    _, err = await asyncio.wait_for(proc.communicate("\n".join(commands).encode() + b"\n"), COMMAND_TIMEOUT)
-    if proc.returncode != 0:
-        detail = err.decode(errors="replace").strip()
-        raise NetworkError(f"cannot configure the sim network in {netns}: {detail}")
+    script = "\n".join(commands).encode() + b"\n"
+    done = await async_process.run(argv, timeout=COMMAND_TIMEOUT, check=False, stdin=script)
+    if done.returncode != 0:
+        raise NetworkError(f"cannot configure the sim network in {netns}: {done.stderr.strip()}")

@@ -8,13 +8,12 @@ by `time_scale` like every other kubelet delay of the sim. Results and events us
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kdbgtest.base import tools
+from kdbgtest.base import async_process, tools
 
 Obj = dict[str, Any]
 Runner = Callable[[list[str], float], Awaitable[tuple[int, str]]]  # (argv, timeout) -> (exit code, output)
@@ -87,18 +86,12 @@ async def check(
 async def in_netns(netns: str | None, argv: list[str], timeout: float) -> tuple[int, str]:
     """The network probe script with `argv` in network namespace `netns`; (exit code, output)."""
     prefix = [str(tools.require("nsenter")), f"--net={netns}", "--"] if netns else []
-    proc = await asyncio.create_subprocess_exec(
-        *prefix, sys.executable, "-c", _NET_PROBE, *argv,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    command = [*prefix, sys.executable, "-c", _NET_PROBE, *argv]
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout + 5)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.communicate()  # reaps it and closes its pipes
+        done = await async_process.run(command, timeout=timeout + 5, check=False, merge_stderr=True)
+    except async_process.ProcessTimeout:
         return 1, "probe timed out"
-    return proc.returncode or 0, out.decode(errors="replace")
+    return done.returncode, done.stdout
 
 
 class Prober:
@@ -110,14 +103,16 @@ class Prober:
         scale: float,
         run: Callable[[Obj, float], Awaitable[tuple[bool, str]]],
         event: Callable[[str, str, str], None],
+        changed: Callable[[], None] = lambda: None,
     ) -> None:
+        """`changed` is called when `ready` or `started` changes."""
         self.container = container
         self.scale = scale
         self.run = run
         self.event = event
         self.started = "startupProbe" not in container
         self.ready = "readinessProbe" not in container and self.started
-        self.changed: Callable[[], None] = lambda: None
+        self.changed = changed
 
     async def startup(self) -> bool:
         """Until the startup probe succeeds (True) or fails for good (False: restart the container)."""

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kdbgtest.base import tools
+from kdbgtest.base import async_process, tools
 from kdbgtest.sim.node import cgroups, mounts, procfs, spec, tasks, views
 from kdbgtest.sim.node.spec import ContainerConfig, Mount
 from kdbgtest.sim.node.tasks import Process
@@ -257,17 +257,14 @@ class Runc:
         if tty:
             master, slave = tasks.open_pty(*size)
             full = [str(tools.require("setsid")), "--ctty", *full]
-            try:
-                proc = await asyncio.create_subprocess_exec(*full, stdin=slave, stdout=slave, stderr=slave)
+            try:  # setsid makes the session (a session leader could not: it would fork and exit)
+                proc = await async_process.spawn(full, stdin=slave, stdout=slave, stderr=slave, new_session=False)
             finally:
                 os.close(slave)
         else:
-            proc = await asyncio.create_subprocess_exec(
-                *full,
-                stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
+            pipe = async_process.PIPE
+            proc = await async_process.spawn(
+                full, stdin=pipe if stdin else async_process.DEVNULL, stdout=pipe, stderr=pipe
             )
         try:
             pid = await _started(proc, pidfile, log, kind)
@@ -276,11 +273,7 @@ class Runc:
             if master is not None:
                 os.close(master)
             if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
+                await async_process.stop(proc, grace=0)
             raise
         return Process(proc, host_pid, tty=tty, master=master)
 
@@ -308,26 +301,16 @@ class Runc:
 
     async def _command(self, container_id: str, *args: str, missing_ok: bool = False) -> str:
         argv = [*self._prefix(container_id), self.binary, "--root", str(self.root), *args]
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), COMMAND_TIMEOUT)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise RuntimeFailure(
-                f"`runc {' '.join(args)}` did not finish within {COMMAND_TIMEOUT:g}s"
-            ) from None
-        text = err.decode(errors="replace").strip()
-        if proc.returncode != 0:
+            done = await async_process.run(argv, timeout=COMMAND_TIMEOUT, check=False)
+        except async_process.ProcessTimeout as exc:
+            raise RuntimeFailure(str(exc)) from None
+        text = done.stderr.strip()
+        if done.returncode != 0:
             if missing_ok and ("does not exist" in text or "not running" in text or "not exist" in text):
                 return ""
-            raise RuntimeFailure(f"`runc {' '.join(args)}` failed: {text or proc.returncode}")
-        return out.decode(errors="replace")
+            raise RuntimeFailure(f"`runc {' '.join(args)}` failed: {text or done.returncode}")
+        return done.stdout
 
 
 def _other_user_ns(pid: int) -> bool:

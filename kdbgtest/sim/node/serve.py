@@ -9,7 +9,7 @@ from typing import Any
 from kdbgtest.sim.contracts import LogsUnavailable, StreamError
 from kdbgtest.sim.node import logs, streams
 from kdbgtest.sim.node.instance import Instance
-from kdbgtest.sim.node.podbase import ExecFailed
+from kdbgtest.sim.node.podcontext import ExecFailed
 from kdbgtest.sim.node.pods import PodWorker
 
 Obj = dict[str, Any]

@@ -19,7 +19,7 @@ import re
 import shutil
 from pathlib import Path
 
-from kdbgtest.base import tools
+from kdbgtest.base import async_process, tools
 from kdbgtest.sim.node import procfs
 
 COMMAND_TIMEOUT = 20.0
@@ -38,7 +38,7 @@ class View:
     """One node's view (see module docstring)."""
 
     def __init__(
-        self, pid_parent: int, holder: asyncio.subprocess.Process, record: Path, skeleton: Path
+        self, pid_parent: int, holder: async_process.Process, record: Path, skeleton: Path
     ) -> None:
         self.pid_parent = pid_parent
         self.holder = holder
@@ -79,21 +79,13 @@ class View:
             if node_pid_ns
             else [nsenter, f"--mount=/proc/{self.holder.pid}/ns/mnt", "--"]
         )
-        devnull, pipe = asyncio.subprocess.DEVNULL, asyncio.subprocess.PIPE
-        argv = [*prefix, busybox, *argv]
-        proc = await asyncio.create_subprocess_exec(*argv, stdin=devnull, stdout=devnull, stderr=pipe)
-        _, err = await asyncio.wait_for(proc.communicate(), COMMAND_TIMEOUT)
-        return (
-            None
-            if proc.returncode == 0
-            else (err.decode(errors="replace").strip() or f"exit {proc.returncode}")
-        )
+        done = await async_process.run([*prefix, busybox, *argv], timeout=COMMAND_TIMEOUT, check=False)
+        return None if done.returncode == 0 else (done.stderr.strip() or f"exit {done.returncode}")
 
     async def close(self) -> None:
         """Kill the holder (the namespace goes once runc's processes are gone too) and remove the skeleton."""
         if self.holder.returncode is None:
-            self.holder.kill()
-            await self.holder.wait()
+            await async_process.stop(self.holder, grace=0)
         self.record.unlink(missing_ok=True)
         shutil.rmtree(self.skeleton, ignore_errors=True)
 
@@ -101,10 +93,10 @@ class View:
 async def make(pid_parent: int, workdir: Path, visible: list[Path]) -> View:
     """Create the view of the node whose init is `pid_parent`, recording its holder in `workdir`."""
     busybox, unshare = str(tools.require("busybox")), str(tools.require("unshare"))
-    holder = await asyncio.create_subprocess_exec(
-        unshare, "--mount", "--propagation", "slave", "--", busybox, "sleep", "2147483647",
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+    devnull = async_process.DEVNULL
+    holder = await async_process.spawn(
+        [unshare, "--mount", "--propagation", "slave", "--", busybox, "sleep", "2147483647"],
+        stdin=devnull, stdout=devnull, stderr=devnull,
     )  # fmt: skip
     skeleton = workdir / f"view-{pid_parent}"
     view = View(pid_parent, holder, workdir / f"view-{pid_parent}{RECORD_SUFFIX}", skeleton)

@@ -19,7 +19,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from kdbgtest.sim.contracts import ClusterState, LogsUnavailable, Obj, PodChange, StreamError
+from kdbgtest.base.k8s import Obj
+from kdbgtest.sim.contracts import ClusterState, LogsUnavailable, PodChange, StreamError
 
 
 def _now() -> str:

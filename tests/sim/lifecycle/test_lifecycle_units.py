@@ -77,7 +77,8 @@ def test_kubeconfig_merge_keeps_other_entries_and_remove_takes_only_the_sims(tmp
     sim = kubeconfig.build("demo", "https://127.0.0.1:1234", b"CA", "tok")
     assert kubeconfig.merge(path, sim) is False
     merged = kubeconfig.load(path)
-    assert [c["name"] for c in merged["contexts"]] == ["prod", "kdbg-sim-demo"]
+    named = ["kdbgtest-alice", "kdbgtest-bob", "kdbgtest-carol"]  # the sim's named users (kdbgtest.sim.users)
+    assert [c["name"] for c in merged["contexts"]] == ["prod", "kdbg-sim-demo", *named]
     assert merged["current-context"] == "kdbg-sim-demo"
     assert merged["users"][1] == {"name": "kdbg-sim-demo", "user": {"token": "tok"}}
     kubeconfig.merge(path, kubeconfig.build("demo", "https://127.0.0.1:999", b"CA", "tok2"))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Harness, busybox, collect, container_status, until
+from node_harness import Harness, busybox, collect, container_status, until
 
 pytestmark = pytest.mark.sim
 

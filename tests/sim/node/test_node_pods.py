@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import conftest
+import node_harness
 import pytest
-from conftest import Harness, busybox, collect, container_status, spawn, until
+from node_harness import Harness, busybox, collect, container_status, spawn, until
 
 from kdbgtest.sim.contracts import LogsUnavailable
 from kdbgtest.sim.node import cleanup
@@ -392,7 +392,7 @@ def test_termination_messages(run_node: Any) -> None:
 def test_a_leftover_task_that_never_ends_fails_the_test_instead_of_hanging(
     run_node: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(conftest, "LEFTOVER_WAIT", 0.5)
+    monkeypatch.setattr(node_harness, "LEFTOVER_WAIT", 0.5)
 
     async def stubborn() -> None:
         while True:

@@ -49,6 +49,11 @@ spec:
 """
 PROFILES = ["legacy", "general", "baseline", "restricted", "netadmin", "sysadmin"]
 WARNING = re.compile(r"warning: couldn't attach to pod/app, falling back to streaming logs: .+")
+ATTACHED = [  # what kubectl 1.37 (and the API driver) print on stderr when the attach got there in time
+    "All commands and output from this session will be recorded in container logs, including credentials and "
+    "sensitive information passed through the command prompt.",
+    "If you don't see a command prompt, try pressing enter.",
+]
 VOLATILE_META = ("name", "uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
 
 
@@ -407,13 +412,15 @@ def test_attach_fallbacks_and_interactive_exec_read_alike(
     A debugger that exits at once: kubectl attaches, or (it was gone) warns and prints its logs, or (it was
     seen terminated) prints its logs; which one is a race under both drivers, so each must give one of them."""
     make_pod(sim, namespace, "app")
-    seen = {}
     for name in ("kubectl", "api"):
         container = f"c-{uuid.uuid4().hex[:6]}"
         fields: dict[str, Any] = {"attach": True, "command": ["sh", "-c", "sleep 1; echo done"], "container": container}
         result = run(drivers, name, namespace, mode="ephemeral", pod="app", image="busybox:1.36", **fields)
-        seen[name] = (result.exit_code, result.stdout.replace(container, "<c>"), result.stderr)
-    assert seen["api"] == seen["kubectl"]
+        # attached (the notice, then "done"), or warned and streamed its logs, or streamed its logs: nothing else
+        # (comparing the two drivers' exact outputs failed under load, each driver having lost the race once)
+        seen = (result.exit_code, result.stdout.strip().splitlines()[-1:], result.stderr.strip().splitlines())
+        assert seen[:2] == (0, ["done"]), (name, result.stdout, result.stderr)
+        assert seen[2] in ([], ATTACHED) or (len(seen[2]) == 1 and WARNING.fullmatch(seen[2][0])), (name, seen[2])
     for name in ("kubectl", "api"):
         fields = {"interactive": True, "command": ["echo", "early"], "container": f"e-{uuid.uuid4().hex[:6]}"}
         session = [{"end": True}]

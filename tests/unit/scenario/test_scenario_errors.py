@@ -47,7 +47,7 @@ def test_each_kind_of_mistake_has_its_sentence() -> None:
         "unknown key 'imag' in debug; did you mean 'image'?",
         "'timeout' must be a number, got 'fast'",
         "step 1 'exec-app': exec needs 'command'",
-        "must have exactly one of apply, wait, debug, exec, kubectl, assert, events; found debug and exec",
+        "must have exactly one of apply, wait, debug, exec, kubectl, assert, events, can_i; found debug and exec",
         "found none; did you mean 'debug' instead of 'debgu'?",
         "unknown fixture 'crashlop'; did you mean 'crashloop'?",
         "fixture 'crashloop' has no parameter 'restart'; did you mean 'restarts'?",
