@@ -160,3 +160,28 @@ def test_a_lost_cluster_is_raised_as_itself() -> None:
     seen["thread"].join(timeout=5)  # type: ignore[attr-defined]
     raised = seen.get("raised")
     assert isinstance(raised, interrupt.ClusterLost) and raised.message == "the API server stopped answering"
+
+
+def test_a_session_being_closed_is_still_stopped_when_the_run_is_cancelled(tmp_path: Path) -> None:
+    """The cancellation arrives while close() waits out the grace period of a program that ignores SIGTERM:
+    close still kills it and reaps it (the interruption is noticed afterwards, not in the middle)."""
+    fake = Path(__file__).parents[2] / "data" / "debug" / "fake_attach.py"
+    token = cancel.Cancellation()
+    sessions: list[Session] = []
+
+    def body() -> None:
+        term = Session([sys.executable, str(fake), "--stubborn"], transcript=tmp_path / "t.log")
+        sessions.append(term)
+        term.expect_text("try pressing enter.", 10)
+        waiting.pause(0.3)  # the fake ignores SIGTERM only just after printing that line
+        term.close()
+
+    seen = in_worker(token, body)
+    waiting.wait_for(lambda: (bool(sessions) and sessions[0].pid > 0, None), timeout=10, what="the session")
+    time.sleep(1.0)  # into close()'s grace period (2 s) after SIGTERM
+    token.cancel(interrupt.Interrupted(signal.SIGTERM))
+    thread = seen["thread"]
+    assert isinstance(thread, threading.Thread)
+    thread.join(timeout=30)
+    assert sessions[0].exit_code == 128 + 9, seen
+    assert live_members(sessions[0].pid) == []
