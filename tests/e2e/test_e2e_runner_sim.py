@@ -214,6 +214,7 @@ def test_pytest_xdist_runs_the_scenarios_on_one_cluster_with_serial_ones_alone(
 ) -> None:
     """`pytest -n 2 scenarios/`: one item per scenario, every one passing, all on the one sim the controller
     started (and removed); the scenario marked `serial: true` overlaps no other."""
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed (it is in the dev extras)")
     from kdbgtest.sim.config import DEFAULT_STATE_ROOT
 
     repo = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@ pytest_plugins = ["pytester"]
 
 
 def test_no_scenarios_no_cluster(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed (it is in the dev extras)")
     pytester.makepyfile(test_plain="def test_one():\n    pass\n\ndef test_two():\n    pass\n")
     pytester.makeconftest(
         """
