@@ -49,7 +49,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist's controller, starting a worker: hand it the session's cluster (acquired once, here, when
     the session's paths hold scenarios)."""
-    if discovery.any_scenario(node.config):
+    if not node.config.option.collectonly and discovery.any_scenario(node.config):
         node.workerinput[session.SHARED] = session.share(node.config)
 
 
