@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
-from typing import Protocol, TypeVar
-
-T = TypeVar("T")
+from collections.abc import Iterator
+from typing import Protocol
 
 # Longest a blocking read (a terminal, a socket, a process) waits between looks at the token in a scope.
 SLICE = 0.25
@@ -134,14 +132,3 @@ def slice_of(seconds: float) -> float:
     """How long one blocking read may wait of the `seconds` left: all of it outside a scope, else at most
     `SLICE` (the caller checks between reads)."""
     return seconds if current() is None else min(seconds, SLICE)
-
-
-def carried(function: Callable[[], T]) -> Callable[[], T]:
-    """`function` wrapped to run in the caller's scope, for a helper thread the caller starts."""
-    token = current()
-
-    def run() -> T:
-        with scope(token):
-            return function()
-
-    return run
