@@ -20,9 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kdbgtest.sim.node import cleanup, images, runc, sandbox
 
 
-async def _first_output(
-    runtime: runc.Runc, cfg: runc.ContainerConfig, bundle: Path, pid_parent: int | None
-) -> float:
+async def _first_output(runtime: runc.Runc, cfg: runc.ContainerConfig, bundle: Path, pid_parent: int | None) -> float:
     started = time.perf_counter()
     process = await runtime.run(cfg, bundle, pid_parent=pid_parent)
     output = process.output()
@@ -38,9 +36,7 @@ async def _first_output(
 async def _measure(runs: int, what: str, once: Callable[[int], Awaitable[float]]) -> None:
     samples = sorted([await once(i) for i in range(runs)])
     p90 = samples[min(len(samples) - 1, int(len(samples) * 0.9))]
-    print(
-        f"{what:<58} median {statistics.median(samples) * 1000:7.1f} ms  p90 {p90 * 1000:7.1f} ms  (n={runs})"
-    )
+    print(f"{what:<58} median {statistics.median(samples) * 1000:7.1f} ms  p90 {p90 * 1000:7.1f} ms  (n={runs})")
 
 
 async def bench(state: Path, cache: Path, runs: int) -> None:
@@ -77,9 +73,7 @@ async def bench(state: Path, cache: Path, runs: int) -> None:
         ns = {k: pod.ns_path(k) for k in ("network", "ipc", "uts")}
 
         async def node_run(i: int) -> float:
-            return await _first_output(
-                runtime, config(f"n{i}", namespaces=ns), node.dir / "b" / f"n{i}", node.pid
-            )
+            return await _first_output(runtime, config(f"n{i}", namespaces=ns), node.dir / "b" / f"n{i}", node.pid)
 
         await _measure(runs, "busybox container in a pod, start -> first output", node_run)
         app = await runtime.run(

@@ -204,9 +204,7 @@ def bench_fifty(api: Api, root: Path, daemon_pid: int) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="sim up runs (default 5)")
     args = parser.parse_args()
     reason = cluster.unavailable_reason()

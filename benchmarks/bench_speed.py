@@ -304,9 +304,7 @@ def parent(args: argparse.Namespace) -> int:
             print(f"sim up; baseline {args.baseline if 'old' in trees else '(none)'}; cores {os.cpu_count()}")
             for label in rounds_order(args.rounds, list(variants)):
                 tree, workers = variants[label]
-                found = run_variant(
-                    label.replace(" ", ""), tree, workers, paths, cluster.kubeconfig, tmp, wrapper
-                )
+                found = run_variant(label.replace(" ", ""), tree, workers, paths, cluster.kubeconfig, tmp, wrapper)
                 found["label"] = label
                 results.setdefault(label, []).append(found)
                 show(found, per_scenario=False)
@@ -346,9 +344,7 @@ def main() -> int:
     parser.add_argument("--baseline", default=BASELINE_REV, help="git revision of the old path")
     parser.add_argument("--no-baseline", action="store_true", help="only this tree")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument(
-        "--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1], help="e.g. 1,4"
-    )
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1], help="e.g. 1,4")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for hidden in ("--tree", "--kubeconfig", "--kubectl", "--artifacts", "--out"):

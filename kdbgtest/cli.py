@@ -51,6 +51,7 @@ def _paths(args: argparse.Namespace) -> list[Path]:
 def _load(paths: list[Path], *, strict: bool) -> loader.LoadResult:
     """Load scenarios; issues are printed to stderr, and with `strict` they end the command (exit 2)."""
     from kdbgtest.scenario import loader
+
     result = loader.load_paths(paths)
     for issue in result.issues:
         print(issue, file=sys.stderr)
@@ -61,6 +62,7 @@ def _load(paths: list[Path], *, strict: bool) -> loader.LoadResult:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from kdbgtest.scenario import loader
+
     result = loader.load_paths(_paths(args))
     for issue in result.issues:
         print(issue)
@@ -76,6 +78,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from kdbgtest.runner import selection
+
     result = _load(_paths(args), strict=False)
     chosen = [s for s in result.scenarios if selection.selected(s.scenario, args.keyword, args.tag or ())]
     for item in chosen:
@@ -95,6 +98,7 @@ def _counts(counter: Counter[str]) -> str:
 def cmd_fixtures(args: argparse.Namespace) -> int:
     """The built-in fixtures: what each is, its parameters with defaults, and the state it is ready in."""
     from kdbgtest.fixtures import catalog
+
     for fixture in catalog.FIXTURES.values():
         ready = fixture.ready(fixture.defaults)
         print(f"{fixture.name}\n  {fixture.description}")
@@ -109,6 +113,7 @@ def cmd_fixtures(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     from kdbgtest.scenario import schema
+
     if args.out is None:
         print(schema.json_schema_text(), end="")
         return EXIT_OK
@@ -123,6 +128,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     """A starter for another repository (see kdbgtest/starter/files.py)."""
     from kdbgtest.starter import files as starter
+
     for line in starter.write_starter(args.directory, force=args.force):
         print(line)
     print(starter.images_note())
@@ -133,6 +139,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from kdbgtest.cluster import select
     from kdbgtest.runner import cleanup, engine, selection
+
     values = vars(args)
     scenarios = _load(_paths(args), strict=True).scenarios
     run_options = options.run_options(values)
@@ -176,12 +183,14 @@ def _check_outputs(args: argparse.Namespace) -> None:
 def cmd_summary(args: argparse.Namespace) -> int:
     """JUnit reports as Markdown, for `>> "$GITHUB_STEP_SUMMARY"` (see kdbgtest/report/summary.py)."""
     from kdbgtest.report import summary
+
     print(summary.markdown(args.reports), end="")
     return EXIT_OK
 
 
 def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions, older_than: float) -> None:
     from kdbgtest.runner import engine, leftovers
+
     found = leftovers.warning(engine.kubectl_for(cluster, run_options), older_than=older_than)
     if found:
         print(f"kdbgtest: warning: {found}", file=sys.stderr)
@@ -189,6 +198,7 @@ def _warn_about_leftovers(cluster: ClusterInfo, run_options: engine.RunOptions, 
 
 def _emit_interrupted(reporters: Sequence[events.Reporter], stopped: interrupt.Interrupted) -> None:
     from kdbgtest.runner import events
+
     finished = events.RunFinished(passed=0, failed=0, errors=0, skipped=0, duration=0.0, interrupted=stopped.name)
     for reporter in reporters:
         reporter.handle(finished)
@@ -201,6 +211,7 @@ def _notice(line: str | None) -> None:
 
 def _reporters(args: argparse.Namespace) -> list[events.Reporter]:
     from kdbgtest.report import console, json_report, junit
+
     if args.quiet and args.verbose:
         raise UsageError("-q/--quiet and -v/--verbose contradict each other; pass one of them")
     reporters: list[events.Reporter] = [console.ConsoleReporter(verbose=args.verbose, quiet=args.quiet)]

@@ -54,8 +54,11 @@ class Image:
 IMAGES = (
     Image("kdbgtest/debug-toolbox:1", "debug"),
     Image("kdbgtest/distroless-app:1", "distroless-app"),
-    *(Image(r.repo_tag.removeprefix("docker.io/"), r.directory) for r in recipes.RECIPES.values()
-      if r.name != "toolbox" and (shipped.path("images") / r.directory / "Dockerfile").is_file()),
+    *(
+        Image(r.repo_tag.removeprefix("docker.io/"), r.directory)
+        for r in recipes.RECIPES.values()
+        if r.name != "toolbox" and (shipped.path("images") / r.directory / "Dockerfile").is_file()
+    ),
 )
 
 

@@ -125,9 +125,7 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
         action="store_true",
     ),
-    Option(
-        "driver", "how debug steps are performed by default", default="kubectl", choices=("kubectl", "api")
-    ),
+    Option("driver", "how debug steps are performed by default", default="kubectl", choices=("kubectl", "api")),
     Option(
         "keep",
         "keep namespaces, copies and node-debugger pods for inspection; print how to remove them",
@@ -205,8 +203,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "fail_fast",
-        "stop after the first scenario that fails or errors (cleanup still happens); the rest are reported as "
-        "not run",
+        "stop after the first scenario that fails or errors (cleanup still happens); the rest are reported as not run",
         default=False,
         action="store_true",
         short="-x",

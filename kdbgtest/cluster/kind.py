@@ -130,9 +130,7 @@ class KindProvider:
             try:
                 cluster.load_docker_image(image)
             except subprocess.CalledProcessError:
-                self._warn(
-                    f"image {image} was not loaded into kind cluster {self.name}; build: nox -s toolbox"
-                )
+                self._warn(f"image {image} was not loaded into kind cluster {self.name}; build: nox -s toolbox")
                 continue
             self.loaded.append(image)
 
@@ -170,9 +168,7 @@ class KindProvider:
             return
         if not self._created or self.settings.keep:
             if self._created:
-                log.warning(
-                    "kept kind cluster %s; delete it: kind delete cluster --name %s", self.name, self.name
-                )
+                log.warning("kept kind cluster %s; delete it: kind delete cluster --name %s", self.name, self.name)
             return
         try:
             cluster.delete()

@@ -58,13 +58,9 @@ def _kubectl_json(kubectl: Path, kubeconfig: Path, context: str | None, args: li
         return json.loads(done.stdout)
     except KdbgtestError as exc:
         where = f"{kubeconfig}" + (f" (context {context})" if context else "")
-        raise ClusterError(
-            f"cannot reach the cluster of {where}: {exc}; check --kubeconfig and --context"
-        ) from None
+        raise ClusterError(f"cannot reach the cluster of {where}: {exc}; check --kubeconfig and --context") from None
     except json.JSONDecodeError:
-        raise ClusterError(
-            f"`kubectl {' '.join(args)}` did not print JSON; is {kubectl} a kubectl?"
-        ) from None
+        raise ClusterError(f"`kubectl {' '.join(args)}` did not print JSON; is {kubectl} a kubectl?") from None
 
 
 def parse_version(info: dict[str, Any]) -> str:
@@ -165,9 +161,7 @@ def client_capabilities(client_minor: int) -> set[str]:
 class KubeconfigProvider:
     """A cluster that already exists; acquire probes it, release does nothing (kdbgtest did not create it)."""
 
-    def __init__(
-        self, kubeconfig: Path | None = None, context: str | None = None, kubectl: Path | None = None
-    ):
+    def __init__(self, kubeconfig: Path | None = None, context: str | None = None, kubectl: Path | None = None):
         self.kubeconfig = kubeconfig or default_kubeconfig()
         self.context = context
         self.kubectl = kubectl

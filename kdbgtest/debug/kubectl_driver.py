@@ -84,9 +84,7 @@ class KubectlDriver:
         tty = action.interactive if action.tty is None else action.tty
         hint = tty and not action.quiet and action.attach is not False
         look = self._looker(namespace, known)
-        return self._interactive(
-            args, session, timeout, step_slug, wait_for_hint=hint, tty=tty, known=known, look=look
-        )
+        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, tty=tty, known=known, look=look)
 
     def exec(
         self,

@@ -60,6 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run_build(args: argparse.Namespace) -> int:
     from kdbgtest.local import build
+
     found = pins.load(args.kubernetes_version, args.pins)
     directory = build.build(found, progress=_say, force=args.force)
     _say(f"cache: {directory} ({build.disk_usage(directory) / 2**20:.0f} MiB)")
@@ -68,6 +69,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_up(args: argparse.Namespace) -> int:
     from kdbgtest.local import cluster
+
     local = cluster.LocalCluster(args.name, args.kubernetes_version, pins_root=args.pins, progress=_say)
     started = time.monotonic()
     path = local.up(export=args.kubeconfig)
@@ -80,6 +82,7 @@ def run_up(args: argparse.Namespace) -> int:
 
 def run_down(args: argparse.Namespace) -> int:
     from kdbgtest.local import cluster
+
     local = cluster.LocalCluster(args.name)
     before = local.state()
     removed = local.down()
@@ -92,6 +95,7 @@ def run_down(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     from kdbgtest.local import cluster
+
     found = cluster.LocalCluster(args.name).status()
     print(f"local cluster '{found.name}': {found.state}" + (f" ({found.version})" if found.version else ""))
     for name, alive in found.components.items():

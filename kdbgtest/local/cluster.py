@@ -111,7 +111,10 @@ class LocalCluster:
         began = time.monotonic()
         host.prepare()
         where.pki.generate(node.name, where.server, _serving_names())
-        where.kubeconfig.write_text(where.pki.kubeconfig_text(pki.identities(node.name)[0], where.server, where.name))
+        admin = pki.identities(node.name)[0]
+        where.kubeconfig.write_text(
+            where.pki.kubeconfig_text(admin, where.server, where.name, others=pki.named_identities())
+        )
         where.kubeconfig.chmod(0o600)
         components.write_configs(where, pins, node)
         archives = images.build_archives(build.cache_root() / pins.kubernetes / "images", pins.pause)

@@ -39,6 +39,15 @@ class Identity:
     groups: tuple[str, ...] = ()
 
 
+# Users with no rights until a scenario binds a role to them, as the sim has them (kdbgtest.sim.users.NAMED):
+# the admin kubeconfig gets a user and context `kdbgtest-alice` ... for each (capability `named-users`).
+NAMED_USERS = ("alice", "bob", "carol")
+
+
+def named_identities() -> tuple[Identity, ...]:
+    return tuple(Identity(f"kdbgtest-{name}", name) for name in NAMED_USERS)
+
+
 def identities(node: str) -> tuple[Identity, ...]:
     return (
         Identity("admin", "kubernetes-admin", ("system:masters",)),
@@ -46,6 +55,7 @@ def identities(node: str) -> tuple[Identity, ...]:
         Identity("scheduler", "system:kube-scheduler"),
         Identity("kubelet", f"system:node:{node}", ("system:nodes",)),
         Identity("apiserver-kubelet-client", "kube-apiserver", ("system:masters",)),  # may call any kubelet API
+        *named_identities(),
     )
 
 
@@ -107,26 +117,25 @@ class Pki:
             ),
         )
 
-    def kubeconfig_text(self, identity: Identity, server: str, cluster: str = "kdbgtest-local") -> str:
-        """A kubeconfig naming the files (not embedding them), so it stays valid while the cluster runs."""
-        user = identity.stem
+    def kubeconfig_text(
+        self, identity: Identity, server: str, cluster: str = "kdbgtest-local", others: Sequence[Identity] = ()
+    ) -> str:
+        """A kubeconfig naming the files (not embedding them), so it stays valid while the cluster runs; its
+        default context is `identity`'s, and each of `others` gets a user and a context named by its stem."""
         doc = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority": str(self.ca_cert)}}],
-            "users": [
-                {
-                    "name": user,
-                    "user": {
-                        "client-certificate": str(self.cert(identity.stem)),
-                        "client-key": str(self.key(identity.stem)),
-                    },
-                }
-            ],
-            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
+            "users": [self._user(each) for each in (identity, *others)],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": identity.stem}}]
+            + [{"name": each.stem, "context": {"cluster": cluster, "user": each.stem}} for each in others],
             "current-context": cluster,
         }
         return yaml.safe_dump(doc, sort_keys=False)
+
+    def _user(self, identity: Identity) -> dict[str, object]:
+        files = {"client-certificate": str(self.cert(identity.stem)), "client-key": str(self.key(identity.stem))}
+        return {"name": identity.stem, "user": files}
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:

@@ -81,6 +81,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run_matrix(args: argparse.Namespace) -> int:
     from kdbgtest.matrix import accepted, render_md, report
+
     out: Path = args.out
     outputs.check_directory("--out", out, (report.MARKDOWN, report.JSON, report.HTML))
     expected: dict[str, str] = {}
@@ -103,6 +104,7 @@ def _run_clusters(args: argparse.Namespace, out: Path) -> tuple[list[model.Colum
     from kdbgtest.matrix import run, spec
     from kdbgtest.report import console
     from kdbgtest.runner import selection
+
     specs = spec.parse_all(list(args.clusters))
     scenarios = _load(list(args.paths) or DEFAULT_PATHS)
     values = vars(args)
@@ -128,6 +130,7 @@ def _run_clusters(args: argparse.Namespace, out: Path) -> tuple[list[model.Colum
 def _load(paths: list[Path]) -> list[loader.LoadedScenario]:
     from kdbgtest.matrix import spec
     from kdbgtest.scenario import loader
+
     result = loader.load_paths(paths)
     for issue in result.issues:
         print(issue, file=sys.stderr)

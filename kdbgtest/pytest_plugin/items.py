@@ -33,9 +33,7 @@ class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         loaded, found = loader.check_file(self.path)
         if loaded is None:
-            shown = [
-                dataclasses.replace(issue, path=display_path(self.config, issue.path)) for issue in found
-            ]
+            shown = [dataclasses.replace(issue, path=display_path(self.config, issue.path)) for issue in found]
             raise self.CollectError(issues.render(shown) or f"{self.path}: not a valid scenario")
         yield ScenarioItem.from_parent(self, name=loaded.name, loaded=loaded)
 

@@ -182,9 +182,7 @@ class ConsoleReporter:
             done = scenario.finished
             if done is not None and done.verdict in ("failed", "error"):
                 failure = record.describe_failure(scenario, self.tail_lines)
-                self._indented(
-                    f"{done.verdict}: {done.scenario} ({failure.location}): {failure.summary}", "red"
-                )
+                self._indented(f"{done.verdict}: {done.scenario} ({failure.location}): {failure.summary}", "red")
 
     def _line(self, verdict: tuple[str, str], rest: str) -> None:
         text = Text(verdict[0], style=verdict[1])

@@ -150,9 +150,7 @@ class JUnitReporter:
             if step.finished is None:
                 continue
             kind = f" ({step.started.kind})" if step.started else ""
-            lines.append(
-                f"[{index}] {step.finished.step}{kind}: {step.finished.verdict} {step.finished.duration:.1f}s"
-            )
+            lines.append(f"[{index}] {step.finished.step}{kind}: {step.finished.verdict} {step.finished.duration:.1f}s")
         if done is not None and done.verdict in ("failed", "error"):
             failure = record.describe_failure(scenario, self.tail_lines)
             if failure.tail:

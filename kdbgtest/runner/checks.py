@@ -77,9 +77,7 @@ def check_output(check: model.OutputCheck, text: str, label: str) -> CheckResult
     _check_line_counts(check, text, label, result)
     if result.failures:
         shown = tail(text)
-        result.failures.append(
-            f"{label} (last {TAIL_LINES} lines):\n{shown}" if shown else f"{label} was empty"
-        )
+        result.failures.append(f"{label} (last {TAIL_LINES} lines):\n{shown}" if shown else f"{label} was empty")
     return result
 
 

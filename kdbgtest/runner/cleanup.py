@@ -33,9 +33,7 @@ class Tracker:
 
     namespace: str | None = None  # set once the namespace exists
     pods: list[tuple[str, str]] = field(default_factory=list)  # (namespace, name) outside or inside it
-    known_debug_pods: set[str] | None = (
-        None  # uids of labelled debug pods before the run (None: not listable)
-    )
+    known_debug_pods: set[str] | None = None  # uids of labelled debug pods before the run (None: not listable)
     namespaces: set[str] = field(default_factory=set)  # other namespaces the run's own steps chose with -n
     cluster_objects: list[str] = field(default_factory=list)  # `clusterrole/NAME`, ... the run created
 
@@ -108,9 +106,7 @@ def removal_commands(client: kube.Kubectl, tracker: Tracker) -> list[str]:
     ]
     commands += [shlex.join(client.argv(["delete", ref, "--ignore-not-found"])) for ref in tracker.cluster_objects]
     if tracker.namespace:
-        commands.append(
-            shlex.join(client.argv(["delete", "namespace", tracker.namespace, "--ignore-not-found"]))
-        )
+        commands.append(shlex.join(client.argv(["delete", "namespace", tracker.namespace, "--ignore-not-found"])))
     return commands
 
 

@@ -152,9 +152,7 @@ def run_scenarios(
     not_run: list[str] = []
 
     def one(scenario: loader.LoadedScenario, to: Sequence[events.Reporter]) -> events.ScenarioFinished:
-        return run_one(
-            scenario, cluster, options, to, driver_factory=driver_factory, client=client, barrier=barrier
-        )
+        return run_one(scenario, cluster, options, to, driver_factory=driver_factory, client=client, barrier=barrier)
 
     try:
         with liveness.watching(cluster.kubeconfig, cluster.context):

@@ -83,9 +83,7 @@ class Kubectl:
                 return self.reader.get(ref, namespace=namespace, timeout=timeout)
             except reads.Unsupported:
                 pass
-        done = self.run(
-            ["get", ref, "-o", "json", "--ignore-not-found"], namespace=namespace, timeout=timeout
-        )
+        done = self.run(["get", ref, "-o", "json", "--ignore-not-found"], namespace=namespace, timeout=timeout)
         return _parse(done) if done.stdout.strip() else None
 
     def wait_gone(

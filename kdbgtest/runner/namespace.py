@@ -45,9 +45,7 @@ class NamespaceForbidden(ClusterError):
 _FORBIDDEN: set[str] = set()
 
 
-def create(
-    client: kube.Kubectl, name: str, scenario: str, run_id: str, extra: dict[str, str] | None = None
-) -> None:
+def create(client: kube.Kubectl, name: str, scenario: str, run_id: str, extra: dict[str, str] | None = None) -> None:
     """Create the namespace with kdbgtest's labels and `extra` ones (the scenario's, e.g. Pod Security's); an
     existing one of that name is an error (never reuse someone's namespace).
 

@@ -21,9 +21,7 @@ M = TypeVar("M", bound=BaseModel)
 REGEX_KEYS = frozenset({"regex", "not_regex"})
 
 
-def builtins(
-    cluster: ClusterInfo, *, namespace: str, run_id: str, scenario: str, scenario_dir: Path
-) -> dict[str, str]:
+def builtins(cluster: ClusterInfo, *, namespace: str, run_id: str, scenario: str, scenario_dir: Path) -> dict[str, str]:
     """The built-in variables (see `kdbgtest.scenario.variables.BUILTINS`)."""
     return {
         "namespace": namespace,
@@ -84,9 +82,7 @@ def resolve(obj: M, values: Mapping[str, str], *, skip: frozenset[str] = frozens
     data = obj.model_dump(by_alias=True, exclude_unset=True, warnings=False)
     regex_keys = REGEX_KEYS | ({"message"} if isinstance(obj, model.EventsStep) else frozenset())
     resolved = {
-        key: value
-        if key in skip or key == "name"
-        else _walk(value, _values_for(key, values), key, regex_keys)
+        key: value if key in skip or key == "name" else _walk(value, _values_for(key, values), key, regex_keys)
         for key, value in data.items()
     }
     return type(obj).model_validate(resolved)

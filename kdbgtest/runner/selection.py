@@ -27,13 +27,9 @@ def unmet(requires: model.Requirements, cluster: ClusterInfo) -> str | None:
     if requires.kubernetes:
         wanted = int(requires.kubernetes.split(".")[1])
         if minor < wanted:
-            reasons.append(
-                f"needs Kubernetes {requires.kubernetes}, the cluster runs {cluster.server_version}"
-            )
+            reasons.append(f"needs Kubernetes {requires.kubernetes}, the cluster runs {cluster.server_version}")
     if requires.below and minor >= int(requires.below.split(".")[1]):
-        reasons.append(
-            f"runs only below Kubernetes {requires.below}, the cluster runs {cluster.server_version}"
-        )
+        reasons.append(f"runs only below Kubernetes {requires.below}, the cluster runs {cluster.server_version}")
     lacking = [c for c in requires.capabilities if c not in cluster.capabilities]
     if lacking:
         reasons.append(f"needs {', '.join(lacking)}, which the {cluster.kind} cluster does not offer")

@@ -80,9 +80,7 @@ def render_apply(
     if action.fixture is not None:
         fixture = catalog.FIXTURES.get(action.fixture)
         if fixture is None:
-            raise ScenarioError(
-                f"unknown fixture {action.fixture!r}; known: {', '.join(sorted(catalog.FIXTURES))}"
-            )
+            raise ScenarioError(f"unknown fixture {action.fixture!r}; known: {', '.join(sorted(catalog.FIXTURES))}")
         try:
             params = variables.substitute(fixture.params(action.params), values)
         except KeyError as exc:
@@ -187,9 +185,7 @@ def command_outcome(step: model.StepBase, result: debug_driver.CommandResult, ct
     found = checks.check_command(expect, result.exit_code, result.stdout, result.stderr, result.output)
     if step.transcript is not None:
         # The session as assertions see it: the driver's cleaned text (the raw file keeps the escapes).
-        found.merge(
-            checks.check_output(resolve.resolve(step.transcript, values), result.output, "transcript")
-        )
+        found.merge(checks.check_output(resolve.resolve(step.transcript, values), result.output, "transcript"))
     return Outcome(
         message="\n".join(found.failures),
         argv=list(result.argv),
@@ -367,9 +363,7 @@ def events(action: model.EventCheck, ctx: Context, timeout: float) -> Outcome:
         matching = [e for e in items if message is None or message.search(str(e.get("message", "")))]
         wanted = f"event about {action.object} with {_describe_event(action)}"
         if action.absent and matching:
-            return checks.CheckResult(
-                failures=[f"found an {wanted}, which must not exist: {_show(matching[0])}"]
-            )
+            return checks.CheckResult(failures=[f"found an {wanted}, which must not exist: {_show(matching[0])}"])
         if not action.absent and not matching:
             seen = "; ".join(_show(e) for e in items[-3:]) or "none"
             return checks.CheckResult(failures=[f"no {wanted}; events about it: {seen}"])

@@ -154,9 +154,7 @@ def judge_pod(pod: k8s.Pod | None, action: model.WaitAction) -> Seen:
     container = action.container or _default_container(pod)
     status = next((s for s in k8s.container_statuses(pod) if s.get("name") == container), None)
     text = f"pod {action.pod}: " + (
-        describe_container(status)
-        if status
-        else f"phase {_phase(pod)}, container {container} has no status yet"
+        describe_container(status) if status else f"phase {_phase(pod)}, container {container} has no status yet"
     )
     return Seen(_POD_STATES[action.for_](pod, status, action), text)
 
@@ -203,9 +201,7 @@ def _ready(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitA
 def _crashloop(pod: k8s.Pod, status: k8s.ContainerStatus | None, action: model.WaitAction) -> bool:
     waiting_state = _waiting_state(status)
     return (
-        waiting_state is not None
-        and waiting_state.get("reason") == "CrashLoopBackOff"
-        and _restarts_ok(status, action)
+        waiting_state is not None and waiting_state.get("reason") == "CrashLoopBackOff" and _restarts_ok(status, action)
     )
 
 

@@ -51,13 +51,9 @@ class Consistency:
     def variable_name(self, loc: Loc, name: str, what: str) -> Iterator[Found]:
         """A vars key or capture group name must be referable and must not replace a built-in."""
         if variables.NAME.fullmatch(name) is None:
-            yield self.found(
-                loc, f"{what} '{name}' cannot be used as ${{{name}}}; use letters, digits and '_'"
-            )
+            yield self.found(loc, f"{what} '{name}' cannot be used as ${{{name}}}; use letters, digits and '_'")
         elif name in variables.BUILTINS:
-            yield self.found(
-                loc, f"{what} '{name}' would replace the built-in ${{{name}}}; choose another name"
-            )
+            yield self.found(loc, f"{what} '{name}' would replace the built-in ${{{name}}}; choose another name")
 
     # -- step level (typed steps) ----------------------------------------------------------------------------
 
@@ -81,26 +77,18 @@ class Consistency:
 
     def _nothing_to_run(self, loc: Loc, step: model.Step) -> Iterator[Found]:
         if isinstance(step, model.ExecStep) and not step.exec.command:
-            yield self.found(
-                (*loc, "exec", "command"), "'command' is empty; give the program to run, e.g. [ls, /]"
-            )
+            yield self.found((*loc, "exec", "command"), "'command' is empty; give the program to run, e.g. [ls, /]")
         if isinstance(step, model.KubectlStep) and not step.kubectl.args:
-            yield self.found(
-                (*loc, "kubectl", "args"), "'args' is empty; give kubectl's arguments, e.g. [get, pods]"
-            )
+            yield self.found((*loc, "kubectl", "args"), "'args' is empty; give kubectl's arguments, e.g. [get, pods]")
         if isinstance(step, model.DebugStep) and step.debug.command == []:
-            yield self.found(
-                (*loc, "debug", "command"), "'command' is empty; remove it or give the program to run"
-            )
+            yield self.found((*loc, "debug", "command"), "'command' is empty; remove it or give the program to run")
 
     def _line_bounds(self, loc: Loc, check: model.OutputCheck) -> Iterator[Found]:
         low, high = check.min_lines, check.max_lines
         if low is not None and high is not None and low > high:
             yield self.found((*loc, "min_lines"), f"'min_lines: {low}' is more than 'max_lines: {high}'")
         if check.lines is not None and (low is not None or high is not None):
-            yield self.found(
-                (*loc, "lines"), "'lines' is exact; drop 'min_lines'/'max_lines' or use them instead"
-            )
+            yield self.found((*loc, "lines"), "'lines' is exact; drop 'min_lines'/'max_lines' or use them instead")
 
 
 def _output_checks(loc: Loc, step: model.Step) -> Iterator[tuple[Loc, model.OutputCheck]]:

@@ -32,7 +32,11 @@ class ScenarioIssue:
 # Characters that end a line (for `str.splitlines` and terminals) or are invisible controls, written as escapes
 # when a message quotes them from a file.
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, 0x85)} | {
-    0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0D: "\\r",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
 }
 
 

@@ -46,15 +46,23 @@ def read(path: Path) -> bytes:
 def decode(data: bytes) -> tuple[str, Breach | None]:
     """The UTF-8 text of `data`, or a breach for a file that is too large or not UTF-8."""
     if len(data) > MAX_BYTES:
-        return "", Breach(1, 1, f"the file is larger than {MAX_BYTES // 1024} KiB, far more than a scenario needs; "
-                          "is it the right file? (keep large manifests in their own file and use `apply: {file: ...}`)")
+        return "", Breach(
+            1,
+            1,
+            f"the file is larger than {MAX_BYTES // 1024} KiB, far more than a scenario needs; "
+            "is it the right file? (keep large manifests in their own file and use `apply: {file: ...}`)",
+        )
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         valid = data[: exc.start].decode("utf-8")
         line, col = position(valid, len(valid))
-        return "", Breach(line, col, f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
-                          "cannot be decoded; save the file as UTF-8")
+        return "", Breach(
+            line,
+            col,
+            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+            "cannot be decoded; save the file as UTF-8",
+        )
 
 
 def unprintable(text: str) -> Breach | None:
@@ -91,11 +99,17 @@ def check_node(root: yaml.Node) -> Breach | None:
             size[key] = 1 + sum(size[id(child)] for child in children)
             height[key] = 1 + max((height[id(child)] for child in children), default=0)
             if size[key] > MAX_VALUES:
-                return _breach(node, f"this value expands to more than {MAX_VALUES} values through its aliases "
-                               "(an alias bomb?); a scenario needs a few hundred: remove the aliases")
+                return _breach(
+                    node,
+                    f"this value expands to more than {MAX_VALUES} values through its aliases "
+                    "(an alias bomb?); a scenario needs a few hundred: remove the aliases",
+                )
         elif key in open_nodes:
-            return _breach(node, "this value contains itself through an alias (a recursive anchor); "
-                           "a scenario cannot be recursive: remove the alias")
+            return _breach(
+                node,
+                "this value contains itself through an alias (a recursive anchor); "
+                "a scenario cannot be recursive: remove the alias",
+            )
         elif key in size:  # an alias to a finished node
             if depth + height[key] - 1 > MAX_DEPTH:
                 return _breach(node, too_deep())

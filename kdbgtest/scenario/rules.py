@@ -83,9 +83,7 @@ class Rules:
             if key not in step.model_fields_set:
                 continue
             if action not in INTERACTIVE_ACTIONS:
-                yield self.found(
-                    (*loc, key), f"'{key}' only applies to interactive debug, exec and kubectl steps"
-                )
+                yield self.found((*loc, key), f"'{key}' only applies to interactive debug, exec and kubectl steps")
             elif not interactive:
                 yield self.found((*loc, key), f"'{key}' needs 'interactive: true' in {action}")
         if "expect" in step.model_fields_set and action not in COMMAND_ACTIONS:
@@ -181,8 +179,7 @@ class Rules:
         if debug.image is None:
             yield self.found(
                 loc,
-                f"debug mode {debug.mode} needs 'image' (kubectl: you must specify --image when not using "
-                "--copy-to.)",
+                f"debug mode {debug.mode} needs 'image' (kubectl: you must specify --image when not using --copy-to.)",
                 key=False,
             )
 
@@ -244,9 +241,7 @@ class Rules:
                 match = suggest(param, list(fixture.defaults))
                 known = ", ".join(fixture.defaults)
                 hint = f"did you mean '{match}'?" if match else f"its parameters are {known}"
-                yield self.found(
-                    (*loc, "params", param), f"fixture '{name}' has no parameter '{param}'; {hint}"
-                )
+                yield self.found((*loc, "params", param), f"fixture '{name}' has no parameter '{param}'; {hint}")
 
     def _file(self, loc: Loc, file: str) -> Iterator[Found]:
         if any(ref.name != "scenario_dir" or not ref.well_formed for ref in variables.references(file)):
@@ -296,4 +291,3 @@ class Rules:
         kind, slash, rest = name.partition("/")
         if not slash or not kind or not rest:
             yield self.found(loc, f"'object' must be KIND/NAME, e.g. pod/app, got '{name}'", key=False)
-

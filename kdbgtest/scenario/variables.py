@@ -144,9 +144,7 @@ def _substitute_text(text: str, variables: Mapping[str, str], *, escape: bool) -
         if match.group(0) == "$${":
             return "${"
         closed = match.group(2) == "}"
-        ref = Reference(
-            match.group(1), match.start(), closed and NAME.fullmatch(match.group(1)) is not None, closed
-        )
+        ref = Reference(match.group(1), match.start(), closed and NAME.fullmatch(match.group(1)) is not None, closed)
         if not ref.well_formed:
             raise UnknownVariable(malformed_message(ref) + f" in {text!r}")
         if ref.name not in variables:

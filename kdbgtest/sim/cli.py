@@ -66,6 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run_up(args: argparse.Namespace) -> int:
     from kdbgtest.sim import cluster  # large: imported by the commands, so `kdbgtest --help` stays fast
+
     config = SimConfig(
         name=args.name,
         nodes=args.nodes,
@@ -85,6 +86,7 @@ def run_up(args: argparse.Namespace) -> int:
 
 def run_down(args: argparse.Namespace) -> int:
     from kdbgtest.sim import cluster
+
     sim = cluster.SimCluster(SimConfig(name=args.name, state_dir=args.state_dir))
     before = sim.state()
     leftovers = sim.down()
@@ -100,6 +102,7 @@ def run_down(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """Print the status; exit 0 when the cluster is running, 1 otherwise."""
     from kdbgtest.sim import cluster
+
     st = cluster.SimCluster(SimConfig(name=args.name, state_dir=args.state_dir)).status()
     print(f"sim cluster '{st.name}': {st.state}" + (f" (pid {st.pid})" if st.pid else ""))
     print(f"state dir:  {st.state_dir}")

@@ -248,9 +248,7 @@ class SimCluster:
         ready = self.paths.read_ready()
         if ready is None:
             return SimStatus(name, "starting", root, pid=pid)
-        found = SimStatus(
-            name, "running", root, pid=pid, server=ready.server, kubeconfig=Path(ready.kubeconfig)
-        )
+        found = SimStatus(name, "running", root, pid=pid, server=ready.server, kubeconfig=Path(ready.kubeconfig))
         try:
             version = api_get(self.paths, ready.server, "/version")
             nodes = api_get(self.paths, ready.server, "/api/v1/nodes")["items"]

@@ -20,8 +20,10 @@ def state_root() -> Path:
 
 
 # The feature gates the sim models (a real API server refuses gates it does not know, and so does the sim):
-# EphemeralContainers, off by default before 1.23, answers as a cluster without ephemeral containers.
-KNOWN_GATES = ("EphemeralContainers",)
+# EphemeralContainers, off by default before 1.23, answers as a cluster without ephemeral containers;
+# ConstrainedImpersonation (KEP-5284), on by default from 1.36 (seen on the local real cluster at v1.36.3 and
+# v1.37.2; alpha, off, in 1.35), changes what a refused impersonation says.
+KNOWN_GATES = ("EphemeralContainers", "ConstrainedImpersonation")
 
 
 def unknown_gate(names: Iterable[str]) -> str | None:
@@ -73,4 +75,6 @@ class SimConfig:
             return self.feature_gates[gate]
         if gate == "EphemeralContainers":
             return (self.minor if minor is None else minor) >= 23
+        if gate == "ConstrainedImpersonation":
+            return (self.minor if minor is None else minor) >= 36
         return True

@@ -139,9 +139,7 @@ def exclusive(directory: Path, *, timeout: float) -> Iterator[None]:
     private_dirs.ensure_shared_safely(directory, hint=HINT)
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        waiting.wait_for(
-            lambda: (_try_lock(fd), None), timeout=timeout, what=f"the lock on {directory}", interval=0.05
-        )
+        waiting.wait_for(lambda: (_try_lock(fd), None), timeout=timeout, what=f"the lock on {directory}", interval=0.05)
         yield
     finally:
         os.close(fd)  # releases the lock

@@ -63,6 +63,7 @@ def run_upgrade(args: argparse.Namespace) -> int:
     from kdbgtest.runner import selection
     from kdbgtest.scenario import loader
     from kdbgtest.upgrade import report, run
+
     outputs.check_directory("--out", args.out, (report.MARKDOWN, report.JSON, report.HTML))
     values = vars(args)
     run_options = options.run_options(values)

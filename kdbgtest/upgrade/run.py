@@ -204,8 +204,9 @@ def columns(result: Upgrade) -> list[matrix_model.Column]:
     order += [main[p] for p in PHASES if p in main]
     order += [p for p in ran if p.id.startswith("after-")]
     return [
-        matrix_model.Column(id=p.id, label=p.label, provider=result.cluster, source=f"phase {p.id}",
-                            results=f"{p.id}/{RESULTS}")
+        matrix_model.Column(
+            id=p.id, label=p.label, provider=result.cluster, source=f"phase {p.id}", results=f"{p.id}/{RESULTS}"
+        )
         for p in order
     ]
 

@@ -142,8 +142,20 @@ def invalid_utf8(rng: random.Random, data: bytes) -> bytes:
 
 
 def unicode_text(rng: random.Random, data: bytes) -> bytes:
-    chars = ["\u00e9", "\u202e", "\u0301", "\U0001f600", "\ufeff", "\u2028", "\u0085", "\ufffe", "\u00a0",
-             "\u200b", "\U0010ffff", "\u4e2d"]
+    chars = [
+        "\u00e9",
+        "\u202e",
+        "\u0301",
+        "\U0001f600",
+        "\ufeff",
+        "\u2028",
+        "\u0085",
+        "\ufffe",
+        "\u00a0",
+        "\u200b",
+        "\U0010ffff",
+        "\u4e2d",
+    ]
     return _insert(rng, data, "".join(rng.choices(chars, k=rng.randint(1, 6))).encode())
 
 
@@ -213,20 +225,82 @@ def deep_block(rng: random.Random, data: bytes) -> bytes:
 
 
 def type_swap(rng: random.Random, data: bytes) -> bytes:
-    values = [b"null", b"~", b"[]", b"{}", b"[1, 2]", b"{a: b}", b"42", b"-1", b"1e400", b".nan", b".inf", b"true",
-              b"no", b"0x1F", b"0o17", b"2024-01-01", b"2024-13-45T99:99:99", b"12:30:00", b"''", b'"\\x00"',
-              b'"\\ud800"', b'"\\U0010ffff"', b"!!binary aGVsbG8=", b"!!binary ***", b"!!timestamp 2024-99-99",
-              b"!!int abc", b"!!float abc", b"!!bool maybe", b"!!null x", b"!!set {a, b}", b"!!omap [a: 1]",
-              b"!!pairs [a: 1]", b"!!python/object/apply:os.system [id]", b"!!python/name:os.system",
-              b"!custom tag", b"!!str", b"? [a, b]", b"'unterminated", b'"a\\nb"', b">\n  folded", b"|\n  lit",
-              b"!!merge x", b"!!map [a]", b"!!seq {a: b}", b"!!str [a]", b"!!int [1]", b"&anc value", b"!!int ''",
-              b"!!float _", b"!!timestamp abc", b"!!bool ''", b"1" + b"0" * 5000, b"1:2:3", b"0b102"]
+    values = [
+        b"null",
+        b"~",
+        b"[]",
+        b"{}",
+        b"[1, 2]",
+        b"{a: b}",
+        b"42",
+        b"-1",
+        b"1e400",
+        b".nan",
+        b".inf",
+        b"true",
+        b"no",
+        b"0x1F",
+        b"0o17",
+        b"2024-01-01",
+        b"2024-13-45T99:99:99",
+        b"12:30:00",
+        b"''",
+        b'"\\x00"',
+        b'"\\ud800"',
+        b'"\\U0010ffff"',
+        b"!!binary aGVsbG8=",
+        b"!!binary ***",
+        b"!!timestamp 2024-99-99",
+        b"!!int abc",
+        b"!!float abc",
+        b"!!bool maybe",
+        b"!!null x",
+        b"!!set {a, b}",
+        b"!!omap [a: 1]",
+        b"!!pairs [a: 1]",
+        b"!!python/object/apply:os.system [id]",
+        b"!!python/name:os.system",
+        b"!custom tag",
+        b"!!str",
+        b"? [a, b]",
+        b"'unterminated",
+        b'"a\\nb"',
+        b">\n  folded",
+        b"|\n  lit",
+        b"!!merge x",
+        b"!!map [a]",
+        b"!!seq {a: b}",
+        b"!!str [a]",
+        b"!!int [1]",
+        b"&anc value",
+        b"!!int ''",
+        b"!!float _",
+        b"!!timestamp abc",
+        b"!!bool ''",
+        b"1" + b"0" * 5000,
+        b"1:2:3",
+        b"0b102",
+    ]
     return _replace_value(rng, data, rng.choice(values))
 
 
 def key_swap(rng: random.Random, data: bytes) -> bytes:
-    keys = [b"? [a, b]", b"? {a: b}", b"<<", b"!!null ''", b"1", b"true", b"'a\\nb'", b'"a\\nb"', b'"\\x00"', b"~",
-            b"2024-01-01", b"!!binary aGk=", b"name", b"steps"]
+    keys = [
+        b"? [a, b]",
+        b"? {a: b}",
+        b"<<",
+        b"!!null ''",
+        b"1",
+        b"true",
+        b"'a\\nb'",
+        b'"a\\nb"',
+        b'"\\x00"',
+        b"~",
+        b"2024-01-01",
+        b"!!binary aGk=",
+        b"name",
+        b"steps",
+    ]
     lines = _lines(data)
     index = rng.randrange(len(lines))
     lines[index] = re.sub(rb"^(\s*-?\s*)[\w.]+(?=:)", lambda m: m.group(1) + rng.choice(keys), lines[index])
@@ -234,8 +308,17 @@ def key_swap(rng: random.Random, data: bytes) -> bytes:
 
 
 def directives(rng: random.Random, data: bytes) -> bytes:
-    head = rng.choice((b"%YAML 1.1\n---\n", b"%YAML 9.9\n---\n", b"%TAG ! tag:x,2000:\n---\n", b"---\n", b"--- |\n",
-                       b"%FOO bar\n---\n", b"...\n"))
+    head = rng.choice(
+        (
+            b"%YAML 1.1\n---\n",
+            b"%YAML 9.9\n---\n",
+            b"%TAG ! tag:x,2000:\n---\n",
+            b"---\n",
+            b"--- |\n",
+            b"%FOO bar\n---\n",
+            b"...\n",
+        )
+    )
     tail = rng.choice((b"", b"---\n", b"...\n", b"---\nname: second\n"))
     return head + data + tail
 
@@ -261,10 +344,35 @@ def many_anchors(rng: random.Random, data: bytes) -> bytes:
 # Mutations that make large files run less often, so that most mutants exercise the parser and validator.
 HEAVY = {"oversize", "long_line", "many_keys", "many_steps", "long_string_escape", "many_anchors", "deep_block"}
 ALL: list[Mutation] = [
-    byte_flip, random_bytes, truncate, delete_range, duplicate_range, duplicate_lines, swap_lines, reindent,
-    nul_byte, control_chars, invalid_utf8, unicode_text, crlf, bom, oversize, long_line, alias_bomb,
-    merge_bomb, recursive_alias, undefined_alias, deep_nesting, deep_block, type_swap, key_swap, directives,
-    many_keys, many_steps, long_string_escape, many_anchors,
+    byte_flip,
+    random_bytes,
+    truncate,
+    delete_range,
+    duplicate_range,
+    duplicate_lines,
+    swap_lines,
+    reindent,
+    nul_byte,
+    control_chars,
+    invalid_utf8,
+    unicode_text,
+    crlf,
+    bom,
+    oversize,
+    long_line,
+    alias_bomb,
+    merge_bomb,
+    recursive_alias,
+    undefined_alias,
+    deep_nesting,
+    deep_block,
+    type_swap,
+    key_swap,
+    directives,
+    many_keys,
+    many_steps,
+    long_string_escape,
+    many_anchors,
 ]
 MUTATIONS: list[tuple[str, Mutation]] = [
     (fn.__name__, fn) for fn in ALL for _ in range(1 if fn.__name__ in HEAVY else 4)

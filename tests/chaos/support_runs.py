@@ -50,9 +50,7 @@ def sim(tmp: Path, name: str) -> Iterator[Sim]:
     reason = sim_cluster.unavailable_reason()
     if reason is not None:
         pytest.skip(f"the offline cluster cannot run here: {reason}")
-    config = SimConfig(
-        name=f"{name}-{uuid.uuid4().hex[:6]}", state_dir=tmp, time_scale=sim_provider.SUITE_TIME_SCALE
-    )
+    config = SimConfig(name=f"{name}-{uuid.uuid4().hex[:6]}", state_dir=tmp, time_scale=sim_provider.SUITE_TIME_SCALE)
     provider = sim_provider.SimProvider(config)
     info = provider.acquire()
     try:

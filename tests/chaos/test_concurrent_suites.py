@@ -62,8 +62,19 @@ def _run_concurrently(kubeconfig: Path, out: Path) -> list[tuple[int, str, dict[
     """`RUNS` runs of the suite at once: (exit code, console output, JSON report) of each."""
     procs = []
     for index in range(RUNS):
-        argv = [str(KDBGTEST), "run", str(SUITE), "--cluster", "kubeconfig", "--kubeconfig", str(kubeconfig),
-                "--json", str(out / f"run{index}.json"), "--artifacts", str(out / f"artifacts{index}")]
+        argv = [
+            str(KDBGTEST),
+            "run",
+            str(SUITE),
+            "--cluster",
+            "kubeconfig",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--json",
+            str(out / f"run{index}.json"),
+            "--artifacts",
+            str(out / f"artifacts{index}"),
+        ]
         log = (out / f"run{index}.log").open("w")
         procs.append((subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True), log))
     results = []
@@ -87,8 +98,13 @@ def _run_concurrently(kubeconfig: Path, out: Path) -> list[tuple[int, str, dict[
 
 
 def _kubectl_json(kubeconfig: Path, *args: str) -> dict[str, object]:
-    done = subprocess.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), *args, "-o", "json"],
-                          capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [str(KUBECTL), "--kubeconfig", str(kubeconfig), *args, "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return dict(json.loads(done.stdout))
 
 

@@ -49,7 +49,8 @@ class Backend:
 def _sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from kdbgtest.sim import testing
 
-    with testing.sim_cluster(tmp_path_factory, nodes=1, time_scale=0.1) as handle:
+    # at the local real cluster's minor (clusters/local/v1.37.2), so version-dependent answers compare too
+    with testing.sim_cluster(tmp_path_factory, nodes=1, time_scale=0.1, kubernetes_version="1.37") as handle:
         yield handle.kubeconfig
 
 

@@ -138,13 +138,9 @@ class Fake:
                     "kind": "Node",
                     "metadata": {
                         "name": node,
-                        "labels": (
-                            {"node-role.kubernetes.io/control-plane": ""} if "control-plane" in node else {}
-                        ),
+                        "labels": ({"node-role.kubernetes.io/control-plane": ""} if "control-plane" in node else {}),
                     },
-                    "spec": {
-                        "taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
-                    }
+                    "spec": {"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]}
                     if "control-plane" in node
                     else {},
                     "status": {"conditions": [{"type": "Ready", "status": "True"}]},
@@ -227,11 +223,7 @@ def cmd_get(fake: Fake, words: list[str]) -> None:
     if kind == "Event":
         items = [e for e in fake.config.get("events", []) if selected(e, None, flags.get("--field-selector"))]
     else:
-        items = [
-            o
-            for o in fake.find(kind, ns)
-            if selected(o, flags.get("--selector"), flags.get("--field-selector"))
-        ]
+        items = [o for o in fake.find(kind, ns) if selected(o, flags.get("--selector"), flags.get("--field-selector"))]
     if name:
         match = [o for o in items if o["metadata"]["name"] == name]
         if not match:
@@ -299,9 +291,7 @@ def cmd_debug(fake: Fake, words: list[str]) -> None:
         fail(f'Error from server (NotFound): pods "{target}" not found')
     name = fake.flags.get("--container") or f"debugger-{suffix}"
     pod = fake.objects[k]
-    pod["spec"].setdefault("ephemeralContainers", []).append(
-        {"name": name, "image": fake.flags.get("--image")}
-    )
+    pod["spec"].setdefault("ephemeralContainers", []).append({"name": name, "image": fake.flags.get("--image")})
     pod["status"].setdefault("ephemeralContainerStatuses", []).append(
         {"name": name, "restartCount": 0, "state": {"running": {}}}
     )
@@ -349,9 +339,7 @@ def main() -> None:
     elif verb == "version":
         version = {"clientVersion": {"gitVersion": "v1.37.1", "major": "1", "minor": "37"}}
         if not flags.get("--client"):
-            version["serverVersion"] = fake.config.get(
-                "server_version", {"gitVersion": "v1.34.0", "minor": "34"}
-            )
+            version["serverVersion"] = fake.config.get("server_version", {"gitVersion": "v1.34.0", "minor": "34"})
         print(json.dumps(version))
     elif verb == "debug":
         cmd_debug(fake, words)

@@ -18,9 +18,7 @@ def _released(sim: support.SuiteSim) -> None:
     leftovers = sim.release()
     leaks = cleanup.leaks(state, removed=True)
     if leftovers or leaks:
-        raise AssertionError(
-            f"sim '{sim.info.name}' leaked: removed at shutdown {leftovers}; still there {leaks}"
-        )
+        raise AssertionError(f"sim '{sim.info.name}' leaked: removed at shutdown {leftovers}; still there {leaks}")
 
 
 @pytest.fixture(scope="session")
@@ -46,9 +44,7 @@ def no_ephemeral_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[suppo
 
 
 @pytest.fixture(scope="session")
-def no_ephemeral_run(
-    no_ephemeral_sim: support.SuiteSim, tmp_path_factory: pytest.TempPathFactory
-) -> support.SuiteRun:
+def no_ephemeral_run(no_ephemeral_sim: support.SuiteSim, tmp_path_factory: pytest.TempPathFactory) -> support.SuiteRun:
     """The copy-mode fallback and every scenario that needs ephemeral containers, on `no_ephemeral_sim`."""
     chosen = [s for s in support.load_suite() if s.name == support.FALLBACK or support.needs_ephemeral(s)]
     return support.run_and_inspect(no_ephemeral_sim, chosen, tmp_path_factory.mktemp("suite-off"))

@@ -47,9 +47,7 @@ def run(
     return engine.run_one(loader.load_file(path), cluster, settings, [recorder]), recorder
 
 
-def test_failure_collects_real_artifacts_and_removes_the_namespace(
-    cluster: base.ClusterInfo, tmp_path: Path
-) -> None:
+def test_failure_collects_real_artifacts_and_removes_the_namespace(cluster: base.ClusterInfo, tmp_path: Path) -> None:
     result, recorder = run(
         cluster,
         tmp_path,
@@ -80,9 +78,7 @@ def test_failure_collects_real_artifacts_and_removes_the_namespace(
     statuses = json.loads((out / "app.ephemeral-statuses.json").read_text())
     assert [s["name"] for s in statuses] == ["dbg"] and "terminated" in statuses[0]["state"]
     assert (out / "app.dbg.log").read_text() == "from-debugger\n"
-    assert (
-        (out / "app.app.previous.log").read_text().startswith("\n# kubectl logs app -c app --previous exited")
-    )
+    assert (out / "app.app.previous.log").read_text().startswith("\n# kubectl logs app -c app --previous exited")
     assert "Scheduled" in (out / "events.txt").read_text() or "Started" in (out / "events.txt").read_text()
     namespace = recorder.of(events.ScenarioStarted)[0].namespace
     assert recorder.of(events.CleanupFinished)[0].removed == [f"namespace {namespace}"]
@@ -151,9 +147,7 @@ def test_a_node_debugger_pod_someone_else_makes_meanwhile_is_left_alone(
             kubectl(cluster, "delete", "pod", bystander.pod, "-n", "default", "--ignore-not-found", "--wait=false")
 
 
-def test_keep_leaves_everything_and_the_printed_commands_remove_it(
-    cluster: base.ClusterInfo, tmp_path: Path
-) -> None:
+def test_keep_leaves_everything_and_the_printed_commands_remove_it(cluster: base.ClusterInfo, tmp_path: Path) -> None:
     result, recorder = run(
         cluster,
         tmp_path,

@@ -69,9 +69,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[base.ClusterIn
         yield kubeconfig.KubeconfigProvider(handle.kubeconfig).acquire()
 
 
-def test_a_real_runs_junit_validates_and_points_at_the_failing_step(
-    cluster: base.ClusterInfo, tmp_path: Path
-) -> None:
+def test_a_real_runs_junit_validates_and_points_at_the_failing_step(cluster: base.ClusterInfo, tmp_path: Path) -> None:
     for name, text in SCENARIOS.items():
         (tmp_path / name).write_text(text)
     found = loader.load_paths([tmp_path])

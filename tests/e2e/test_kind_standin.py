@@ -53,13 +53,9 @@ def standin_clusters() -> list[str]:
     return process.run([str(STANDIN), "get", "clusters"], timeout=30).stdout.split()
 
 
-def test_pytest_kind_path_runs_a_scenario_per_mode_and_deletes_the_cluster(
-    standin_env: Path, tmp_path: Path
-) -> None:
+def test_pytest_kind_path_runs_a_scenario_per_mode_and_deletes_the_cluster(standin_env: Path, tmp_path: Path) -> None:
     name = f"kdbg-standin-{uuid.uuid4().hex[:6]}"
-    settings = kind.KindSettings(
-        name=name, config=ROOT / "clusters" / "kind-1.37.yaml", kind=STANDIN, engine=None
-    )
+    settings = kind.KindSettings(name=name, config=ROOT / "clusters" / "kind-1.37.yaml", kind=STANDIN, engine=None)
     provider = kind.KindProvider(settings)
     info = provider.acquire()
     try:

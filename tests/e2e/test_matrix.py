@@ -84,9 +84,7 @@ def test_grid_and_regression(matrix_run: tuple[process.Completed, Path]) -> None
     assert (old["label"], old["server_version"], new["label"], new["server_version"]) == (
         "sim 1.29", "1.29", "sim 1.34 without ephemeral containers", "1.34"
     )  # fmt: skip
-    grid = {
-        row["scenario"]: [row["cells"][c["id"]]["verdict"] for c in (old, new)] for row in report["scenarios"]
-    }
+    grid = {row["scenario"]: [row["cells"][c["id"]]["verdict"] for c in (old, new)] for row in report["scenarios"]}
     assert grid == {
         "matrix-ephemeral-undeclared": ["passed", "failed"],
         "matrix-exec-crashloop": ["passed", "passed"],
@@ -117,10 +115,7 @@ def test_behaviour_differences(matrix_run: tuple[process.Completed, Path]) -> No
     )
     diff = (out / message["diff"]).read_text()
     assert '\n-error: unable to upgrade connection: container not found ("app")\n' in diff
-    assert (
-        '\n+error: Internal error occurred: unable to upgrade connection: container not found ("app")\n'
-        in diff
-    )
+    assert '\n+error: Internal error occurred: unable to upgrade connection: container not found ("app")\n' in diff
     assert all((out / link).is_file() for link in message["links"].values())
 
 

@@ -76,9 +76,7 @@ def test_mutants_change_only_what_they_say() -> None:
 
 @pytest.mark.sim
 @pytest.mark.parametrize("mutant", ALL, ids=[f"{m.scenario}:{m.kind}" for m in ALL])
-def test_the_mutant_fails_readably(
-    mutant: mutants.Mutant, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
+def test_the_mutant_fails_readably(mutant: mutants.Mutant, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     sim, suite = _cluster_for(mutant, request)
     original = suite.result(mutant.scenario)
     assert original.verdict == "passed", (
@@ -95,9 +93,7 @@ def test_the_mutant_fails_readably(
     assert_readable(result, mutant, loaded)
 
 
-def _cluster_for(
-    mutant: mutants.Mutant, request: pytest.FixtureRequest
-) -> tuple[support.SuiteSim, support.SuiteRun]:
+def _cluster_for(mutant: mutants.Mutant, request: pytest.FixtureRequest) -> tuple[support.SuiteSim, support.SuiteRun]:
     """The suite's default sim, or the one without ephemeral containers where only that one can run it."""
     requires = ORIGINALS[mutant.scenario].scenario.requires
     sim: support.SuiteSim = request.getfixturevalue("suite_sim")
@@ -110,9 +106,7 @@ def _cluster_for(
     return off, request.getfixturevalue("no_ephemeral_run")
 
 
-def assert_readable(
-    result: events.ScenarioFinished, mutant: mutants.Mutant, loaded: loader.LoadedScenario
-) -> None:
+def assert_readable(result: events.ScenarioFinished, mutant: mutants.Mutant, loaded: loader.LoadedScenario) -> None:
     """Failed at or after the mutated step; the message names the step, the expectation and what was seen."""
     names = [step.name for step in loaded.scenario.steps]
     assert result.failed_step in names[mutant.step_index :], (result.failed_step, result.message)

@@ -35,6 +35,7 @@ TOOLBOX_DIR = "scenarios/toolbox/"  # every scenario there needs toolbox-image
 NOT_OFFERED = "which the sim cluster does not offer"
 SIM_CAPABILITIES = {
     base.EPHEMERAL_CONTAINERS, base.TARGET_NAMESPACE, base.NODE_DEBUG, base.PROFILES, base.SYSADMIN_PROFILE,
+    base.NAMED_USERS,
 }  # fmt: skip
 
 

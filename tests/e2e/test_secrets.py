@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.sim, pytest.mark.e2e]
 
 def _scenario(directory: Path, token: str) -> Path:
     path = directory / "prints-credentials.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         name: prints-credentials
         fixtures:
           - fixture: sleeper
@@ -38,7 +39,8 @@ def _scenario(directory: Path, token: str) -> Path:
             kubectl: {{args: [config, view, --raw]}}
             expect:
               stdout: {{contains: "text that is not there"}}
-        """))
+        """)
+    )
     return path
 
 

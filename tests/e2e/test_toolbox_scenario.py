@@ -45,4 +45,3 @@ def test_capability_follows_the_built_archives(cluster: base.ClusterInfo, tmp_pa
         assert "toolbox-image" in result.message
     else:
         assert result.verdict == "passed", result.message
-

@@ -87,9 +87,7 @@ def _version(args: argparse.Namespace, config: kindconfig.KindConfig | None) -> 
 
 def create_cluster(args: argparse.Namespace) -> int:
     if args.name in running():
-        raise KindError(
-            f'failed to create cluster: node(s) already exist for a cluster with the name "{args.name}"'
-        )
+        raise KindError(f'failed to create cluster: node(s) already exist for a cluster with the name "{args.name}"')
     config = kindconfig.load(Path(args.config)) if args.config else None
     version = _version(args, config)
     print(f'Creating cluster "{args.name}" ...', file=sys.stderr)

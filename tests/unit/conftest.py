@@ -10,9 +10,7 @@ from kdbg_fakes import FakeKubectl, install_fake_kubectl
 
 from kdbgtest.cluster.base import ClusterInfo
 
-ALL_CAPABILITIES = frozenset(
-    {"ephemeral-containers", "target-namespace", "node-debug", "profiles", "sysadmin-profile"}
-)
+ALL_CAPABILITIES = frozenset({"ephemeral-containers", "target-namespace", "node-debug", "profiles", "sysadmin-profile"})
 
 
 @pytest.fixture

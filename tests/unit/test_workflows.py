@@ -167,7 +167,7 @@ def test_e2e_matrix_is_exactly_the_cluster_files_with_their_kind_release() -> No
         assert checksums.setdefault(entry["kind"], entry["kind_sha256"]) == entry["kind_sha256"], entry
     script = "\n".join(s.get("run", "") for s in job["steps"])
     assert "--cluster kind --kind-config ${{ matrix.cluster }}" in script
-    assert 'sha256sum -c -' in script
+    assert "sha256sum -c -" in script
 
 
 def test_e2e_uploads_artifacts_on_failure_and_reports_the_matrix_in_the_summary() -> None:

@@ -3,11 +3,13 @@ as kube-apiserver's filter chain does it (authentication, impersonation, authori
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from kdbgtest.sim import versions
 from kdbgtest.sim.apiserver import authz, rbac, rest, status
 from kdbgtest.sim.users import AUTHENTICATED, User
 
@@ -32,7 +34,13 @@ def authenticate(request: web.Request) -> User | None:
 
 def impersonate(request: web.Request, user: User) -> User:
     """The user the request acts as: `user`, or the one its Impersonate-* headers name if `user` may
-    impersonate it (and each group, uid and extra); ApiError 403 naming the first refused one."""
+    impersonate it (and each group, uid and extra); ApiError 403 naming the first refused one.
+
+    With ConstrainedImpersonation (on from 1.36), a user refused the legacy `impersonate` verb may still act as
+    another user for this one request if granted `impersonate-on:user-info:VERB` on the request's resource and
+    `impersonate:user-info` on that user; when both ways are refused, the error names the first constrained
+    check, as kube-apiserver v1.36/v1.37 says it (`pods is forbidden: User "alice" cannot
+    impersonate-on:user-info:list resource "pods" ...`)."""
     name = request.headers.get(IMPERSONATE_USER)
     groups = request.headers.getall(IMPERSONATE_GROUP, [])
     uid = request.headers.get(IMPERSONATE_UID)
@@ -65,11 +73,36 @@ def impersonate(request: web.Request, user: User) -> User:
     for attrs in wanted:
         allowed, reason = rbac.authorize(store, attrs)
         if not allowed:
+            if _constrained_applies(request, name, groups, uid, extras):
+                _constrained(request, user, name)
+                break
             raise authz.forbidden(attrs, reason)
     acting = tuple(groups)
     if name != "system:anonymous" and AUTHENTICATED not in acting:
         acting += (AUTHENTICATED,)
     return User(name, acting)
+
+
+def _constrained_applies(
+    request: web.Request, name: str, groups: list[str], uid: str | None, extras: list[tuple[str, str]]
+) -> bool:
+    """Whether constrained impersonation can stand in: the gate is on and only a plain user is impersonated
+    (the groups, uids, extras and service-account modes are not modelled)."""
+    plain = not (groups or uid or extras) and not name.startswith("system:serviceaccount:")
+    return plain and request.app[rest.VERSIONS].feature(versions.APISERVER, "ConstrainedImpersonation")
+
+
+def _constrained(request: web.Request, user: User, name: str) -> None:
+    """Allow `user` to act as `name` for this request by constrained impersonation, or ApiError 403."""
+    target = authz.request_attributes(user, request.method, request.path, dict(request.query))
+    checks = [
+        dataclasses.replace(target, verb=f"impersonate-on:user-info:{target.verb}"),
+        authz.Attributes(user, "impersonate:user-info", api_group="authentication.k8s.io", resource="users", name=name),
+    ]
+    for attrs in checks:
+        allowed, reason = rbac.authorize(request.app[rest.STORE], attrs)
+        if not allowed:
+            raise authz.forbidden(attrs, reason)
 
 
 @web.middleware

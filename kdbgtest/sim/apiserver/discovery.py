@@ -9,9 +9,7 @@ _ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "u
 _STATUS_VERBS = ["get", "patch", "update"]
 
 
-def _resource(
-    name: str, kind: str, namespaced: bool, verbs: list[str], short: list[str] | None = None
-) -> Obj:
+def _resource(name: str, kind: str, namespaced: bool, verbs: list[str], short: list[str] | None = None) -> Obj:
     singular = "" if "/" in name else name.rstrip("s")
     res: Obj = {
         "name": name,

@@ -90,9 +90,7 @@ def forbidden(field: str, detail: str) -> FieldError:
 
 
 def not_supported(field: str, value: Any, valid: list[str]) -> FieldError:
-    return FieldError(
-        NOT_SUPPORTED, field, value, "supported values: " + ", ".join(json.dumps(v) for v in valid)
-    )
+    return FieldError(NOT_SUPPORTED, field, value, "supported values: " + ", ".join(json.dumps(v) for v in valid))
 
 
 def invalid_status(kind: str, name: str, errors: list[FieldError]) -> Obj:

@@ -23,9 +23,7 @@ async def collection(request: web.Request, resource: str, namespace: str | None)
     if rest.flag(request, "watch"):
         return await watch.serve(request, resource, namespace)
     store = rest.store(request)
-    predicate = selectors.combined(
-        resource, request.query.get("labelSelector"), request.query.get("fieldSelector")
-    )
+    predicate = selectors.combined(resource, request.query.get("labelSelector"), request.query.get("fieldSelector"))
     items = [obj for obj in store.list_objects(resource, namespace) if predicate(obj)]
     return rest.list_response(request, resource, items, store.resource_version)
 
@@ -56,9 +54,7 @@ async def create_namespace(request: web.Request) -> web.Response:
 
 
 async def get_namespace(request: web.Request) -> web.Response:
-    return rest.object_response(
-        request, "namespaces", rest.store(request).get("namespaces", "", _ns(request))
-    )
+    return rest.object_response(request, "namespaces", rest.store(request).get("namespaces", "", _ns(request)))
 
 
 async def delete_namespace(request: web.Request) -> web.Response:
@@ -114,16 +110,12 @@ async def list_pods_all(request: web.Request) -> web.StreamResponse:
 
 
 async def get_event(request: web.Request) -> web.Response:
-    return rest.object_response(
-        request, "events", rest.store(request).get("events", _ns(request), _name(request))
-    )
+    return rest.object_response(request, "events", rest.store(request).get("events", _ns(request), _name(request)))
 
 
 async def create_event(request: web.Request) -> web.Response:
     body, _ = await rest.read_object(request, "events")
-    namespaces.require_active(
-        rest.store(request), _ns(request), "events", body.get("metadata", {}).get("name", "")
-    )
+    namespaces.require_active(rest.store(request), _ns(request), "events", body.get("metadata", {}).get("name", ""))
     objects.stamp_new(body, _ns(request))
     return rest.respond(rest.store(request).create("events", body), 201)
 

@@ -24,9 +24,7 @@ __all__ = ["PatchError", "apply_patch", "merge_patch", "strategic_merge"]
 STRATEGIC = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
-_ACCEPTED = (
-    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, " + STRATEGIC
-)
+_ACCEPTED = "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, " + STRATEGIC
 
 # (message, list field) -> patchMergeKey, from core/v1 and meta/v1 types.go; "" merges a list of primitives.
 MERGE_KEYS: dict[tuple[str, str], str] = {
@@ -46,9 +44,7 @@ MERGE_KEYS: dict[tuple[str, str], str] = {
     ("PodSpec", "topologySpreadConstraints"): "topologyKey",
     **{(c, "ports"): "containerPort" for c in ("Container", "EphemeralContainerCommon")},
     **{(c, "env"): "name" for c in ("Container", "EphemeralContainerCommon")},
-    **{
-        (c, "volumeMounts"): "mountPath" for c in ("Container", "EphemeralContainerCommon", "ContainerStatus")
-    },
+    **{(c, "volumeMounts"): "mountPath" for c in ("Container", "EphemeralContainerCommon", "ContainerStatus")},
     **{(c, "volumeDevices"): "devicePath" for c in ("Container", "EphemeralContainerCommon")},
     ("PodStatus", "conditions"): "type",
     ("PodStatus", "podIPs"): "ip",
@@ -104,9 +100,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def strategic_merge(original: Obj, patch: Obj) -> Obj:
     """`original` with strategic merge `patch` applied (types from `kind`: Pod and Namespace are known)."""
-    merged = _merge_map(
-        copy.deepcopy(original), copy.deepcopy(patch), _ROOT_TYPES.get(original.get("kind", ""))
-    )
+    merged = _merge_map(copy.deepcopy(original), copy.deepcopy(patch), _ROOT_TYPES.get(original.get("kind", "")))
     return merged if merged is not None else {}
 
 
@@ -165,9 +159,7 @@ def _merge_keyed_list(original: list[Any], patch: list[Any], typ: str | None, ke
     for item in patch:
         if not isinstance(item, dict) or key not in item:
             raise PatchError(f"map: {item} does not contain declared merge key: {key}", 400)
-        index = next(
-            (i for i, o in enumerate(result) if isinstance(o, dict) and o.get(key) == item[key]), None
-        )
+        index = next((i for i, o in enumerate(result) if isinstance(o, dict) and o.get(key) == item[key]), None)
         if item.get("$patch") == "delete":
             if index is not None:
                 del result[index]

@@ -39,9 +39,7 @@ async def create_pod(request: web.Request) -> web.Response:
 
 
 async def get_pod(request: web.Request) -> web.Response:
-    return rest.object_response(
-        request, "pods", rest.store(request).get("pods", _ns(request), _name(request))
-    )
+    return rest.object_response(request, "pods", rest.store(request).get("pods", _ns(request), _name(request)))
 
 
 async def replace_pod(request: web.Request) -> web.Response:

@@ -29,9 +29,7 @@ def qos_class(pod: Obj) -> str:
     for res in resources:
         limits = res.get("limits") or {}
         requests = res.get("requests") or limits
-        if any(k not in limits for k in ("cpu", "memory")) or any(
-            requests.get(k) != limits[k] for k in limits
-        ):
+        if any(k not in limits for k in ("cpu", "memory")) or any(requests.get(k) != limits[k] for k in limits):
             return "Burstable"
     return "Guaranteed"
 
@@ -147,9 +145,7 @@ def update(store: Store, namespace: str, name: str, new: Obj) -> Obj:
 def _check_name(new: Obj, name: str) -> None:
     sent = (new.get("metadata") or {}).get("name")
     if sent and sent != name:
-        raise status.bad_request(
-            f"the name of the object ({sent}) does not match the name on the URL ({name})"
-        )
+        raise status.bad_request(f"the name of the object ({sent}) does not match the name on the URL ({name})")
 
 
 def patch_error(err: patch.PatchError) -> status.ApiError:

@@ -57,9 +57,7 @@ def _init_phase(pod: k8s.Pod, tally: _Tally) -> bool:
 
 
 def _has_condition(pod: k8s.Pod, type_: str) -> bool:
-    return any(
-        c.get("type") == type_ and c.get("status") == "True" for c in pod["status"].get("conditions") or []
-    )
+    return any(c.get("type") == type_ and c.get("status") == "True" for c in pod["status"].get("conditions") or [])
 
 
 def _containers(pod: k8s.Pod, tally: _Tally) -> None:

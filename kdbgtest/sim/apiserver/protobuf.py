@@ -36,7 +36,7 @@ def decode_object(body: bytes) -> Obj:
     """The JSON form (kind and apiVersion first) of the object in a `k8s\\x00` + runtime.Unknown body."""
     if not body.startswith(MAGIC):
         raise DecodeError(f"not a Kubernetes protobuf body: expected magic bytes k8s\\x00, got {body[:4]!r}")
-    api_version, kind, raw = _envelope(body[len(MAGIC):])
+    api_version, kind, raw = _envelope(body[len(MAGIC) :])
     message = schema.KINDS.get((api_version, kind))
     if message is None:
         raise DecodeError(f"cannot decode protobuf object of kind {kind!r} in apiVersion {api_version!r}")
@@ -52,17 +52,13 @@ def decode_message(message: str, data: bytes, where: str = "") -> Obj:
     for number, wire, value in _fields(data, message, where):
         field = table.get(number)
         if field is None:
-            raise DecodeError(
-                f"{_at(where)}unknown field number {number} (wire type {wire}) in message {message}"
-            )
+            raise DecodeError(f"{_at(where)}unknown field number {number} (wire type {wire}) in message {message}")
         _store(out, field, wire, value, f"{where}.{field[0]}".lstrip("."), message)
     _apply_json_rules(out, table)
     return out
 
 
-def _store(
-    out: Obj, field: schema.Field, wire: int, value: WireValue, where: str, msg: str
-) -> None:
+def _store(out: Obj, field: schema.Field, wire: int, value: WireValue, where: str, msg: str) -> None:
     name, typ, mode = field
     if mode == schema.IN:
         out.update(decode_message(typ, _need_bytes(value, where, msg), where.rsplit(".", 1)[0]))
@@ -225,10 +221,10 @@ def _fields(data: bytes, message: str, where: str) -> Iterator[tuple[int, int, W
             value, pos = _varint(data, pos, where)
         elif wire == _LEN:
             length, pos = _varint(data, pos, where)
-            value, pos = data[pos:pos + length], pos + length
+            value, pos = data[pos : pos + length], pos + length
         elif wire in (_FIXED64, _FIXED32):
             size = 8 if wire == _FIXED64 else 4
-            value, pos = int.from_bytes(data[pos:pos + size], "little"), pos + size
+            value, pos = int.from_bytes(data[pos : pos + size], "little"), pos + size
         else:
             raise DecodeError(f"{_at(where)}unsupported wire type {wire} (field {number}) in {message}")
         if pos > len(data) or number == 0:

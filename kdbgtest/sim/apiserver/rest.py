@@ -59,15 +59,11 @@ def object_response(request: web.Request, resource: str, obj: Obj, code: int = 2
     """One object, or a one-row Table when the client asked for tables."""
     if tables.wants_table(request.headers.get("Accept", "")):
         include = request.query.get("includeObject", "Metadata")
-        return respond(
-            tables.table(resource, [obj], obj["metadata"].get("resourceVersion", ""), include), code
-        )
+        return respond(tables.table(resource, [obj], obj["metadata"].get("resourceVersion", ""), include), code)
     return respond(_typed(resource, obj), code)
 
 
-def list_response(
-    request: web.Request, resource: str, items: list[Obj], resource_version: str
-) -> web.Response:
+def list_response(request: web.Request, resource: str, items: list[Obj], resource_version: str) -> web.Response:
     if tables.wants_table(request.headers.get("Accept", "")):
         include = request.query.get("includeObject", "Metadata")
         return respond(tables.table(resource, items, resource_version, include))
@@ -126,16 +122,13 @@ def field_validation(request: web.Request, kind: str, unknown: list[str]) -> lis
     """Apply `fieldValidation`: Strict rejects unknown fields (400), Warn (the default) returns warnings."""
     mode = request.query.get("fieldValidation", "Warn")
     if mode not in ("Strict", "Warn", "Ignore"):
-        raise status.bad_request(
-            f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{mode}"'
-        )
+        raise status.bad_request(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{mode}"')
     if not unknown or mode == "Ignore":
         return []
     messages = [f'unknown field "{path}"' for path in unknown]
     if mode == "Strict":
         raise status.bad_request(
-            f'{kind} in version "v1" cannot be handled as a {kind}: strict decoding error: '
-            + ", ".join(messages)
+            f'{kind} in version "v1" cannot be handled as a {kind}: strict decoding error: ' + ", ".join(messages)
         )
     return messages
 

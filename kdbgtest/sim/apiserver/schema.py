@@ -79,11 +79,7 @@ def _type_schema(type_: str, field: str, refs: list[str]) -> Obj:
     if type_ in _SCALARS:
         return dict(_SCALARS[type_])
     if type_ == "object":
-        return (
-            {"type": "string", "format": "int-or-string"}
-            if field in ("port", "targetPort")
-            else {"type": "object"}
-        )
+        return {"type": "string", "format": "int-or-string"} if field in ("port", "targetPort") else {"type": "object"}
     listed = re.fullmatch(r"List\[(.+)\]", type_)
     if listed:
         return {"type": "array", "items": _type_schema(listed.group(1), field, refs)}
@@ -132,13 +128,10 @@ def components() -> dict[str, Obj]:
         out[definition_name(model)] = _model_schema(model, refs)
         pending += refs
     for kind, model in KINDS.items():
-        out[definition_name(model)]["x-kubernetes-group-version-kind"] = [
-            {"group": "", "kind": kind, "version": "v1"}
-        ]
+        out[definition_name(model)]["x-kubernetes-group-version-kind"] = [{"group": "", "kind": kind, "version": "v1"}]
     out[META + "Patch"] = {
         "type": "object",
-        "description": "Patch is provided to give a concrete name and type "
-        "to the Kubernetes PATCH request body.",
+        "description": "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.",
     }
     return out
 

@@ -47,9 +47,7 @@ def _details(resource: str, name: str, group: str = "") -> Obj:
 def not_found(resource: str, name: str, group: str = "") -> ApiError:
     """`pods "x" not found` (404)."""
     qualified = f"{resource}.{group}" if group else resource
-    return ApiError(
-        failure(404, "NotFound", f'{qualified} "{name}" not found', _details(resource, name, group))
-    )
+    return ApiError(failure(404, "NotFound", f'{qualified} "{name}" not found', _details(resource, name, group)))
 
 
 def resource_not_found() -> ApiError:
@@ -58,9 +56,7 @@ def resource_not_found() -> ApiError:
 
 
 def already_exists(resource: str, name: str) -> ApiError:
-    return ApiError(
-        failure(409, "AlreadyExists", f'{resource} "{name}" already exists', _details(resource, name))
-    )
+    return ApiError(failure(409, "AlreadyExists", f'{resource} "{name}" already exists', _details(resource, name)))
 
 
 def conflict(resource: str, name: str, why: str) -> ApiError:
@@ -84,9 +80,7 @@ def forbidden(resource: str, name: str, why: str) -> ApiError:
 
 def method_not_allowed() -> ApiError:
     return ApiError(
-        failure(
-            405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
-        )
+        failure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {})
     )
 
 
@@ -113,7 +107,5 @@ def gone(requested: int, oldest: int) -> Obj:
 
 def internal(message: str) -> ApiError:
     return ApiError(
-        failure(
-            500, "InternalError", f"Internal error occurred: {message}", {"causes": [{"message": message}]}
-        )
+        failure(500, "InternalError", f"Internal error occurred: {message}", {"causes": [{"message": message}]})
     )

@@ -196,9 +196,9 @@ class Store:
         """Create an Event, or bump count/lastTimestamp of the identical one (as the event recorder does)."""
         namespace = ref.get("namespace") or "default"
         for _, existing in self._iter("events", namespace):
-            same_ref = existing["involvedObject"].get("uid") == ref.get("uid") and existing[
-                "involvedObject"
-            ].get("fieldPath") == ref.get("fieldPath")
+            same_ref = existing["involvedObject"].get("uid") == ref.get("uid") and existing["involvedObject"].get(
+                "fieldPath"
+            ) == ref.get("fieldPath")
             if same_ref and (existing["reason"], existing["message"], existing["type"]) == (
                 reason,
                 message,

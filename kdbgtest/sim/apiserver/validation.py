@@ -68,9 +68,7 @@ def validate_pod_create(pod: Obj) -> list[FieldError]:
     if spec.get("ephemeralContainers"):
         errors.append(fe.forbidden("spec.ephemeralContainers", "cannot be set on create"))
     if spec.get("nodeName") and spec.get("schedulingGates"):
-        errors.append(
-            fe.forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared")
-        )
+        errors.append(fe.forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared"))
     return errors
 
 
@@ -172,15 +170,11 @@ def _spec(spec: Obj) -> list[FieldError]:
     errors += _enum("spec.dnsPolicy", spec.get("dnsPolicy", ""), dns)
     if spec.get("shareProcessNamespace") and spec.get("hostPID"):
         errors.append(
-            fe.invalid(
-                "spec.shareProcessNamespace", True, "ShareProcessNamespace and HostPID cannot both be enabled"
-            )
+            fe.invalid("spec.shareProcessNamespace", True, "ShareProcessNamespace and HostPID cannot both be enabled")
         )
     deadline = spec.get("activeDeadlineSeconds")
     if deadline is not None and not 1 <= deadline <= 2**31 - 1:
-        errors.append(
-            fe.invalid("spec.activeDeadlineSeconds", deadline, "must be between 1 and 2147483647, inclusive")
-        )
+        errors.append(fe.invalid("spec.activeDeadlineSeconds", deadline, "must be between 1 and 2147483647, inclusive"))
     return errors
 
 
@@ -289,9 +283,7 @@ def _container_common(container: Obj, volumes: set[str], path: str) -> list[Fiel
     if not container.get("image"):
         errors.append(fe.required(f"{path}.image"))
     policies = ["File", "FallbackToLogsOnError"]
-    errors += _enum(
-        f"{path}.terminationMessagePolicy", container.get("terminationMessagePolicy", ""), policies
-    )
+    errors += _enum(f"{path}.terminationMessagePolicy", container.get("terminationMessagePolicy", ""), policies)
     errors += _ports(container.get("ports") or [], f"{path}.ports")
     errors += _env(container.get("env") or [], f"{path}.env")
     errors += _mounts(container.get("volumeMounts") or [], volumes, f"{path}.volumeMounts")
@@ -307,9 +299,7 @@ def _ports(ports: list[Obj], path: str) -> list[FieldError]:
         if not number:
             errors.append(fe.required(f"{path}[{i}].containerPort"))
         elif not 1 <= number <= 65535:
-            errors.append(
-                fe.invalid(f"{path}[{i}].containerPort", number, "must be between 1 and 65535, inclusive")
-            )
+            errors.append(fe.invalid(f"{path}[{i}].containerPort", number, "must be between 1 and 65535, inclusive"))
         errors += _enum(f"{path}[{i}].protocol", port.get("protocol", ""), ["SCTP", "TCP", "UDP"])
     return errors
 
@@ -325,8 +315,7 @@ def _env(env: list[Obj], path: str) -> list[FieldError]:
                 fe.invalid(
                     f"{path}[{i}].name",
                     name,
-                    "a valid environment variable name must consist "
-                    "only of printable ASCII characters other than '='",
+                    "a valid environment variable name must consist only of printable ASCII characters other than '='",
                 )
             )
     return errors
@@ -378,11 +367,7 @@ def _tolerations_update(old: list[Obj], new: list[Obj]) -> list[FieldError]:
 
     if all(any(same(o, n) for n in new) for o in old):
         return []
-    return [
-        fe.forbidden(
-            "spec.tolerations", "existing toleration can not be modified except its tolerationSeconds"
-        )
-    ]
+    return [fe.forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")]
 
 
 def _munge_updatable(old: Obj, new: Obj) -> Obj:
@@ -414,9 +399,7 @@ def _diff_lines(old: Any, new: Any, path: str) -> list[str]:
         return [line for k in keys for line in _diff_lines(old.get(k), new.get(k), f"{path}.{k}".lstrip("."))]
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         return [
-            line
-            for i, (o, n) in enumerate(zip(old, new, strict=True))
-            for line in _diff_lines(o, n, f"{path}[{i}]")
+            line for i, (o, n) in enumerate(zip(old, new, strict=True)) for line in _diff_lines(o, n, f"{path}[{i}]")
         ]
     if old == new:
         return []

@@ -101,9 +101,7 @@ def _open(
 
 async def serve(request: web.Request, resource: str, namespace: str | None) -> web.StreamResponse:
     """Answer a watch request until `timeoutSeconds` pass, the client leaves or the server stops."""
-    predicate = selectors.combined(
-        resource, request.query.get("labelSelector"), request.query.get("fieldSelector")
-    )
+    predicate = selectors.combined(resource, request.query.get("labelSelector"), request.query.get("fieldSelector"))
     stream = _Stream(request, resource, predicate)
     try:
         watch, initial, start_rv = _open(request, resource, namespace, predicate)

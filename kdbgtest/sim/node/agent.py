@@ -67,9 +67,7 @@ class RuncRuntime:
         except (runc.StartError, runc.RuntimeFailure, OSError) as exc:
             message = exc.message if isinstance(exc, runc.StartError) else runc.exec_message(str(exc))
             exec_id = secrets.token_hex(32)
-            raise ExecFailed(
-                f'failed to exec in container: failed to start exec "{exec_id}": {message}'
-            ) from exc
+            raise ExecFailed(f'failed to exec in container: failed to start exec "{exec_id}": {message}') from exc
 
 
 class Node:
@@ -100,9 +98,7 @@ class Node:
     # -- NodeRuntime: lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         index = self.config.node_names.index(self.name) if self.name in self.config.node_names else 0
-        self.sandbox = sandbox.NodeSandbox(
-            self.name, self.config.state_path, self.runc, self.images, index=index
-        )
+        self.sandbox = sandbox.NodeSandbox(self.name, self.config.state_path, self.runc, self.images, index=index)
         await self.sandbox.start()
         scale = self.config.time_scale
         self._ctx = NodeContext(

@@ -26,7 +26,7 @@ class Layout(Protocol):
 
     @property
     def name(self) -> str:
-        """"v1" or "v2"."""
+        """ "v1" or "v2"."""
         ...
 
     @property

@@ -126,11 +126,7 @@ def _env_from(pod: Obj, source: Obj, lookup: Lookup | None) -> dict[str, str]:
     prefix = source.get("prefix", "")
     for kind, key in (("configmaps", "configMapRef"), ("secrets", "secretRef")):
         if key in source:
-            data = (
-                lookup(kind, pod["metadata"].get("namespace", "default"), source[key]["name"])
-                if lookup
-                else None
-            )
+            data = lookup(kind, pod["metadata"].get("namespace", "default"), source[key]["name"]) if lookup else None
             if data is None and not source[key].get("optional"):
                 raise ConfigError(f'{kind[:-1]} "{source[key]["name"]}" not found')
             return {prefix + k: v for k, v in (data or {}).items()}

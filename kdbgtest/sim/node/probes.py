@@ -66,9 +66,7 @@ sys.exit(1)
 """
 
 
-async def check(
-    probe: Obj, pod_ip: str, netns: str | None, in_container: Runner, timeout: float
-) -> tuple[bool, str]:
+async def check(probe: Obj, pod_ip: str, netns: str | None, in_container: Runner, timeout: float) -> tuple[bool, str]:
     """Run a probe once: (success, the failure message the kubelet would print)."""
     if "exec" in probe:
         code, output = await in_container(list(probe["exec"].get("command") or []), timeout)

@@ -87,8 +87,7 @@ class Puller:
         event(
             "Normal",
             "Pulled",
-            f'Successfully pulled image "{image}" in {took} ({took} including waiting). '
-            f"Image size: {size} bytes.",
+            f'Successfully pulled image "{image}" in {took} ({took} including waiting). Image size: {size} bytes.',
         )
         self.present[image] = resolved
         return resolved

@@ -43,9 +43,7 @@ def log_instance_id(worker: PodWorker, container: str, previous: bool) -> str:
         return str(last["containerID"])
     reason = state.get("waiting", {}).get("reason", "")
     texts = {"ErrImagePull": "image can't be pulled", "ImagePullBackOff": "trying and failing to pull image"}
-    raise LogsUnavailable(
-        f'container "{container}" in pod "{pod}" is waiting to start: {texts.get(reason, reason)}'
-    )
+    raise LogsUnavailable(f'container "{container}" in pod "{pod}" is waiting to start: {texts.get(reason, reason)}')
 
 
 async def logs_of(
@@ -96,15 +94,11 @@ async def exec_in(
     try:
         process = await worker.ctx.runtime.exec(cfg, command, tty=tty, stdin=stdin)
     except ExecFailed as exc:
-        raise StreamError(
-            streams.internal_error(f"error executing command in container: {exc}", minor)
-        ) from exc
+        raise StreamError(streams.internal_error(f"error executing command in container: {exc}", minor)) from exc
     return streams.ExecStream(process, command, tty=tty, stdin=stdin, minor=minor)
 
 
-def attach_to(
-    worker: PodWorker, container: str, *, stdin: bool, tty: bool, minor: int
-) -> streams.AttachStream:
+def attach_to(worker: PodWorker, container: str, *, stdin: bool, tty: bool, minor: int) -> streams.AttachStream:
     inst = running_instance(worker, container)
     if inst is None:
         full = f"{worker.name}_{worker.namespace}"

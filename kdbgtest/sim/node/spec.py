@@ -97,8 +97,7 @@ class ContainerConfig:
 
 
 DEFAULT_RESOLV = (
-    "search default.svc.cluster.local svc.cluster.local cluster.local\n"
-    "nameserver 10.96.0.10\noptions ndots:5\n"
+    "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n"
 )
 
 
@@ -154,9 +153,7 @@ def exec_process(
     result["terminal"] = tty
     result["consoleSize"] = {"width": size[0], "height": size[1]} if tty else None
     if over.env is not None:
-        result["env"] = (
-            over.env if any(e.startswith("PATH=") for e in over.env) else [DEFAULT_ENV_PATH, *over.env]
-        )
+        result["env"] = over.env if any(e.startswith("PATH=") for e in over.env) else [DEFAULT_ENV_PATH, *over.env]
     if over.cwd is not None:
         result["cwd"] = over.cwd or "/"
     user = result.setdefault("user", {"uid": 0, "gid": 0})

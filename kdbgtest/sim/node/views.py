@@ -37,9 +37,7 @@ class ViewError(Exception):
 class View:
     """One node's view (see module docstring)."""
 
-    def __init__(
-        self, pid_parent: int, holder: async_process.Process, record: Path, skeleton: Path
-    ) -> None:
+    def __init__(self, pid_parent: int, holder: async_process.Process, record: Path, skeleton: Path) -> None:
         self.pid_parent = pid_parent
         self.holder = holder
         self.record = record
@@ -74,11 +72,7 @@ class View:
         if self.holder.returncode is not None:
             return "the view is gone"
         nsenter, busybox = str(tools.require("nsenter")), str(tools.require("busybox"))
-        prefix = (
-            self.prefix(nsenter)
-            if node_pid_ns
-            else [nsenter, f"--mount=/proc/{self.holder.pid}/ns/mnt", "--"]
-        )
+        prefix = self.prefix(nsenter) if node_pid_ns else [nsenter, f"--mount=/proc/{self.holder.pid}/ns/mnt", "--"]
         done = await async_process.run([*prefix, busybox, *argv], timeout=COMMAND_TIMEOUT, check=False)
         return None if done.returncode == 0 else (done.stderr.strip() or f"exit {done.returncode}")
 

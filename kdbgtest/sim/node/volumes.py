@@ -71,9 +71,7 @@ def _prepare_one(pod: Obj, volume: Obj, pod_dir: Path, node_root: Path, lookup: 
         return host_path(source, node_root, name)
     kind = next((k for k in _WRITERS if k in volume), None)
     if kind is None and "emptyDir" not in volume:
-        raise VolumeError(
-            f'MountVolume.SetUp failed for volume "{name}" : volume type not supported by the sim'
-        )
+        raise VolumeError(f'MountVolume.SetUp failed for volume "{name}" : volume type not supported by the sim')
     target = pod_dir / "volumes" / (kind or "emptyDir") / name
     target.mkdir(parents=True, exist_ok=True)
     target.chmod(0o777)
@@ -124,9 +122,7 @@ def mounts(container: Obj, volumes: dict[str, Path]) -> list[BindMount]:
     result = []
     for vm in container.get("volumeMounts") or []:
         if vm["name"] not in volumes:
-            raise VolumeError(
-                f'cannot find volume "{vm["name"]}" to mount into container "{container["name"]}"'
-            )
+            raise VolumeError(f'cannot find volume "{vm["name"]}" to mount into container "{container["name"]}"')
         source = volumes[vm["name"]]
         if vm.get("subPath"):
             source = secure_join(source, vm["subPath"])

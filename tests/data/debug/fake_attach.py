@@ -24,8 +24,11 @@ def main() -> int:
     if not quiet:
         print("Defaulting debug container name to debugger-x7k2p.", flush=True)
     if not quiet and "--no-hint" not in args:
-        print("All commands and output from this session will be recorded in container logs, including "
-              "credentials and sensitive information passed through the command prompt.", file=sys.stderr)
+        print(
+            "All commands and output from this session will be recorded in container logs, including "
+            "credentials and sensitive information passed through the command prompt.",
+            file=sys.stderr,
+        )
         print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
     if "--exit" in args:
         return int(args[args.index("--exit") + 1])

@@ -34,8 +34,7 @@ def exit_status(code: int, command: list[str]) -> Obj:
         "metadata": {},
         "status": "Failure",
         "reason": "NonZeroExitCode",
-        "message": f"command terminated with non-zero exit code: error executing command {command}, "
-        f"exit code {code}",
+        "message": f"command terminated with non-zero exit code: error executing command {command}, exit code {code}",
         "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
     }
 
@@ -254,9 +253,7 @@ class FakeNode:
     def report(self, ns: str, pod_name: str) -> None:
         """Write the pod's status from its processes, as a kubelet status sync would."""
         pods = {
-            p["metadata"]["name"]: p
-            for p in self.state.pods_on_node(self.name)
-            if p["metadata"]["namespace"] == ns
+            p["metadata"]["name"]: p for p in self.state.pods_on_node(self.name) if p["metadata"]["namespace"] == ns
         }
         pod = pods.get(pod_name)
         if pod is None:
@@ -341,9 +338,7 @@ class FakeNode:
         if previous:
             raise LogsUnavailable(f'previous terminated container "{container}" in pod "{pod}" not found')
         if proc is None:
-            raise LogsUnavailable(
-                f'container "{container}" in pod "{pod}" is waiting to start: ContainerCreating'
-            )
+            raise LogsUnavailable(f'container "{container}" in pod "{pod}" is waiting to start: ContainerCreating')
         data = bytes(proc.log)
         if tail_lines is not None:
             data = b"".join(data.splitlines(keepends=True)[-tail_lines:]) if tail_lines else b""

@@ -52,9 +52,7 @@ def test_debug_interactive_attaches_over_websocket(api: ApiServer, target: str, 
         "--image=busybox",
         "--target=app",
     ]
-    child = pexpect.spawn(
-        str(tools.pinned_kubectl()), argv, timeout=20, encoding="utf-8", dimensions=(24, 80)
-    )
+    child = pexpect.spawn(str(tools.pinned_kubectl()), argv, timeout=20, encoding="utf-8", dimensions=(24, 80))
     try:
         child.expect(r"Defaulting debug container name to (debugger-\w{5})\.")
         name = child.match.group(1)
@@ -71,9 +69,7 @@ def test_debug_interactive_attaches_over_websocket(api: ApiServer, target: str, 
         child.close(force=True)
     assert child.exitstatus == 0
     sizes = [node.procs.get(("default", target, name)) for node in api.nodes.values()]
-    assert any(
-        proc is not None and proc.size == (80, 24) for proc in sizes
-    )  # kubectl's resize frames arrived
+    assert any(proc is not None and proc.size == (80, 24) for proc in sizes)  # kubectl's resize frames arrived
 
 
 def test_feature_gate_off_reads_as_disabled(test_tls, tmp_path_factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]

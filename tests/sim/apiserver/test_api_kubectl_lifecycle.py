@@ -13,9 +13,7 @@ from kdbgtest.base.waiting import wait_for
 from kdbgtest.sim.apiserver import store as store_mod
 
 
-def _apply(
-    api: ApiServer, tmp_path: Path, name: str, namespace: str = "default", containers: str = ""
-) -> None:
+def _apply(api: ApiServer, tmp_path: Path, name: str, namespace: str = "default", containers: str = "") -> None:
     manifest = tmp_path / f"{namespace}-{name}.yaml"
     manifest.write_text(
         textwrap.dedent(f"""\
@@ -54,9 +52,7 @@ def test_namespace_delete_waits_for_its_pods(api: ApiServer, tmp_path: Path) -> 
     _apply(api, tmp_path, "p1", "doomed")
     _apply(api, tmp_path, "p2", "doomed")
     api.kubectl("wait", "-n", "doomed", "--for=condition=Ready", "pod/p1", "pod/p2", "--timeout=20s")
-    assert (
-        api.kubectl("delete", "namespace", "doomed", "--wait").stdout.strip() == 'namespace "doomed" deleted'
-    )
+    assert api.kubectl("delete", "namespace", "doomed", "--wait").stdout.strip() == 'namespace "doomed" deleted'
     gone = api.kubectl("get", "namespace", "doomed", check=False)
     assert gone.stderr.strip() == 'Error from server (NotFound): namespaces "doomed" not found'
     assert api.call(lambda: api.store.list_objects("pods", "doomed")) == []  # type: ignore[union-attr]
@@ -114,8 +110,7 @@ def test_duplicate_ephemeral_container_name_is_invalid(api: ApiServer, tmp_path:
     result = api.kubectl("debug", "dupec", "--image=busybox", "-c", "app", "--", "true", check=False)
     assert result.returncode == 1
     assert (
-        result.stderr.strip()
-        == 'The Pod "dupec" is invalid: spec.ephemeralContainers[0].name: Duplicate value: "app"'
+        result.stderr.strip() == 'The Pod "dupec" is invalid: spec.ephemeralContainers[0].name: Duplicate value: "app"'
     )
 
 
@@ -150,9 +145,7 @@ def test_interrupted_exec_detaches_from_the_process(api: ApiServer, tmp_path: Pa
         procs = [p for node in api.nodes.values() for p in node.execs if "sleep 600" in " ".join(p.command)]
         return any(p.process is not None and p.process.returncode is None for p in procs)
 
-    wait_for(
-        lambda: (not (alive := api.call(sleeper_alive)), alive), timeout=10, what="the exec to be stopped"
-    )
+    wait_for(lambda: (not (alive := api.call(sleeper_alive)), alive), timeout=10, what="the exec to be stopped")
 
 
 def test_abandoned_log_follow_is_released(api: ApiServer, tmp_path: Path) -> None:
@@ -160,9 +153,7 @@ def test_abandoned_log_follow_is_released(api: ApiServer, tmp_path: Path) -> Non
     api.kubectl("wait", "--for=condition=Ready", "pod/quiet", "--timeout=20s")
 
     def followers() -> int:
-        return sum(
-            len(p.listeners) for n in api.nodes.values() for k, p in n.procs.items() if k[1] == "quiet"
-        )
+        return sum(len(p.listeners) for n in api.nodes.values() for k, p in n.procs.items() if k[1] == "quiet")
 
     child = _spawn(api, tmp_path, "logs", "-f", "quiet")
     try:

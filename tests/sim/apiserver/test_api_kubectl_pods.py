@@ -44,9 +44,7 @@ def test_version_and_nodes_like_kind(api: ApiServer) -> None:
     assert lines[1].split()[0::2] == ["t-control-plane", "control-plane", "v1.34.0"]
     assert lines[2].split()[0::2] == ["t-worker", "<none>", "v1.34.0"]
     node = api.kubectl_json("get", "node", "t-control-plane")
-    assert node["spec"]["taints"] == [
-        {"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane"}
-    ]
+    assert node["spec"]["taints"] == [{"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane"}]
     assert node["metadata"]["labels"]["kubernetes.io/os"] == "linux"
 
 
@@ -77,12 +75,10 @@ def test_apply_get_describe_logs_exec_delete(api: ApiServer, tmp_path: Path) -> 
         "GATES",
     ]
     row = wide[1].split()
-    assert (
-        row[:4] == ["web", "1/1", "Running", "0"] and row[6] == "t-worker"
-    )  # never the tainted control plane
-    assert api.kubectl(
-        "get", "pod", "web", "-o", "jsonpath={.spec.nodeName} {.metadata.generation}"
-    ).stdout == ("t-worker 1")
+    assert row[:4] == ["web", "1/1", "Running", "0"] and row[6] == "t-worker"  # never the tainted control plane
+    assert api.kubectl("get", "pod", "web", "-o", "jsonpath={.spec.nodeName} {.metadata.generation}").stdout == (
+        "t-worker 1"
+    )
     assert api.kubectl("apply", "-f", str(manifest)).stdout.strip() == "pod/web unchanged"
     described = api.kubectl("describe", "pod", "web").stdout
     assert re.search(r"Status:\s+Running", described)
@@ -126,9 +122,7 @@ def test_label_and_field_selectors(api: ApiServer, tmp_path: Path) -> None:
         "pod/sel-a",
         "pod/sel-b",
     ]
-    by_name = api.kubectl(
-        "get", "pods", "--field-selector", "metadata.name!=sel-a", "-o", "name"
-    ).stdout.split()
+    by_name = api.kubectl("get", "pods", "--field-selector", "metadata.name!=sel-a", "-o", "name").stdout.split()
     assert "pod/sel-b" in by_name and "pod/sel-a" not in by_name
     bad = api.kubectl("get", "pods", "--field-selector", "spec.bogus=x", check=False)
     assert "field label not supported: spec.bogus" in bad.stderr
@@ -140,16 +134,12 @@ def test_exec_relays_piped_stdin_until_eof(api: ApiServer, tmp_path: Path) -> No
     api.kubectl("apply", "-f", str(_pod_yaml(tmp_path, "cat", "sleep 3600")))
     _running(api, "cat")
     # kubectl sends the v5 CLOSE frame for stdin at EOF; `cat` only ends if that reaches the process.
-    done = api.kubectl(
-        "exec", "-i", "cat", "--", "sh", "-c", "cat; echo eof-seen", stdin="line one\nline two\n"
-    )
+    done = api.kubectl("exec", "-i", "cat", "--", "sh", "-c", "cat; echo eof-seen", stdin="line one\nline two\n")
     assert done.stdout == "line one\nline two\neof-seen\n"
 
 
 def test_logs_follow_streams_until_the_container_ends(api: ApiServer, tmp_path: Path) -> None:
-    api.kubectl(
-        "apply", "-f", str(_pod_yaml(tmp_path, "ticker", "sleep 1; for i in 1 2 3; do echo tick $i; done"))
-    )
+    api.kubectl("apply", "-f", str(_pod_yaml(tmp_path, "ticker", "sleep 1; for i in 1 2 3; do echo tick $i; done")))
     _running(api, "ticker")
     followed = api.kubectl("logs", "-f", "ticker", timeout=20)
     assert followed.stdout == "tick 1\ntick 2\ntick 3\n"
@@ -157,9 +147,7 @@ def test_logs_follow_streams_until_the_container_ends(api: ApiServer, tmp_path: 
 
 
 def test_server_dry_run_checks_but_stores_nothing(api: ApiServer, tmp_path: Path) -> None:
-    dry = api.kubectl(
-        "run", "dry", "--image=busybox", "--dry-run=server", "-o", "jsonpath={.spec.restartPolicy}"
-    )
+    dry = api.kubectl("run", "dry", "--image=busybox", "--dry-run=server", "-o", "jsonpath={.spec.restartPolicy}")
     assert dry.stdout == "Always"  # defaulted by the server
     assert api.kubectl("get", "pod", "dry", check=False).returncode == 1
     api.kubectl("apply", "-f", str(_pod_yaml(tmp_path, "kept", "sleep 3600")))

@@ -60,24 +60,18 @@ def test_list_with_label_selector(core: Any) -> None:
 def test_patch_ephemeral_containers_and_duplicate_rejected(core: Any) -> None:
     core.create_namespaced_pod("default", _pod("py-ec", {}))
     ec = {"name": "dbg", "image": "busybox", "command": ["sleep", "3600"], "targetContainerName": "app"}
-    patched = core.patch_namespaced_pod_ephemeralcontainers(
-        "py-ec", "default", {"spec": {"ephemeralContainers": [ec]}}
-    )
+    patched = core.patch_namespaced_pod_ephemeralcontainers("py-ec", "default", {"spec": {"ephemeralContainers": [ec]}})
     assert [c.name for c in patched.spec.ephemeral_containers] == ["dbg"]
     assert patched.metadata.generation == 2
     read = core.read_namespaced_pod_ephemeralcontainers("py-ec", "default")
     assert read.spec.ephemeral_containers[0].target_container_name == "app"
     clash = {"name": "app", "image": "busybox"}
     with pytest.raises(ApiException) as invalid:
-        core.patch_namespaced_pod_ephemeralcontainers(
-            "py-ec", "default", {"spec": {"ephemeralContainers": [clash]}}
-        )
+        core.patch_namespaced_pod_ephemeralcontainers("py-ec", "default", {"spec": {"ephemeralContainers": [clash]}})
     assert invalid.value.status == 422
     body = json.loads(invalid.value.body)
     assert body["reason"] == "Invalid"
-    assert (
-        body["message"] == 'Pod "py-ec" is invalid: spec.ephemeralContainers[1].name: Duplicate value: "app"'
-    )
+    assert body["message"] == 'Pod "py-ec" is invalid: spec.ephemeralContainers[1].name: Duplicate value: "app"'
 
 
 def _exec(core: Any, name: str, command: list[str], *, stdin: bool) -> Any:

@@ -67,9 +67,7 @@ def test_bad_name_is_a_one_line_error_before_anything_starts(
     assert not (tmp_path / "s").exists()
 
 
-def test_status_and_down_of_a_cluster_that_never_ran(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_status_and_down_of_a_cluster_that_never_ran(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["status", "--name", "never", "--state-dir", str(tmp_path / "s")]) == 1
     assert "sim cluster 'never': stopped" in capsys.readouterr().out
     assert cli.main(["down", "--name", "never", "--state-dir", str(tmp_path / "s")]) == 0
@@ -89,9 +87,7 @@ def test_the_main_kdbgtest_command_dispatches_to_sim(tmp_path: Path) -> None:
         "--state-dir",
         str(tmp_path),
     ]
-    done = process.run(
-        argv, timeout=60, check=False, env={"PYTHONPATH": str(Path(__file__).resolve().parents[3])}
-    )
+    done = process.run(argv, timeout=60, check=False, env={"PYTHONPATH": str(Path(__file__).resolve().parents[3])})
     assert (done.returncode, done.stdout.splitlines()[0]) == (1, "sim cluster 'nosuch': stopped")
 
 

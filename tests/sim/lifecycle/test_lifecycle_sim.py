@@ -245,7 +245,8 @@ def test_kubeconfig_is_merged_into_home_only_when_asked_and_taken_out_on_down(si
     up = sims.up("lc-home", "--nodes", "1", "--kubeconfig", str(user_config))
     assert up.stdout == f"{user_config}\n"
     merged = yaml.safe_load(user_config.read_text())
-    assert [c["name"] for c in merged["contexts"]] == ["prod", "kdbg-sim-lc-home"]
+    named = ["kdbgtest-alice", "kdbgtest-bob", "kdbgtest-carol"]  # the sim's named users (kdbgtest.sim.users)
+    assert [c["name"] for c in merged["contexts"]] == ["prod", "kdbg-sim-lc-home", *named]
     assert merged["current-context"] == "kdbg-sim-lc-home"
     nodes = sims.kubectl(None, "get", "nodes", "-o", "name").stdout  # kubectl finds it through HOME
     assert nodes == "node/lc-home-control-plane\n"

@@ -143,14 +143,10 @@ def test_exclusive_lock_blocks_a_second_holder_until_released(tmp_path: Path) ->
         code = "import sys; from pathlib import Path; from kdbgtest.sim import state\n" + (
             "with state.exclusive(Path(sys.argv[1]), timeout=0.3): print('got it')"
         )
-        blocked = subprocess.run(
-            [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=ENV
-        )
+        blocked = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=ENV)
         assert blocked.returncode == 1
         assert f"timed out after 0.3s waiting for the lock on {tmp_path}" in blocked.stderr
-    free = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=ENV
-    )
+    free = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=ENV)
     assert (free.returncode, free.stdout) == (0, "got it\n")
     assert list(tmp_path.iterdir()) == []  # no lock file left behind
 

@@ -157,9 +157,7 @@ def sim_reason() -> str | None:
     """Why real containers cannot run here (not root, a tool missing), or None."""
     if os.geteuid() != 0:
         return "not running as root"
-    missing = [
-        tool for tool in ("runc", "busybox", "nsenter", "unshare", "setsid", "gcc") if not shutil.which(tool)
-    ]
+    missing = [tool for tool in ("runc", "busybox", "nsenter", "unshare", "setsid", "gcc") if not shutil.which(tool)]
     return f"missing {', '.join(missing)}" if missing else None
 
 

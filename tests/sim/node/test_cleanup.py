@@ -51,9 +51,7 @@ def test_remove_all_after_kill_9_of_the_daemon_leaves_nothing(
             before = cleanup.leaks(state)
             assert any("is still mounted" in leak for leak in before), before
             assert sum("is still running" in leak for leak in before) >= 4, before
-            assert sum("runc container" in leak for leak in before) == 4, (
-                before
-            )  # node, pause, app, host-level
+            assert sum("runc container" in leak for leak in before) == 4, before  # node, pause, app, host-level
         finally:
             child.kill()  # the daemon dies without cleaning up
             child.wait(10)

@@ -58,10 +58,7 @@ def test_distroless_and_pause_images_hold_only_their_static_binary(tmp_path: Pat
     app = store.resolve("kdbgtest/distroless-app:v1")
     assert app.entrypoint == ["/app"] and app.cmd == []
     assert [p.name for p in app.rootfs.rglob("*") if not p.is_dir()] == ["app"]
-    assert (
-        b"GLIBC_" not in (app.rootfs / "app").read_bytes()[:64]
-        and (app.rootfs / "app").stat().st_mode & 0o111
-    )
+    assert b"GLIBC_" not in (app.rootfs / "app").read_bytes()[:64] and (app.rootfs / "app").stat().st_mode & 0o111
     pause = store.resolve("registry.k8s.io/pause:3.10")
     assert [p.name for p in pause.rootfs.rglob("*") if not p.is_dir()] == ["pause"]
     assert pause.user == "65535:65535"
@@ -77,9 +74,7 @@ def test_unknown_image_fails_like_a_pull(tmp_path: Path) -> None:
     )
 
 
-def test_mapped_root_filesystems_from_argument_and_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_mapped_root_filesystems_from_argument_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rootfs = tmp_path / "nginx-root"
     (rootfs / "bin").mkdir(parents=True)
     (rootfs / "bin" / "sh").write_text("")

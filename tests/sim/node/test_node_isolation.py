@@ -119,9 +119,7 @@ def test_host_path_root_is_the_node_root_not_the_host(run_node: Any) -> None:
                     "restartPolicy": "Never",
                     "volumes": [volume],
                     "containers": [
-                        busybox(
-                            "dbg", "sh", "-c", "cat /host/node-marker; ls /host/tmp", volumeMounts=[mount]
-                        )
+                        busybox("dbg", "sh", "-c", "cat /host/node-marker; ls /host/tmp", volumeMounts=[mount])
                     ],
                 },
             )
@@ -131,9 +129,7 @@ def test_host_path_root_is_the_node_root_not_the_host(run_node: Any) -> None:
             logs = h.node.sandbox.root / "var/log/pods" / f"default_nodefs_{uid}" / "dbg" / "0.log"
             assert b"stdout F this is the node" in logs.read_bytes()  # CRI log files where a node keeps them
             links = list((h.node.sandbox.root / "var/log/containers").glob("nodefs_default_dbg-*.log"))
-            assert [str(link.readlink()) for link in links] == [
-                f"/var/log/pods/default_nodefs_{uid}/dbg/0.log"
-            ]
+            assert [str(link.readlink()) for link in links] == [f"/var/log/pods/default_nodefs_{uid}/dbg/0.log"]
 
         run_node(scenario)
     finally:
@@ -262,9 +258,7 @@ def test_tty_attach_detach_keeps_the_container_running(run_node: Any) -> None:
         await again.write_stdin(b"exit\r")
         echoed = b"".join([data async for _, data in again.output()])  # ends when the shell exits
         assert b"exit" in echoed
-        await until(
-            lambda: container_status(h.state.pod("term"), "app").get("restartCount") == 1, "restarted"
-        )
+        await until(lambda: container_status(h.state.pod("term"), "app").get("restartCount") == 1, "restarted")
 
     run_node(scenario)
 
@@ -309,9 +303,7 @@ def test_runtime_default_seccomp_filters_syscalls(run_node: Any) -> None:
     from kdbgtest.sim.node import containers
 
     if not containers.RUNTIME_HAS_SECCOMP:
-        pytest.skip(
-            "the runtime's ContainerConfig has no `seccomp` field yet (spec.py), so no filter is applied"
-        )
+        pytest.skip("the runtime's ContainerConfig has no `seccomp` field yet (spec.py), so no filter is applied")
 
     async def scenario(h: Harness) -> None:
         h.state.create_pod("app", {"containers": [busybox("app", "sleep", "3600")]})

@@ -22,9 +22,7 @@ def test_pod_goes_pending_to_running_with_kubelet_statuses(run_node: Any) -> Non
     async def scenario(h: Harness) -> None:
         start = time.monotonic()
         h.state.create_pod("web", {"containers": [busybox("app", "sleep", "3600")]})
-        await until(
-            lambda: container_status(h.state.pod("web"), "app").get("state", {}).get("running"), "running"
-        )
+        await until(lambda: container_status(h.state.pod("web"), "app").get("state", {}).get("running"), "running")
         took = time.monotonic() - start
         print(f"\nbusybox pod Running {took * 1000:.0f} ms after create")
         phases = [s["status"]["phase"] for s in h.state.history if s["name"] == "web"]
@@ -35,10 +33,7 @@ def test_pod_goes_pending_to_running_with_kubelet_statuses(run_node: Any) -> Non
         assert pod is not None
         status = pod["status"]
         st = container_status(pod, "app")
-        assert (
-            st["containerID"].startswith("containerd://")
-            and len(st["containerID"]) == len("containerd://") + 64
-        )
+        assert st["containerID"].startswith("containerd://") and len(st["containerID"]) == len("containerd://") + 64
         assert st["image"] == "docker.io/library/busybox:1.36"
         assert st["imageID"].startswith("docker.io/library/busybox@sha256:")
         assert (st["ready"], st["started"], st["restartCount"], st["lastState"]) == (True, True, 0, {})
@@ -75,8 +70,7 @@ def test_crash_loop_backs_off_with_growing_delays_and_keeps_previous_logs(run_no
         assert pod is not None and pod["status"]["phase"] == "Running"
         ref = f"crash_default({pod['metadata']['uid']})"
         messages = [
-            s["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("message", "")
-            for s in h.state.history
+            s["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("message", "") for s in h.state.history
         ]
         delays = [m.split()[1] for m in dict.fromkeys(messages) if m.startswith("back-off")]
         assert delays[:2] == ["10s", "20s"]
@@ -87,9 +81,7 @@ def test_crash_loop_backs_off_with_growing_delays_and_keeps_previous_logs(run_no
         previous = b"".join([c async for c in h.node.logs("default", "crash", "app", previous=True)])
         assert previous.startswith(b"boom ") and previous.endswith(b"\n")
         log_dir = h.node.sandbox.root / "var/log/pods" / f"default_crash_{pod['metadata']['uid']}" / "app"
-        assert (
-            len(list(log_dir.iterdir())) <= 2
-        )  # the current and the previous instance, as after container GC
+        assert len(list(log_dir.iterdir())) <= 2  # the current and the previous instance, as after container GC
 
     run_node(scenario, time_scale=0.02)
 
@@ -105,9 +97,7 @@ def test_restart_never_fails_the_pod_and_logs_say_why(run_node: Any) -> None:
         term = st["state"]["terminated"]
         assert (term["exitCode"], term["reason"], st["restartCount"]) == (3, "Error", 0)
         assert term["containerID"] == st["containerID"]
-        with pytest.raises(
-            LogsUnavailable, match='previous terminated container "app" in pod "once" not found'
-        ):
+        with pytest.raises(LogsUnavailable, match='previous terminated container "app" in pod "once" not found'):
             await collect(h.node.logs("default", "once", "app", previous=True))
         with pytest.raises(LogsUnavailable, match='container "nope" in pod "once" is not available'):
             await collect(h.node.logs("default", "once", "nope"))
@@ -168,9 +158,7 @@ def test_deletion_sends_sigterm_then_sigkill_after_grace_and_removes_the_pod(run
 
 def test_a_container_that_exits_at_once_completes(run_node: Any) -> None:
     async def scenario(h: Harness) -> None:
-        h.state.create_pod(
-            "quick", {"restartPolicy": "Never", "containers": [busybox("app", "echo", "done")]}
-        )
+        h.state.create_pod("quick", {"restartPolicy": "Never", "containers": [busybox("app", "echo", "done")]})
         await until(lambda: (h.state.pod("quick") or {})["status"].get("phase") == "Succeeded", "Succeeded")
         assert await collect(h.node.logs("default", "quick", "app")) == b"done\n"
 
@@ -225,9 +213,7 @@ def test_init_containers_run_in_order_before_the_app(run_node: Any) -> None:
             ],
             "containers": [busybox("app", "sh", "-c", "cat /work/order; exec sleep 3600", volumeMounts=vol)],
         })  # fmt: skip
-        await until(
-            lambda: container_status(h.state.pod("ordered"), "one").get("state", {}).get("running"), "one"
-        )
+        await until(lambda: container_status(h.state.pod("ordered"), "one").get("state", {}).get("running"), "one")
         pod = h.state.pod("ordered") or {}
         assert pod["status"]["phase"] == "Pending"
         assert container_status(pod, "app")["state"] == {"waiting": {"reason": "PodInitializing"}}
@@ -253,12 +239,8 @@ def test_init_containers_run_in_order_before_the_app(run_node: Any) -> None:
 def test_follow_streams_until_the_container_exits(run_node: Any) -> None:
     async def scenario(h: Harness) -> None:
         script = "for i in 1 2 3; do echo line $i; sleep 0.2; done"
-        h.state.create_pod(
-            "talk", {"restartPolicy": "Never", "containers": [busybox("app", "sh", "-c", script)]}
-        )
-        await until(
-            lambda: container_status(h.state.pod("talk"), "app").get("state", {}).get("running"), "run"
-        )
+        h.state.create_pod("talk", {"restartPolicy": "Never", "containers": [busybox("app", "sh", "-c", script)]})
+        await until(lambda: container_status(h.state.pod("talk"), "app").get("state", {}).get("running"), "run")
         start = time.monotonic()
         out = await collect(h.node.logs("default", "talk", "app", follow=True))
         assert out == b"line 1\nline 2\nline 3\n" and time.monotonic() - start > 0.3
@@ -270,23 +252,14 @@ def test_follow_streams_until_the_container_exits(run_node: Any) -> None:
 def test_readiness_and_liveness_probes(run_node: Any) -> None:
     async def scenario(h: Harness) -> None:
         probe = {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 1, "failureThreshold": 1}
-        app = busybox(
-            "app", "sh", "-c", "sleep 0.5; touch /tmp/healthy; exec sleep 3600", readinessProbe=probe
-        )
+        app = busybox("app", "sh", "-c", "sleep 0.5; touch /tmp/healthy; exec sleep 3600", readinessProbe=probe)
         h.state.create_pod("ready", {"containers": [app]})
-        await until(
-            lambda: container_status(h.state.pod("ready"), "app").get("state", {}).get("running"), "run"
-        )
+        await until(lambda: container_status(h.state.pod("ready"), "app").get("state", {}).get("running"), "run")
         assert container_status(h.state.pod("ready"), "app")["ready"] is False
-        await until(
-            lambda: container_status(h.state.pod("ready"), "app")["ready"], "ready after the probe passes"
-        )
+        await until(lambda: container_status(h.state.pod("ready"), "app")["ready"], "ready after the probe passes")
         assert "Unhealthy" in h.state.reasons("ready")
         unhealthy = next(e for e in h.state.events if e.reason == "Unhealthy")
-        assert (
-            unhealthy.message
-            == "Readiness probe failed: cat: can't open '/tmp/healthy': No such file or directory"
-        )
+        assert unhealthy.message == "Readiness probe failed: cat: can't open '/tmp/healthy': No such file or directory"
 
         live = {"exec": {"command": ["cat", "/tmp/alive"]}, "periodSeconds": 1, "failureThreshold": 2}
         h.state.create_pod(
@@ -296,9 +269,7 @@ def test_readiness_and_liveness_probes(run_node: Any) -> None:
                 "containers": [busybox("app", "sleep", "3600", livenessProbe=live)],
             },
         )
-        await until(
-            lambda: container_status(h.state.pod("dying"), "app").get("restartCount", 0) >= 1, "restart"
-        )
+        await until(lambda: container_status(h.state.pod("dying"), "app").get("restartCount", 0) >= 1, "restart")
         assert "Container app failed liveness probe, will be restarted" in [
             e.message for e in h.state.events if e.pod == "dying" and e.reason == "Killing"
         ]

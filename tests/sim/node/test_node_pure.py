@@ -75,19 +75,14 @@ def test_restricted_profile_with_root_image_is_config_error(tmp_path: Path) -> N
     sc = {"runAsNonRoot": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
     with pytest.raises(security.ContainerConfigError) as err:
         security.resolve(POD, {"name": "dbg", "securityContext": sc}, "", tmp_path)
-    assert (
-        str(err.value)
-        == 'container has runAsNonRoot and image will run as root (pod: "p_ns(u1)", container: dbg)'
-    )
+    assert str(err.value) == 'container has runAsNonRoot and image will run as root (pod: "p_ns(u1)", container: dbg)'
     ident = security.resolve(POD, {"name": "dbg", "securityContext": sc}, "65532:65532", tmp_path)
     assert (ident.uid, ident.gid, ident.capabilities, ident.no_new_privileges) == (65532, 65532, [], True)
 
 
 def test_pod_level_user_and_named_image_user(tmp_path: Path) -> None:
     (tmp_path / "etc").mkdir()
-    (tmp_path / "etc" / "passwd").write_text(
-        "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n"
-    )
+    (tmp_path / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n")
     pod = {**POD, "spec": {"securityContext": {"runAsUser": 1000, "supplementalGroups": [5], "fsGroup": 7}}}
     ident = security.resolve(pod, {"name": "a"}, "", tmp_path)
     assert (ident.uid, ident.gid, ident.additional_gids) == (1000, 0, [5, 7])
@@ -123,9 +118,7 @@ def test_environment_order_and_field_refs() -> None:
     ]}  # fmt: skip
     env = command.environment(pod, container, ["PATH=/bin", "HOME=/root"])
     assert env["B"] == "1-x" and env["POD"] == "p" and env["IP"] == "10.0.0.5"
-    assert (
-        env["PATH"] == "/custom" and env["HOME"] == "/root" and env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1"
-    )
+    assert env["PATH"] == "/custom" and env["HOME"] == "/root" and env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1"
     missing = {"env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}}]}
     with pytest.raises(command.ConfigError, match='configmap "cm" not found'):
         command.environment(pod, missing, [])
@@ -139,16 +132,12 @@ def test_phase_rules() -> None:
     pod = {"spec": {"containers": [{"name": "a"}], "restartPolicy": "Always"}}
     assert status.phase(pod, {"a": _rec("a")}) == "Pending"
     assert status.phase(pod, {"a": _rec("a", state={"running": {}})}) == "Running"
-    crashed = _rec(
-        "a", state={"waiting": {"reason": "CrashLoopBackOff"}}, last_state={"terminated": {"exitCode": 1}}
-    )
+    crashed = _rec("a", state={"waiting": {"reason": "CrashLoopBackOff"}}, last_state={"terminated": {"exitCode": 1}})
     assert status.phase(pod, {"a": crashed}) == "Running"
     never = {"spec": {**pod["spec"], "restartPolicy": "Never"}}
     assert status.phase(never, {"a": _rec("a", state={"terminated": {"exitCode": 1}})}) == "Failed"
     assert status.phase(never, {"a": _rec("a", state={"terminated": {"exitCode": 0}})}) == "Succeeded"
-    init = {
-        "spec": {"initContainers": [{"name": "i"}], "containers": [{"name": "a"}], "restartPolicy": "Never"}
-    }
+    init = {"spec": {"initContainers": [{"name": "i"}], "containers": [{"name": "a"}], "restartPolicy": "Never"}}
     assert status.phase(init, {"i": _rec("i", "init", state={"running": {}})}) == "Pending"
     assert status.phase(init, {"i": _rec("i", "init", state={"terminated": {"exitCode": 2}})}) == "Failed"
 
@@ -218,9 +207,7 @@ def test_host_path_types(tmp_path: Path) -> None:
     assert made == root / "var" / "data" and made.is_dir()
     file = volumes.host_path({"path": "/var/data/f", "type": "FileOrCreate"}, root, "v")
     assert file.is_file()
-    with pytest.raises(
-        volumes.VolumeError, match='volume "v" : hostPath type check failed: /nope is not a directory'
-    ):
+    with pytest.raises(volumes.VolumeError, match='volume "v" : hostPath type check failed: /nope is not a directory'):
         volumes.host_path({"path": "/nope", "type": "Directory"}, root, "v")
     with pytest.raises(volumes.VolumeError, match="is not a file"):
         volumes.host_path({"path": "/missing/f", "type": "FileOrCreate"}, root, "v")
@@ -231,10 +218,7 @@ def test_exec_statuses_by_version() -> None:
         "command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3"
     )
     assert streams.internal_error("boom", 29)["message"] == "Internal error occurred: boom"
-    assert (
-        streams.internal_error("boom", 34)["message"]
-        == "Internal error occurred: Internal error occurred: boom"
-    )
+    assert streams.internal_error("boom", 34)["message"] == "Internal error occurred: Internal error occurred: boom"
 
 
 def test_default_pull_policy_and_durations() -> None:

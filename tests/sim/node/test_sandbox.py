@@ -56,9 +56,7 @@ def test_host_pid_container_sees_the_node_and_its_pods_never_the_host(
             assert node_ns in out and node_ns != _pid_ns("self")
             assert _host_pids_in(node_ns) <= set(table), "every process of the node is listed"
             assert len(table) < 20, table
-            assert not {"python", "pytest"} & set(table.values()), (
-                f"host processes leaked into the node: {table}"
-            )
+            assert not {"python", "pytest"} & set(table.values()), f"host processes leaked into the node: {table}"
             assert "kdbg-worker" in lines and 'NAME="kdbgtest sim node"' in out
             pod.kill(9)
             await pod.wait()
@@ -81,18 +79,12 @@ def test_pod_sandbox_gives_ip_hostname_and_shared_pid_namespace(
             await box.start()
             assert box.ip == "10.244.2.2"  # .1 is the node (the pods' gateway)
             ns = {k: box.ns_path(k) for k in ("network", "ipc", "uts", "pid")}
-            app = await rt.run(
-                "app", ["sh", "-c", "echo up; exec sleep 600"], namespaces=ns, pid_parent=node.pid
-            )
+            app = await rt.run("app", ["sh", "-c", "echo up; exec sleep 600"], namespaces=ns, pid_parent=node.pid)
             await read_until(app.output(), "up")
             script = "hostname; ip -4 -o addr show dev eth0; ip route; ps -o pid,args"
-            code, out, err = await run_to_end(
-                rt, "side", ["sh", "-c", script], namespaces=ns, pid_parent=node.pid
-            )
+            code, out, err = await run_to_end(rt, "side", ["sh", "-c", script], namespaces=ns, pid_parent=node.pid)
             assert code == 0, err
-            assert (
-                out.startswith("web-0\n") and "inet 10.244.2.2/16" in out and "default via 10.244.2.1" in out
-            )
+            assert out.startswith("web-0\n") and "inet 10.244.2.2/16" in out and "default via 10.244.2.1" in out
             assert "    1 /pause" in out and "sleep 600" in out
             app.kill(9)
             await app.wait()
@@ -141,9 +133,7 @@ def test_no_process_in_the_node_leads_to_the_host_root(tmp_path_factory: pytest.
         node = sandbox.NodeSandbox("kdbg-iso", rt.state, rt.runc, rt.images)
         await node.start()
         try:
-            sleeper = await rt.run(
-                "pod", ["sleep", "600"], pid_parent=node.pid
-            )  # a runc process stays in the node
+            sleeper = await rt.run("pod", ["sleep", "600"], pid_parent=node.pid)  # a runc process stays in the node
             host_only = Path(sys.executable).resolve()  # exists on the host, not in the sim
             script = (
                 "n=0; for p in /proc/[0-9]*; do n=$((n+1)); "

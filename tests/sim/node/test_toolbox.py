@@ -56,9 +56,7 @@ def test_another_tag_is_the_same_image(image: images.Image) -> None:
     assert again.rootfs == image.rootfs and again.image_id == image.image_id
 
 
-def test_an_unbuilt_image_fails_like_a_pull_naming_the_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_unbuilt_image_fails_like_a_pull_naming_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(image_build.ARCHIVES_ENV, str(tmp_path / "none"))
     assert toolbox.missing() == list(recipes.RECIPES)
     with pytest.raises(images.ImageUnavailable) as caught:

@@ -109,9 +109,9 @@ def test_explicit_values_are_kept_and_the_input_is_not_modified() -> None:
 def test_tolerations_that_already_cover_not_ready_are_not_duplicated() -> None:
     spec = defaults.default_pod(pod(tolerations=[{"operator": "Exists"}]))["spec"]
     assert spec["tolerations"] == [{"operator": "Exists"}]
-    spec = defaults.default_pod(
-        pod(tolerations=[{"key": "node.kubernetes.io/unreachable", "operator": "Exists"}])
-    )["spec"]
+    spec = defaults.default_pod(pod(tolerations=[{"key": "node.kubernetes.io/unreachable", "operator": "Exists"}]))[
+        "spec"
+    ]
     assert [t["key"] for t in spec["tolerations"]] == [
         "node.kubernetes.io/unreachable",
         "node.kubernetes.io/not-ready",
@@ -173,8 +173,6 @@ def test_every_fixture_pod_is_valid_after_defaulting(name: str) -> None:
     fixture = catalog.FIXTURES[name]
     for manifest in fixture.render(fixture.defaults):
         if manifest["kind"] == "Pod":
-            stored = defaults.default_pod(
-                {**manifest, "metadata": {**manifest["metadata"], "namespace": "ns1"}}
-            )
+            stored = defaults.default_pod({**manifest, "metadata": {**manifest["metadata"], "namespace": "ns1"}})
             stored["spec"]["nodeName"] = stored["spec"].get("nodeName", "").replace("${node}", "n1")
             assert [str(e) for e in validation.validate_pod_create(stored)] == []

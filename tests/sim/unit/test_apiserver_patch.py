@@ -171,9 +171,7 @@ def test_retain_keys_and_delete_from_primitive_list() -> None:
 
 def test_status_conditions_merge_by_type() -> None:
     pod = make_pod()
-    pod["status"] = {
-        "conditions": [{"type": "Ready", "status": "False"}, {"type": "Initialized", "status": "True"}]
-    }
+    pod["status"] = {"conditions": [{"type": "Ready", "status": "False"}, {"type": "Initialized", "status": "True"}]}
     result = smp(pod, {"status": {"conditions": [{"type": "Ready", "status": "True"}]}})
     assert result["status"]["conditions"] == [
         {"type": "Ready", "status": "True"},
@@ -230,8 +228,7 @@ def test_json_patch_operations() -> None:
         ),
         (
             [{"op": "remove", "path": "/metadata/nope"}],
-            "error in remove for path: '/metadata/nope': Unable to remove nonexistent key: nope: "
-            "missing value",
+            "error in remove for path: '/metadata/nope': Unable to remove nonexistent key: nope: missing value",
         ),
         (
             [{"op": "replace", "path": "/spec/nope", "value": 1}],

@@ -120,9 +120,7 @@ def test_negative_numbers_packed_repeated_and_times() -> None:
 
 def test_zero_creation_timestamp_is_omitted_and_managed_fields_decode() -> None:
     fields_v1 = blob(7, blob(1, b'{"f:metadata":{}}'))
-    managed = blob(
-        17, blob(1, "kubectl") + blob(2, "Update") + blob(4, vint(1, 0)) + blob(6, "FieldsV1") + fields_v1
-    )
+    managed = blob(17, blob(1, "kubectl") + blob(2, "Update") + blob(4, vint(1, 0)) + blob(6, "FieldsV1") + fields_v1)
     obj = protobuf.decode_object(pod(container(), blob(1, "p") + blob(8, b"") + managed))
     assert obj["metadata"] == {
         "name": "p",
@@ -163,9 +161,7 @@ def test_namespace() -> None:
 def test_unknown_field_number_is_an_error_naming_message_and_number() -> None:
     with pytest.raises(protobuf.DecodeError) as err:
         protobuf.decode_object(pod(container(blob(99, "surprise"))))
-    assert (
-        str(err.value) == "at spec.containers[0]: unknown field number 99 (wire type 2) in message Container"
-    )
+    assert str(err.value) == "at spec.containers[0]: unknown field number 99 (wire type 2) in message Container"
 
 
 def test_unknown_volume_source_is_an_error() -> None:

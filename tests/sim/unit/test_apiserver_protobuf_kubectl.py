@@ -240,11 +240,7 @@ def differences(got: Any, want: Any, path: str = "") -> list[str]:
             for d in differences(got.get(k, "<absent>"), want.get(k, "<absent>"), f"{path}.{k}")
         ]
     if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
-        return [
-            d
-            for i, (g, w) in enumerate(zip(got, want, strict=True))
-            for d in differences(g, w, f"{path}[{i}]")
-        ]
+        return [d for i, (g, w) in enumerate(zip(got, want, strict=True)) for d in differences(g, w, f"{path}[{i}]")]
     return [] if got == want else [f"{path}: got {got!r}, want {want!r}"]
 
 
@@ -325,9 +321,7 @@ def generate(message: str, values: _Values) -> dict[str, Any]:
         if (message, number) in protobuf_schema.NEWER_THAN_KUBECTL:
             continue
         one = (
-            (lambda t=typ: generate(t, values))
-            if typ in protobuf_schema.MESSAGES
-            else (lambda t=typ: values.scalar(t))
+            (lambda t=typ: generate(t, values)) if typ in protobuf_schema.MESSAGES else (lambda t=typ: values.scalar(t))
         )
         if mode == protobuf_schema.IN:
             out.update(one())
@@ -368,9 +362,7 @@ def test_kitchen_sink_field_names_are_what_kubectl_knows(kubectl: Any) -> None:
 
 
 @pytest.mark.parametrize("zero", [False, True], ids=["values", "zero-values"])
-def test_copy_of_kitchen_sink_decodes_to_kubectls_json(
-    kubectl: Any, server: FakeAPIServer, zero: bool
-) -> None:
+def test_copy_of_kitchen_sink_decodes_to_kubectls_json(kubectl: Any, server: FakeAPIServer, zero: bool) -> None:
     source = canonical(kubectl, kitchen_sink(zero))
     assert_same(debug_copy(kubectl, server, source), expected_copy(source, "the-copy"))
 
@@ -419,16 +411,12 @@ def test_node_debug_pod_decodes(kubectl: Any, server: FakeAPIServer) -> None:
 def test_replace_sends_protobuf_delete_options(kubectl: Any, server: FakeAPIServer) -> None:
     source = canonical(kubectl, fixture_pods()[0])
     server.pods[source["metadata"]["name"]] = source
-    kubectl(
-        "debug", source["metadata"]["name"], "--copy-to=repl", "--replace", "--image=busybox", "-c", "dbg"
-    )
+    kubectl("debug", source["metadata"]["name"], "--copy-to=repl", "--replace", "--image=busybox", "-c", "dbg")
     assert [(c.method, c.path) for c in server.captured] == [
         ("POST", f"/api/v1/namespaces/{NS}/pods"),
         ("DELETE", f"/api/v1/namespaces/{NS}/pods/{source['metadata']['name']}"),
     ]
-    assert posted(server, "DELETE") == [
-        {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0}
-    ]
+    assert posted(server, "DELETE") == [{"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0}]
     assert posted(server)[0]["metadata"]["name"] == "repl"
 
 
@@ -447,9 +435,7 @@ def test_ephemeral_container_patches_from_kubectl_apply(kubectl: Any, server: Fa
     kubectl("debug", name, "--image=busybox", "-c", "dbg1", "--target=app", "--", "sleep", "1d")
     kubectl("debug", name, "--image=busybox:1.36", "-c", "dbg2")
     bodies = [json.loads(c.body) for c in server.captured if c.method == "PATCH"]
-    assert [c.path for c in server.captured] == [
-        f"/api/v1/namespaces/{NS}/pods/{name}/ephemeralcontainers"
-    ] * 2
+    assert [c.path for c in server.captured] == [f"/api/v1/namespaces/{NS}/pods/{name}/ephemeralcontainers"] * 2
     assert "$setElementOrder/ephemeralContainers" in bodies[1]["spec"], bodies[1]
     ecs = server.pods[name]["spec"]["ephemeralContainers"]
     assert [(ec["name"], ec["image"], ec.get("targetContainerName")) for ec in ecs] == [

@@ -80,8 +80,7 @@ def test_container_names_are_unique_dns_labels_and_images_required() -> None:
         "spec.containers[2].image: Required value",
     ]
     assert (
-        "(e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-        in LABEL_MESSAGE
+        "(e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')" in LABEL_MESSAGE
     )
 
 
@@ -128,8 +127,7 @@ def test_volume_needs_exactly_one_source_and_unique_name() -> None:
 def test_share_process_namespace_and_host_pid_conflict() -> None:
     pod = stored_pod(shareProcessNamespace=True, hostPID=True)
     assert messages(validation.validate_pod_create(pod)) == [
-        "spec.shareProcessNamespace: Invalid value: true: "
-        "ShareProcessNamespace and HostPID cannot both be enabled"
+        "spec.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled"
     ]
 
 
@@ -175,9 +173,8 @@ def test_containers_cannot_be_added_and_tolerations_not_modified() -> None:
     ]
     new = copy.deepcopy(old)
     new["spec"]["tolerations"][0]["effect"] = "NoSchedule"
-    assert (
-        "spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds"
-        in (messages(validation.validate_pod_update(old, new)))
+    assert "spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds" in (
+        messages(validation.validate_pod_update(old, new))
     )
 
 
@@ -230,9 +227,7 @@ def test_duplicate_names_across_all_container_lists() -> None:
 
 
 def test_name_and_image_rules() -> None:
-    assert ec_update(
-        stored_pod(), {"name": "Dbg", "image": "busybox"}, {"image": "busybox"}, {"name": "noimage"}
-    ) == [
+    assert ec_update(stored_pod(), {"name": "Dbg", "image": "busybox"}, {"image": "busybox"}, {"name": "noimage"}) == [
         f'spec.ephemeralContainers[0].name: Invalid value: "Dbg": {LABEL_MESSAGE}',
         "spec.ephemeralContainers[1].name: Required value",
         "spec.ephemeralContainers[2].image: Required value",
@@ -304,10 +299,7 @@ def test_existing_ephemeral_containers_may_not_be_removed_or_changed() -> None:
     del new["spec"]["ephemeralContainers"][0]
     new["spec"]["ephemeralContainers"][0]["image"] = "alpine"
     removed, changed = messages(validation.validate_ephemeral_update(old, new))
-    assert (
-        removed
-        == 'spec.ephemeralContainers: Forbidden: existing ephemeral containers "one" may not be removed\n'
-    )
+    assert removed == 'spec.ephemeralContainers: Forbidden: existing ephemeral containers "one" may not be removed\n'
     assert changed.startswith(
         'spec.ephemeralContainers: Forbidden: existing ephemeral containers "two" may not be changed\n'
         "  core.EphemeralContainer{\n"

@@ -40,7 +40,5 @@ def test_without_a_cap_the_interval_stays_fixed() -> None:
 def test_the_deadline_and_last_observation_hold_with_a_cap() -> None:
     started = time.monotonic()
     with pytest.raises(StepTimeout, match=r"timed out after 0.3s waiting for never; last seen: 'still no'"):
-        waiting.wait_for(
-            lambda: (False, "still no"), timeout=0.3, what="never", interval=0.01, max_interval=1.0
-        )
+        waiting.wait_for(lambda: (False, "still no"), timeout=0.3, what="never", interval=0.01, max_interval=1.0)
     assert 0.3 <= time.monotonic() - started < 0.6

@@ -60,7 +60,7 @@ def test_list_shows_modes_tags_and_locations_and_filters() -> None:
     assert "modes=ephemeral" in line and "tags=ephemeral,interactive,smoke" in line
     assert line.endswith("scenarios/ephemeral/named-debugger.yaml:2")
     assert "by mode: copy " in done.stdout
-    only_node = kdbgtest("list", "scenarios", "-k", "node and not profile")
+    only_node = kdbgtest("list", "scenarios", "-k", "node and not profile and not rbac")
     names = [ln.split()[0] for ln in only_node.stdout.splitlines()[:-2] if ln.strip()]
     assert names == ["copy-same-node", "node-find-runaway", "node-host-namespaces", "node-leftover-pod"]
     assert only_node.stdout.splitlines()[-1].startswith("4 scenario(s); by mode: copy 1, node 3;")
@@ -73,9 +73,7 @@ def test_list_shows_modes_tags_and_locations_and_filters() -> None:
 
 def test_list_with_a_broken_file_reports_it_and_exits_2(tmp_path: Path) -> None:
     (tmp_path / "ok.yaml").write_text("name: ok\nsteps:\n  - name: s\n    kubectl: {args: [version]}\n")
-    (tmp_path / "broken.yaml").write_text(
-        "name: broken\nsteps:\n  - name: s\n    kubectl: {argz: [version]}\n"
-    )
+    (tmp_path / "broken.yaml").write_text("name: broken\nsteps:\n  - name: s\n    kubectl: {argz: [version]}\n")
     done = kdbgtest("list", tmp_path)
     assert done.returncode == 2
     assert done.stdout.splitlines()[0].startswith("ok ")
@@ -107,9 +105,7 @@ def test_run_with_invalid_files_is_bad_input() -> None:
 def test_missing_kubeconfig_is_one_line(tmp_path: Path) -> None:
     done = kdbgtest("run", "scenarios", "--kubeconfig", tmp_path / "nope", "--kubectl", sys.executable)
     assert done.returncode == 2
-    assert done.stderr == (
-        f"kdbgtest: error: kubeconfig {tmp_path / 'nope'} does not exist; pass --kubeconfig FILE\n"
-    )
+    assert done.stderr == (f"kdbgtest: error: kubeconfig {tmp_path / 'nope'} does not exist; pass --kubeconfig FILE\n")
 
 
 SCENARIO = """
@@ -131,9 +127,7 @@ def write(tmp_path: Path, image: str) -> Path:
     return path
 
 
-def run_fake(
-    tmp_path: Path, fake: FakeKubectl, scenario: Path, *extra: str
-) -> subprocess.CompletedProcess[str]:
+def run_fake(tmp_path: Path, fake: FakeKubectl, scenario: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("")
     return kdbgtest(
@@ -161,10 +155,7 @@ def test_run_failing_exits_1_and_keep_prints_removal(tmp_path: Path, fake_kubect
     assert done.returncode == 1, done.stdout + done.stderr
     assert 'spec.containers[0].image = "busybox:1.36", expected "alpine:3"' in done.stdout
     namespace = next(k.split("|")[2] for k in fake_kubectl.objects() if "|Namespace|kdbg-demo-" in k)
-    assert (
-        f"{fake_kubectl.path} --kubeconfig {tmp_path / 'kubeconfig'} delete namespace {namespace}"
-        in done.stdout
-    )
+    assert f"{fake_kubectl.path} --kubeconfig {tmp_path / 'kubeconfig'} delete namespace {namespace}" in done.stdout
     assert not any("delete" in c for c in fake_kubectl.commands())
 
 

@@ -20,12 +20,14 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec: {containers: [{na
 def _scenario(directory: Path, file: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "demo.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         name: demo
         steps:
           - name: plant
             apply: {{file: {file!r}}}
-        """))
+        """)
+    )
     return path
 
 

@@ -58,9 +58,7 @@ def test_junit_and_json_naming_one_file_is_refused(tmp_path: Path, fake_kubectl:
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_parent_directories_are_fine_and_created_by_the_run(
-    tmp_path: Path, fake_kubectl: FakeKubectl
-) -> None:
+def test_missing_parent_directories_are_fine_and_created_by_the_run(tmp_path: Path, fake_kubectl: FakeKubectl) -> None:
     fake_kubectl.configure(raw=DISCOVERY)
     junit = tmp_path / "new" / "deeper" / "junit.xml"
     done = run_fake(tmp_path, fake_kubectl, write(tmp_path, "busybox:1.36"), "--junit", str(junit))

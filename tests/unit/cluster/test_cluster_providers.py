@@ -43,9 +43,7 @@ def test_server_versions(info: dict[str, str], version: str) -> None:
     assert kubeconfig.parse_version(info) == version
 
 
-def test_kubeconfig_provider_probes_version_nodes_and_discovery(
-    tmp_path: Path, fake_kubectl: FakeKubectl
-) -> None:
+def test_kubeconfig_provider_probes_version_nodes_and_discovery(tmp_path: Path, fake_kubectl: FakeKubectl) -> None:
     config = tmp_path / "kubeconfig"
     config.write_text("")
     fake_kubectl.configure(raw={"/api/v1": {"resources": [{"name": "pods/ephemeralcontainers"}]}})
@@ -89,9 +87,7 @@ def test_no_ephemeral_subresource_means_no_capability(tmp_path: Path, fake_kubec
 def test_unreachable_cluster_is_one_sentence(tmp_path: Path, fake_kubectl: FakeKubectl) -> None:
     config = tmp_path / "kubeconfig"
     config.write_text("")
-    refused = (
-        "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n"
-    )
+    refused = "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n"
     fake_kubectl.configure(rules=[{"match": ["version"], "exit": 1, "stderr": refused}])
     with pytest.raises(ClusterError) as caught:
         kubeconfig.KubeconfigProvider(config, None, fake_kubectl.path).acquire()
@@ -107,16 +103,12 @@ def test_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     assert select.choose(base.ClusterRequest(context="prod")) == "kubeconfig"
     assert select.choose(base.ClusterRequest()) == "sim"
     assert isinstance(select.provider(given), kubeconfig.KubeconfigProvider)
-    with pytest.raises(
-        ClusterError, match="cluster provider 'nope' is not available in this installation; use one"
-    ):
+    with pytest.raises(ClusterError, match="cluster provider 'nope' is not available in this installation; use one"):
         select.provider(base.ClusterRequest(kind="nope"))
 
 
 def test_registered_provider_wins_auto_when_usable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(
-        select.PROVIDERS, "kind", select.Entry(lambda r: kubeconfig.KubeconfigProvider(), lambda: True)
-    )
+    monkeypatch.setitem(select.PROVIDERS, "kind", select.Entry(lambda r: kubeconfig.KubeconfigProvider(), lambda: True))
     assert select.choose(base.ClusterRequest()) == "kind"
     monkeypatch.setitem(
         select.PROVIDERS, "kind", select.Entry(lambda r: kubeconfig.KubeconfigProvider(), lambda: False)

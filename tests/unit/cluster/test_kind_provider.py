@@ -94,6 +94,5 @@ def test_a_config_kind_would_refuse_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(ClusterError) as caught:
         kind.KindProvider(kind.KindSettings(config=bad))
     assert str(caught.value) == (
-        f"kind config {bad}: nodes[0].role must be one of control-plane, worker, not 'master'; "
-        "see clusters/README.md"
+        f"kind config {bad}: nodes[0].role must be one of control-plane, worker, not 'master'; see clusters/README.md"
     )

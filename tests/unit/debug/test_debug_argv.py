@@ -20,9 +20,7 @@ _FLAG_LINE = re.compile(r"^\s+(?:-(?P<short>\w), )?--(?P<long>[\w-]+)=", re.MULT
 
 
 def _kubectl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(tools.pinned_kubectl()), *args], capture_output=True, text=True, timeout=30, check=False
-    )
+    return subprocess.run([str(tools.pinned_kubectl()), *args], capture_output=True, text=True, timeout=30, check=False)
 
 
 @cache
@@ -152,31 +150,84 @@ FULL_ARGV_CASES = [
     ),
     (
         debug(image="busybox", container="dbg", profile="general", command=["sh", "-c", "echo hi"]),
-        ["debug", "app", "--namespace=ns", "--image=busybox", "--container=dbg", "--profile=general",
-         "--", "sh", "-c", "echo hi"],
+        [
+            "debug",
+            "app",
+            "--namespace=ns",
+            "--image=busybox",
+            "--container=dbg",
+            "--profile=general",
+            "--",
+            "sh",
+            "-c",
+            "echo hi",
+        ],
     ),
     (
         debug(image="busybox", custom={"env": []}, env={"Z": "1", "A": "x=y,z"}, quiet=True),
-        ["debug", "app", "--namespace=ns", "--image=busybox", f"--custom={CUSTOM}",
-         '--env="A=x=y,z"', "--env=Z=1", "-q"],
+        [
+            "debug",
+            "app",
+            "--namespace=ns",
+            "--image=busybox",
+            f"--custom={CUSTOM}",
+            '--env="A=x=y,z"',
+            "--env=Z=1",
+            "-q",
+        ],
     ),
     (
-        debug(mode="copy", copy_to="app-copy", container="app", command=["sh"], interactive=True,
-              share_processes=False, keep_labels=True, keep_init_containers=False),
-        ["debug", "app", "--namespace=ns", "--container=app", "--copy-to=app-copy",
-         "--share-processes=false", "--keep-labels=true", "--keep-init-containers=false", "-i", "-t",
-         "--", "sh"],
+        debug(
+            mode="copy",
+            copy_to="app-copy",
+            container="app",
+            command=["sh"],
+            interactive=True,
+            share_processes=False,
+            keep_labels=True,
+            keep_init_containers=False,
+        ),
+        [
+            "debug",
+            "app",
+            "--namespace=ns",
+            "--container=app",
+            "--copy-to=app-copy",
+            "--share-processes=false",
+            "--keep-labels=true",
+            "--keep-init-containers=false",
+            "-i",
+            "-t",
+            "--",
+            "sh",
+        ],
     ),
     (
-        debug(mode="copy", copy_to="c", set_image={"sidecar": "busybox", "*": "alpine"}, replace=True,
-              same_node=True, arguments_only=True, command=["--verbose"]),
-        ["debug", "app", "--namespace=ns", "--arguments-only", "--copy-to=c", "--replace", "--same-node",
-         "--set-image=*=alpine,sidecar=busybox", "--", "--verbose"],
+        debug(
+            mode="copy",
+            copy_to="c",
+            set_image={"sidecar": "busybox", "*": "alpine"},
+            replace=True,
+            same_node=True,
+            arguments_only=True,
+            command=["--verbose"],
+        ),
+        [
+            "debug",
+            "app",
+            "--namespace=ns",
+            "--arguments-only",
+            "--copy-to=c",
+            "--replace",
+            "--same-node",
+            "--set-image=*=alpine,sidecar=busybox",
+            "--",
+            "--verbose",
+        ],
     ),
     (
         debug(mode="node", pod=None, node="w1", image="busybox", image_pull_policy="Never", attach=True),
-        ["debug", "node/w1", "--namespace=ns", "--image=busybox", "--image-pull-policy=Never",
-         "--attach=true"],
+        ["debug", "node/w1", "--namespace=ns", "--image=busybox", "--image-pull-policy=Never", "--attach=true"],
     ),
     (
         debug(image="busybox", tty=True),
@@ -193,7 +244,16 @@ def test_full_debug_argv(action: model.DebugAction, expected: list[str]) -> None
 def test_exec_and_kubectl_argv() -> None:
     exec_action = model.ExecAction(pod="app", container="c", command=["sh", "-c", "id"], interactive=True)
     assert argv.exec_argv(exec_action, namespace="ns") == [
-        "exec", "app", "--namespace=ns", "--container=c", "-i", "-t", "--", "sh", "-c", "id",
+        "exec",
+        "app",
+        "--namespace=ns",
+        "--container=c",
+        "-i",
+        "-t",
+        "--",
+        "sh",
+        "-c",
+        "id",
     ]
     plain = model.KubectlAction(args=["get", "pods", "-o", "wide"])
     assert argv.kubectl_argv(plain, namespace="ns") == ["--namespace=ns", "get", "pods", "-o", "wide"]
@@ -252,10 +312,14 @@ def unreachable_kubeconfig(tmp_path: Path) -> Path:
     ("action", "message"),
     [
         # kubectl validates after parsing every flag: reaching these messages proves each flag was accepted.
-        (EVERY_FLAG_ACTIONS[1].model_copy(update={"target": "app"}),
-         "error: --target is incompatible with --copy-to. Use --share-processes instead."),
-        (debug(image="busybox", replace=True, env={"A": "x=y,z", "B": "1"}),
-         "error: --replace may only be used with --copy-to."),
+        (
+            EVERY_FLAG_ACTIONS[1].model_copy(update={"target": "app"}),
+            "error: --target is incompatible with --copy-to. Use --share-processes instead.",
+        ),
+        (
+            debug(image="busybox", replace=True, env={"A": "x=y,z", "B": "1"}),
+            "error: --replace may only be used with --copy-to.",
+        ),
         (debug(image="busybox", tty=True), "error: -i/--stdin is required for containers with -t/--tty=true"),
     ],
 )
@@ -266,7 +330,5 @@ def test_real_kubectl_parses_our_argv(
     custom.write_text("{}")
     args = argv.base_argv(tools.pinned_kubectl(), unreachable_kubeconfig, None)
     args += argv.debug_argv(action, namespace="ns", custom_file=custom)
-    done = subprocess.run(
-        args, capture_output=True, text=True, timeout=30, check=False, stdin=subprocess.DEVNULL
-    )
+    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=False, stdin=subprocess.DEVNULL)
     assert (done.returncode, done.stderr.strip()) == (1, message)

@@ -86,9 +86,7 @@ def test_interactive_ephemeral_debug(sim: testing.SimHandle, namespace: str, tmp
     assert result.exit_code == 0
     generated = result.captures["debug_container"]
     assert result.captures == {"debug_pod": "app", "debug_container": generated, "answer": "42"}
-    assert (
-        f"may be reattached using 'kubectl attach app -c {generated} -n {namespace} -i -t'" in result.output
-    )
+    assert f"may be reattached using 'kubectl attach app -c {generated} -n {namespace} -i -t'" in result.output
     spec = json.loads(kubectl(sim, "get", "pod", "app", "-n", namespace, "-o", "json"))["spec"]
     (container,) = spec["ephemeralContainers"]
     assert container["name"] == generated and container["targetContainerName"] == "app"

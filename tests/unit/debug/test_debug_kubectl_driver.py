@@ -69,9 +69,7 @@ def test_kubectl_version_client(real: kubectl_driver.KubectlDriver, kubeconfig: 
     assert result.output == result.stdout and result.transcript is None and result.duration > 0
 
 
-def test_debug_validation_error_with_custom_profile(
-    real: kubectl_driver.KubectlDriver, tmp_path: Path
-) -> None:
+def test_debug_validation_error_with_custom_profile(real: kubectl_driver.KubectlDriver, tmp_path: Path) -> None:
     action = model.DebugAction(
         mode="ephemeral",
         pod="app",
@@ -97,9 +95,7 @@ def test_real_kubectl_failing_to_attach_is_a_session_failure(real: kubectl_drive
     """kubectl -it cannot reach the server: it ends without the prompt hint; the first expect reports it."""
     action = model.DebugAction(mode="ephemeral", pod="app", image="busybox", interactive=True)
     with pytest.raises(SessionFailed) as caught:
-        real.debug(
-            action, namespace="ns", session=dialogue({"expect": "/ # "}), timeout=20, step_slug="02-dbg"
-        )
+        real.debug(action, namespace="ns", session=dialogue({"expect": "/ # "}), timeout=20, step_slug="02-dbg")
     result = caught.value.result
     assert result.exit_code == 1
     assert "The connection to the server 127.0.0.1:9 was refused" in result.output

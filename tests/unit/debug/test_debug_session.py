@@ -19,9 +19,7 @@ from kdbgtest.scenario.model import ExpectEnd, ExpectText, SendLine
 
 FAKE = Path(__file__).parents[2] / "data" / "debug" / "fake_attach.py"
 BUSYBOX = shutil.which("busybox")
-needs_busybox = pytest.mark.skipif(
-    BUSYBOX is None, reason="busybox is not installed (apt-get install busybox-static)"
-)
+needs_busybox = pytest.mark.skipif(BUSYBOX is None, reason="busybox is not installed (apt-get install busybox-static)")
 
 
 @pytest.fixture

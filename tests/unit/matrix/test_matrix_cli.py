@@ -56,9 +56,7 @@ def test_results_of_earlier_runs_are_compared_in_version_order(
     newer = write_run(runs, "job-b", [Scenario("s", "failed", [Step("x", "failed")])], server_version="1.35")
     older = write_run(runs, "job-a", [Scenario("s", steps=[Step("x")])], server_version="1.34")
     out = tmp_path / "report"
-    code = cli.main(
-        ["--results", str(runs / str(newer.results)), str(runs / str(older.results)), "--out", str(out)]
-    )
+    code = cli.main(["--results", str(runs / str(newer.results)), str(runs / str(older.results)), "--out", str(out)])
     assert code == 1, "a regression"
     printed = capsys.readouterr().out
     assert "1 scenario(s) on 2 cluster(s): 1 regression(s)" in printed
@@ -151,9 +149,7 @@ def test_results_that_moved_since_the_run_still_link_their_transcripts(tmp_path:
     moved = tmp_path / "downloaded"
     shutil.move(jobs, moved)
     out = tmp_path / "report"
-    code = cli.main(
-        ["--out", str(out), "--results", str(moved / "b/results.json"), str(moved / "a/results.json")]
-    )
+    code = cli.main(["--out", str(out), "--results", str(moved / "b/results.json"), str(moved / "a/results.json")])
     assert code == 1
     (regression,) = json.loads((out / "matrix.json").read_text())["regressions"]
     assert regression["link"] == "../downloaded/b/artifacts/s-0badc0de/01-x.transcript.txt"

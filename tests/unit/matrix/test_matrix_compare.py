@@ -75,18 +75,12 @@ def _runs(tmp_path: Path) -> tuple[model.Matrix, dict[str, str]]:
             "profile-changed",
             steps=[Step("general", observed=_observed("debugger", {**PTRACE, "runAsNonRoot": True}))],
         ),
-        Scenario(
-            "message-changed", steps=[Step("exec", kind="exec", output="error: Internal error occurred")]
-        ),
+        Scenario("message-changed", steps=[Step("exec", kind="exec", output="error: Internal error occurred")]),
         Scenario("skip-then-run", steps=[Step("y")]),
         Scenario("both-failed", "failed", [Step("x", "failed", message="boom again")]),
     ]
-    a = write_run(
-        tmp_path, "a", older, server_version="1.33", cluster_name="kdbgmx-aaaaaa", run_id="aaaa1111"
-    )
-    b = write_run(
-        tmp_path, "b", newer, server_version="1.34", cluster_name="kdbgmx-bbbbbb", run_id="bbbb2222"
-    )
+    a = write_run(tmp_path, "a", older, server_version="1.33", cluster_name="kdbgmx-aaaaaa", run_id="aaaa1111")
+    b = write_run(tmp_path, "b", newer, server_version="1.34", cluster_name="kdbgmx-bbbbbb", run_id="bbbb2222")
     return report.build([a, b], tmp_path)
 
 
@@ -167,9 +161,7 @@ def test_sessions_are_compared_by_their_whole_transcript_not_the_tail(tmp_path: 
         write_run(tmp_path, "c", [Scenario("s", steps=[changed])], server_version="1.34"),
     ]
     matrix, _ = report.build(columns, tmp_path)
-    assert [(d.before, d.after, d.summary) for d in matrix.differences] == [
-        ("b", "c", "output: (nothing) -> line 3")
-    ]
+    assert [(d.before, d.after, d.summary) for d in matrix.differences] == [("b", "c", "output: (nothing) -> line 3")]
     assert matrix.differences[0].links == {
         "b": "b/artifacts/s-0badc0de/01-shell.txt",
         "c": "c/artifacts/s-0badc0de/01-shell.transcript.txt",
@@ -189,9 +181,7 @@ def test_only_neighbours_are_compared(tmp_path: Path) -> None:
 
 def test_a_cluster_that_could_not_be_used_shows_as_missing_with_exit_code_2(tmp_path: Path) -> None:
     ran = write_run(tmp_path, "ok", [Scenario("s", steps=[Step("x")])])
-    broken = model.Column(
-        "broken", "kind 1.35", "kind", "clusters/kind-1.35.yaml", error="docker is not installed"
-    )
+    broken = model.Column("broken", "kind 1.35", "kind", "clusters/kind-1.35.yaml", error="docker is not installed")
     matrix, _ = report.build([ran, broken], tmp_path)
     assert matrix.rows[0].cells["broken"] == model.Cell(
         "missing", "the cluster could not be used: docker is not installed"

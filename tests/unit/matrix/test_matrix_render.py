@@ -84,10 +84,7 @@ def test_markdown_has_the_grid_the_regression_and_the_difference(tmp_path: Path)
         "| `breaks` | [✅](old/results.json) | [❌](new/artifacts/breaks-0badc0de) "
         "step 1 'attach' (debug): no prompt \\| <none> |" in text
     )
-    assert (
-        "| `skips` | [⏭](old/results.json) needs node-debug | [⏭](new/results.json) needs node-debug |"
-        in text
-    )
+    assert "| `skips` | [⏭](old/results.json) needs node-debug | [⏭](new/results.json) needs node-debug |" in text
     assert "## Regressions (1)" in text and "- **breaks**: sim 1.33 old ✅ → sim 1.34 new ❌" in text
     assert "## Behaviour differences (1)" in text
     assert "[diff](differences/001-talks-exec-output.diff)" in text

@@ -36,9 +36,7 @@ def write(pytester: pytest.Pytester, relative: str, text: str) -> Path:
 def test_collect_only_lists_one_item_per_scenario_with_its_yaml_line(
     pytester: pytest.Pytester, plugin_args: list[str]
 ) -> None:
-    copy_scenarios(
-        pytester, "ephemeral/named-debugger.yaml", "copy/replace.yaml", "node/host-namespaces.yaml"
-    )
+    copy_scenarios(pytester, "ephemeral/named-debugger.yaml", "copy/replace.yaml", "node/host-namespaces.yaml")
     write(pytester, "scenarios/manifests/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n")
     write(pytester, "elsewhere/not-a-scenario.yaml", "name: x\n")
     result = pytester.runpytest(*plugin_args, "--collect-only", "--strict-markers")
@@ -56,9 +54,7 @@ def test_collect_only_lists_one_item_per_scenario_with_its_yaml_line(
 
 
 def test_marker_selection_by_mode_and_tag(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
-    copy_scenarios(
-        pytester, "ephemeral/named-debugger.yaml", "copy/replace.yaml", "copy/share-processes.yaml"
-    )
+    copy_scenarios(pytester, "ephemeral/named-debugger.yaml", "copy/replace.yaml", "copy/share-processes.yaml")
     result = pytester.runpytest(*plugin_args, "--collect-only", "-q", "--strict-markers", "-m", "copy")
     assert result.ret == 0, result.stdout.str()
     assert sorted(line for line in result.stdout.lines if "::" in line) == [
@@ -153,9 +149,7 @@ def test_unmet_requirements_become_skips_with_the_reason(
     write(pytester, "scenarios/demo.yaml", SCENARIO.replace("REQUIRES", "requires: {kubernetes: '>=1.99'}"))
     result = run_with_fake(pytester, fake_kubectl, plugin_args)
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(
-        ["SKIPPED [1] scenarios/demo.yaml:1: needs Kubernetes >=1.99, the cluster runs 1.34"]
-    )
+    result.stdout.fnmatch_lines(["SKIPPED [1] scenarios/demo.yaml:1: needs Kubernetes >=1.99, the cluster runs 1.34"])
 
 
 def test_unreachable_cluster_fails_each_item_with_one_line(
@@ -170,7 +164,5 @@ def test_unreachable_cluster_fails_each_item_with_one_line(
     missing = tmp_path / "missing-kubeconfig"
     result = pytester.runpytest(*plugin_args, f"--kdbgtest-kubeconfig={missing}")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(
-        [f"scenarios/demo.yaml:1: kubeconfig {missing} does not exist; pass --kubeconfig FILE"]
-    )
+    result.stdout.fnmatch_lines([f"scenarios/demo.yaml:1: kubeconfig {missing} does not exist; pass --kubeconfig FILE"])
     assert "Traceback" not in result.stdout.str()

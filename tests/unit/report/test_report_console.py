@@ -72,18 +72,12 @@ def test_markup_in_output_is_printed_literally() -> None:
     stream = io.StringIO()
     reporter = ConsoleReporter(stream)
     reporter.handle(events.ScenarioStarted("s", Path("s.yaml"), 1, "ns"))
-    step = events.StepFinished(
-        "s", "x", 1, "failed", 1.0, message="[bold]not markup[/bold] [red]", output_tail="[/]"
-    )
+    step = events.StepFinished("s", "x", 1, "failed", 1.0, message="[bold]not markup[/bold] [red]", output_tail="[/]")
     reporter.handle(step)
-    reporter.handle(
-        events.ScenarioFinished("s", Path("s.yaml"), "failed", 1.0, failed_step="x", steps=[step])
-    )
+    reporter.handle(events.ScenarioFinished("s", Path("s.yaml"), "failed", 1.0, failed_step="x", steps=[step]))
     text = stream.getvalue()
     assert "      [bold]not markup[/bold] [red]" in text.splitlines() and "        | [/]" in text.splitlines()
-    assert (
-        "      at s.yaml:1, step 1 'x'" in text.splitlines()
-    )  # no StepStarted: the scenario's line, no kind
+    assert "      at s.yaml:1, step 1 'x'" in text.splitlines()  # no StepStarted: the scenario's line, no kind
 
 
 ANNOTATION = (

@@ -41,8 +41,16 @@ def test_document_is_stable_and_summarised(run_events: list[events.Event], tmp_p
         "nodes": [],
         "cluster_server": "",
     }
-    assert document["summary"] == {"passed": 1, "failed": 1, "errors": 0, "skipped": 1, "duration": 20.5,
-                                   "interrupted": "", "not_run": [], "cleanup_problems": []}
+    assert document["summary"] == {
+        "passed": 1,
+        "failed": 1,
+        "errors": 0,
+        "skipped": 1,
+        "duration": 20.5,
+        "interrupted": "",
+        "not_run": [],
+        "cleanup_problems": [],
+    }
     scenarios = document["scenarios"]
     assert isinstance(scenarios, list)
     assert [(s["scenario"], s["verdict"], s["path"]) for s in scenarios] == [

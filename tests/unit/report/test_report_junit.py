@@ -64,9 +64,7 @@ def test_testcases_name_their_files(run_events: list[events.Event], tmp_path: Pa
     assert found[2].system_out is None  # skipped before any step ran: nothing to show
 
 
-def test_failure_carries_the_real_error_and_step_details(
-    run_events: list[events.Event], tmp_path: Path
-) -> None:
+def test_failure_carries_the_real_error_and_step_details(run_events: list[events.Event], tmp_path: Path) -> None:
     case = cases(write(run_events, tmp_path / "junit.xml"))[1]
     (failure,) = case.result
     assert isinstance(failure, Failure) and failure.text is not None and failure.type == "kdbgtest.failed"
@@ -92,9 +90,7 @@ def test_failure_carries_the_real_error_and_step_details(
 
 
 def test_control_characters_never_break_the_xml(tmp_path: Path) -> None:
-    step = events.StepFinished(
-        "s", "x", 1, "failed", 1.0, message="bad \x00\x1b[31m byte\x07", output_tail="\x01"
-    )
+    step = events.StepFinished("s", "x", 1, "failed", 1.0, message="bad \x00\x1b[31m byte\x07", output_tail="\x01")
     finished = events.ScenarioFinished("s", Path("s.yaml"), "error", 1.0, failed_step="x", steps=[step])
     summary = events.RunFinished(passed=0, failed=0, errors=1, skipped=0, duration=1.0)
     (case,) = write([step, finished, summary], tmp_path / "j.xml")

@@ -67,9 +67,7 @@ def test_command_checks_each_stream() -> None:
     expect = model.CommandExpect.model_validate(
         {"exit_code": 1, "stderr": {"contains": "NotFound"}, "stdout": {"equals": ""}}
     )
-    assert checks.check_command(
-        expect, 1, "", "Error from server (NotFound)", "Error from server (NotFound)"
-    ).ok
+    assert checks.check_command(expect, 1, "", "Error from server (NotFound)", "Error from server (NotFound)").ok
     failed = checks.check_command(expect, 1, "x", "other", "x\nother")
     assert failed.failures[0] == "stdout is not equal to ''"
     assert "stderr does not contain 'NotFound'" in failed.failures
@@ -128,8 +126,7 @@ def test_value_checks_that_hold(check: dict[str, object]) -> None:
         ),
         (
             {"path": "status.ephemeralContainerStatuses[0].restartCount", "min_length": 1},
-            "status.ephemeralContainerStatuses[0].restartCount = 0 has no length, "
-            "expected a list, object or string",
+            "status.ephemeralContainerStatuses[0].restartCount = 0 has no length, expected a list, object or string",
         ),
         (
             {"path": "spec.ephemeralContainers[*].name", "contains": "debugger-zzzzz"},

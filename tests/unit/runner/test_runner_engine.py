@@ -42,9 +42,7 @@ PASSING = """
 """
 
 
-def test_passing_run_creates_labelled_namespace_and_removes_it(
-    run_scenario: Runner, fake_kubectl: FakeKubectl
-) -> None:
+def test_passing_run_creates_labelled_namespace_and_removes_it(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
     result, recorder = run_scenario(PASSING)
     assert result.verdict == "passed", result.message
     create = next(r for r in fake_kubectl.records() if r["argv"][-3:] == ["create", "-f", "-"])
@@ -125,10 +123,7 @@ def test_failing_step_stops_steps_runs_finally_collects_artifacts_then_cleans_up
         "events.txt",
     ]
     assert (out / "app.app.log").read_text() == "log line of app/app\n"
-    assert (
-        'previous terminated container "app" in pod "app" not found'
-        in (out / "app.app.previous.log").read_text()
-    )
+    assert 'previous terminated container "app" in pod "app" not found' in (out / "app.app.previous.log").read_text()
     commands = fake_kubectl.commands()
     describe = commands.index(["-n", NS, "describe", "pod", "app"])
     delete = commands.index(["delete", "namespace", NS, "--ignore-not-found", "--wait=false"])
@@ -208,9 +203,7 @@ def test_fixtures_are_created_in_order_then_awaited_together(
     assert looked_at_app, "the second fixture was awaited while the first was still awaited"
 
 
-def test_ctrl_c_during_a_step_still_cleans_up_and_reraises(
-    run_scenario: Runner, fake_kubectl: FakeKubectl
-) -> None:
+def test_ctrl_c_during_a_step_still_cleans_up_and_reraises(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
     fake_kubectl.configure(rules=[{"match": ["pod/trigger"], "sigint_parent": True, "delay": 5}])
     with pytest.raises(KeyboardInterrupt):
         run_scenario(
@@ -275,16 +268,13 @@ def test_keep_deletes_nothing_and_prints_exact_commands(
     )
 
 
-def test_namespace_that_does_not_go_is_a_reported_problem(
-    run_scenario: Runner, fake_kubectl: FakeKubectl
-) -> None:
+def test_namespace_that_does_not_go_is_a_reported_problem(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
     fake_kubectl.configure(sticky_namespaces=True)
     result, recorder = run_scenario(PASSING, cleanup_timeout=1.0)
     (cleanup,) = recorder.of(events.CleanupFinished)
     assert cleanup.removed == []
     assert cleanup.problems == [
-        f"namespace {NS}: timed out after 1s waiting for namespace {NS} to be deleted; "
-        "last seen: phase Terminating"
+        f"namespace {NS}: timed out after 1s waiting for namespace {NS} to be deleted; last seen: phase Terminating"
     ]
     assert result.verdict == "error"
     assert result.message == "cleanup failed: " + cleanup.problems[0]
@@ -301,9 +291,7 @@ def test_failed_delete_is_never_ignored(run_scenario: Runner, fake_kubectl: Fake
     assert result.verdict == "error"
 
 
-def test_existing_namespace_is_an_error_and_is_not_deleted(
-    run_scenario: Runner, fake_kubectl: FakeKubectl
-) -> None:
+def test_existing_namespace_is_an_error_and_is_not_deleted(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
     exists = f'Error from server (AlreadyExists): namespaces "{NS}" already exists\n'
     fake_kubectl.configure(rules=[{"match": ["create"], "exit": 1, "stderr": exists}])
     result, recorder = run_scenario(PASSING)
@@ -314,12 +302,8 @@ def test_existing_namespace_is_an_error_and_is_not_deleted(
     assert recorder.of(events.CleanupFinished)[0].removed == []
 
 
-def test_unmet_requirements_skip_without_touching_the_cluster(
-    run_scenario: Runner, fake_kubectl: FakeKubectl
-) -> None:
-    result, recorder = run_scenario(
-        PASSING.replace("vars:", "requires: {kubernetes: '>=1.99', nodes: 1}\n    vars:")
-    )
+def test_unmet_requirements_skip_without_touching_the_cluster(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
+    result, recorder = run_scenario(PASSING.replace("vars:", "requires: {kubernetes: '>=1.99', nodes: 1}\n    vars:"))
     assert (result.verdict, result.message) == ("skipped", "needs Kubernetes >=1.99, the cluster runs 1.34")
     assert not (fake_kubectl.state / "calls.jsonl").exists()
     assert [type(e).__name__ for e in recorder.events] == ["ScenarioStarted", "ScenarioFinished"]
@@ -349,9 +333,7 @@ def test_events_step_filters_by_selector_and_message(run_scenario: Runner, fake_
     assert result.verdict == "failed"
     assert result.failed_step == "missing"
     assert result.message.endswith("no event about pod/app with reason 'Pulled'; events about it: none")
-    selectors = [
-        c[c.index("--field-selector") + 1] for c in fake_kubectl.commands() if "--field-selector" in c
-    ]
+    selectors = [c[c.index("--field-selector") + 1] for c in fake_kubectl.commands() if "--field-selector" in c]
     assert selectors == [
         "involvedObject.kind=Pod,involvedObject.name=app,reason=BackOff,type=Warning",
         "involvedObject.kind=Pod,involvedObject.name=app,reason=OOMKilling",
@@ -389,9 +371,7 @@ def test_node_debugger_pods_are_tracked_and_removed_even_in_other_namespaces(
     assert here and all(c[4].startswith("node-debugger-kdbg-worker-") for c in here)
     ns_delete = ["delete", "namespace", NS, "--ignore-not-found", "--wait=false"]
     assert max(commands.index(c) for c in here) < commands.index(ns_delete)
-    assert not [k for k in fake_kubectl.objects() if "node-debugger" in k], (
-        "kubectl never deletes them; we do"
-    )
+    assert not [k for k in fake_kubectl.objects() if "node-debugger" in k], "kubectl never deletes them; we do"
 
 
 def test_node_debugger_pods_from_before_the_run_are_left_alone(
@@ -399,9 +379,7 @@ def test_node_debugger_pods_from_before_the_run_are_left_alone(
 ) -> None:
     from kdbgtest.base import process
 
-    process.run(
-        [str(fake_kubectl.path), "-n", "default", "debug", "node/kdbg-worker", "--image=busybox"], timeout=30
-    )
+    process.run([str(fake_kubectl.path), "-n", "default", "debug", "node/kdbg-worker", "--image=busybox"], timeout=30)
     before = [k for k in fake_kubectl.objects() if "node-debugger" in k]
     result, recorder = run_scenario(PASSING)
     assert result.verdict == "passed"
@@ -433,9 +411,7 @@ def test_a_kdbgtest_bug_still_cleans_up_then_propagates(
     assert recorder.of(events.CleanupFinished)[0].removed == [f"namespace {NS}"]
 
 
-def test_a_step_may_choose_its_own_driver(
-    fake_kubectl: FakeKubectl, cluster: ClusterInfo, tmp_path: Path
-) -> None:
+def test_a_step_may_choose_its_own_driver(fake_kubectl: FakeKubectl, cluster: ClusterInfo, tmp_path: Path) -> None:
     from kdbgtest.base.errors import KdbgtestError
     from kdbgtest.debug import kubectl_driver
 
@@ -482,9 +458,7 @@ def test_fixture_defaults_get_variables_substituted(run_scenario: Runner, fake_k
     assert "${" not in applied
 
 
-def test_ctrl_c_while_creating_the_namespace_still_removes_it(
-    run_scenario: Runner, fake_kubectl: FakeKubectl
-) -> None:
+def test_ctrl_c_while_creating_the_namespace_still_removes_it(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
     # kubectl has created the namespace (the API call went through) when Ctrl-C arrives.
     fake_kubectl.configure(rules=[{"match": ["create"], "sigint_parent": True, "delay": 5, "exit": 1}])
     (fake_kubectl.state / "state.json").write_text(

@@ -25,15 +25,24 @@ def kubectl_decode(stream: str, tmp_path: Path) -> str:
         "users: [{name: u, user: {token: t}}]\n"
         "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
     )
-    argv = [str(tools.pinned_kubectl()), f"--kubeconfig={config}", "create", "-f", "-", "--dry-run=client",
-            "--validate=false"]
+    argv = [
+        str(tools.pinned_kubectl()),
+        f"--kubeconfig={config}",
+        "create",
+        "-f",
+        "-",
+        "--dry-run=client",
+        "--validate=false",
+    ]
     return process.run(argv, timeout=30, check=False, stdin=stream).stderr
 
 
 def test_a_run_id_that_looks_like_a_number_stays_a_string(tmp_path: Path) -> None:
     stream = kube.manifest_stream([NAMESPACE, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}])
-    assert list(yaml.safe_load_all(stream)) == [NAMESPACE, {"apiVersion": "v1", "kind": "ConfigMap",
-                                                           "metadata": {"name": "c"}}]
+    assert list(yaml.safe_load_all(stream)) == [
+        NAMESPACE,
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
+    ]
     complaint = kubectl_decode(stream, tmp_path)
     assert "unable to recognize" in complaint  # it got as far as asking the server about the kinds
     assert "decode" not in complaint and "5.0349e+63" not in complaint

@@ -28,9 +28,7 @@ def test_facts_pick_the_named_container_and_only_pod_level_debug_settings() -> N
     assert observe.facts(POD, "other") is None
 
 
-def test_debug_steps_record_the_container_the_server_stored(
-    run_scenario: Runner, fake_kubectl: FakeKubectl
-) -> None:
+def test_debug_steps_record_the_container_the_server_stored(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
     result, recorder = run_scenario(
         """
         name: demo

@@ -10,9 +10,7 @@ from kdbgtest.cluster.base import ClusterInfo
 from kdbgtest.runner import leftovers, namespace, selection, waits
 from kdbgtest.scenario import model
 
-CLUSTER = ClusterInfo(
-    "sim", "kdbg", Path("/k"), None, "1.30", ("w1", "w2"), frozenset({"ephemeral-containers"})
-)
+CLUSTER = ClusterInfo("sim", "kdbg", Path("/k"), None, "1.30", ("w1", "w2"), frozenset({"ephemeral-containers"}))
 
 
 def test_namespace_name_keeps_run_id_and_fits_63() -> None:

@@ -83,9 +83,7 @@ def test_session_leaves_names_captured_later_in_the_same_session() -> None:
 
 
 def test_explicit_null_survives_substitution_and_unknown_variables_raise() -> None:
-    original = step(
-        {"name": "a", "assert": {"object": "pod/${pod}", "checks": [{"path": "x", "equals": None}]}}
-    )
+    original = step({"name": "a", "assert": {"object": "pod/${pod}", "checks": [{"path": "x", "equals": None}]}})
     resolved = resolve.resolve(original, {"pod": "app"})
     assert isinstance(resolved, model.AssertStep)
     assert "equals" in resolved.assert_.checks[0].model_fields_set

@@ -15,9 +15,7 @@ from kdbgtest.scenario import schema
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data" / "scenarios"
 COPY = ROOT / "schema" / "scenario.schema.json"
-jsonschema = pytest.importorskip(
-    "jsonschema", reason="jsonschema comes with the dev extra: pip install -e .[dev]"
-)
+jsonschema = pytest.importorskip("jsonschema", reason="jsonschema comes with the dev extra: pip install -e .[dev]")
 
 
 def _scenario_files() -> list[Path]:

@@ -54,7 +54,9 @@ def test_late_and_failed_checks_in_every_format(tmp_path: Path) -> None:
     assert '<td class="broken"' in html and "⚠️ exec: worked after 4.0s" in html
     data = json.loads((tmp_path / "upgrade.json").read_text())
     assert [(c["check"], c["ok"], c["recovered"]) for c in data["checks"]] == [
-        ("exec", True, 4.0), ("attach", False, None), ("exec", True, None)
+        ("exec", True, 4.0),
+        ("attach", False, None),
+        ("exec", True, None),
     ]
     result.checks.pop(1)
     assert result.exit_code == 0
