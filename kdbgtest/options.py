@@ -193,7 +193,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "workers",
         "run N scenarios at a time, each in its own namespace (`auto`: one per CPU, at least 2); reports keep "
-        "the scenarios' order; scenarios marked `serial: true` run afterwards, alone",
+        "the scenarios' order; scenarios marked `serial: true` run afterwards, alone; with --namespace they "
+        "share one namespace and run one after another",
         default=1,
         type=workers,
         metavar="N",

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
+from kdbgtest.base import cancel
+
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -30,6 +32,10 @@ class Interrupted(KeyboardInterrupt):
         self.result: object | None = None
         self.results: list[object] = []  # with `-n N`: what the other running scenarios recorded
         self.recorded = False
+
+    def again(self) -> Interrupted:
+        """A fresh interruption of the same kind, for another thread it stops (`cancel`)."""
+        return Interrupted(self.signum)
 
     @property
     def name(self) -> str:
@@ -84,6 +90,9 @@ class ClusterLost(Interrupted):
         self.message = message
         self.where = ""
 
+    def again(self) -> ClusterLost:
+        return ClusterLost(self.message)
+
     @property
     def name(self) -> str:
         return "API server unreachable"
@@ -101,24 +110,18 @@ class ClusterLost(Interrupted):
         return 2
 
 
-SHIELDED_THREADS: set[int] = set()  # idents of worker threads inside `shielded()`
-
-
 @contextlib.contextmanager
 def shielded() -> Iterator[list[int]]:
     """Defer the first SIGINT, SIGTERM or SIGHUP while cleanup runs (a second one interrupts); yields the
     deferred signals.
 
-    Only possible in the main thread; elsewhere the block runs unshielded.
+    Signals reach only the main thread; in a worker thread (`-n N`) the block is shielded from a (soft)
+    cancellation of the run instead (`cancel.shielded`).
     """
     deferred: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        ident = threading.get_ident()
-        SHIELDED_THREADS.add(ident)  # `-n N`: the main thread does not interrupt a worker's cleanup
-        try:
+        with cancel.shielded():
             yield deferred
-        finally:
-            SHIELDED_THREADS.discard(ident)
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:

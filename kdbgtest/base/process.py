@@ -1,7 +1,8 @@
 """The one subprocess wrapper: argv lists only, always a timeout, stderr kept for the error.
 
-Interactive programs go through `kdbgtest.debug.session` (pexpect) instead; code on an event loop (the sim) uses
-the async twin, `async_process`.
+In a worker thread of `kdbgtest run -n N`, a cancelled run stops the program (its process group) within
+`cancel.SLICE` seconds and raises the interruption. Interactive programs go through `kdbgtest.debug.session`
+(pexpect) instead; code on an event loop (the sim) uses the async twin, `async_process`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kdbgtest.base import cancel
 from kdbgtest.base.errors import CommandFailed, StepTimeout
 
 log = logging.getLogger(__name__)
@@ -27,25 +29,34 @@ _TERMINATE_GRACE = 3.0
 
 
 _counts = threading.local()  # each thread counts the programs it starts into its own Counter
+_count_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def counting() -> Iterator[Counter[str]]:
+def counting(into: Counter[str] | None = None) -> Iterator[Counter[str]]:
     """Within the block, every program this thread starts (here or in a terminal session) is counted by
-    the name of its executable (`kubectl`)."""
+    the name of its executable (`kubectl`), into a new Counter or `into` (a helper thread counting for the
+    thread that started it, see `current_counter`)."""
     previous = getattr(_counts, "counter", None)
-    _counts.counter = Counter()
+    _counts.counter = Counter() if into is None else into
     try:
         yield _counts.counter
     finally:
         _counts.counter = previous
 
 
+def current_counter() -> Counter[str] | None:
+    """The Counter this thread counts into, if it is `counting`."""
+    counter: Counter[str] | None = getattr(_counts, "counter", None)
+    return counter
+
+
 def started(argv0: str) -> None:
     """Count a program started in this thread (see `counting`)."""
-    counter = getattr(_counts, "counter", None)
+    counter = current_counter()
     if counter is not None:
-        counter[Path(argv0).name] += 1
+        with _count_lock:  # helper threads may count into their starter's Counter
+            counter[Path(argv0).name] += 1
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ def run(
         start_new_session=True,
     )
     try:
-        out, err = proc.communicate(stdin, timeout=timeout)
+        out, err = _communicate(proc, stdin, timeout)
     except subprocess.TimeoutExpired:
         out, err = _stop(proc)
         raise StepTimeout(timeout_message(args, timeout, out, err)) from None
@@ -110,6 +121,23 @@ def run(
     if check and done.returncode != 0:
         raise CommandFailed(args, done.returncode, out, err)
     return done
+
+
+def _communicate(proc: subprocess.Popen[str], stdin: str | None, timeout: float) -> tuple[str, str]:
+    """`proc.communicate` within `timeout`; in a cancellable scope (`cancel`), in slices with a look at the
+    run's cancellation between them (nothing is lost between slices)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        cancel.check()
+        left = deadline - time.monotonic()
+        try:
+            return proc.communicate(stdin, timeout=max(cancel.slice_of(left), 0.0))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+            stdin = None  # already handed over by the first call
 
 
 def timeout_message(argv: Sequence[str], timeout: float, stdout: str, stderr: str) -> str:

@@ -1,5 +1,8 @@
 """Deadline waits that say what they last saw when they expire. No bare sleeps anywhere else.
 
+Every pause goes through `cancel.sleep`: in a worker thread of `kdbgtest run -n N`, a cancelled run ends the
+wait at once with its interruption (and a probe is never called after it).
+
 A front end may install a `Progress` hook (`showing_progress`): every wait in the main thread then tells it
 what it awaits and for how long, between polls, and says when it is over (the console's status line).
 """
@@ -12,11 +15,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Protocol, TypeVar
 
+from kdbgtest.base import cancel
 from kdbgtest.base.errors import StepTimeout
 
 T = TypeVar("T")
-
-_stop = threading.Event()  # never set: Event.wait is an interruptible sleep that Ctrl-C can break
 
 
 class Progress(Protocol):
@@ -61,6 +63,7 @@ def wait_for(
     hook = _progress if threading.current_thread() is threading.main_thread() else None
     try:
         while True:
+            cancel.check()
             done, seen = probe()
             if done:
                 return seen
@@ -69,7 +72,7 @@ def wait_for(
                 raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}; last seen: {describe(seen)}")
             if hook is not None:
                 hook.waiting(what, now - started, timeout)
-            _stop.wait(min(interval, deadline - now))
+            cancel.sleep(min(interval, deadline - now))
             if max_interval is not None:
                 interval = min(interval * 1.5, max_interval)
     finally:
@@ -91,15 +94,16 @@ def holds_for(
     started = time.monotonic()
     deadline = started + period
     while True:
+        cancel.check()
         ok, seen = probe()
         elapsed = time.monotonic() - started
         if not ok or elapsed >= period:
             return ok, seen, elapsed
-        _stop.wait(min(interval, max(deadline - time.monotonic(), 0.0)))
+        cancel.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
         if max_interval is not None:
             interval = min(interval * 1.5, max_interval)
 
 
 def pause(seconds: float) -> None:
     """Sleep for a fixed, short time between polls (used only inside deadline loops)."""
-    _stop.wait(seconds)
+    cancel.sleep(seconds)

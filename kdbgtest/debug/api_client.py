@@ -19,7 +19,7 @@ from kubernetes import client, config, watch
 from kubernetes.client import exceptions
 from kubernetes.stream import stream
 
-from kdbgtest.base import k8s
+from kdbgtest.base import cancel, k8s
 from kdbgtest.base.errors import ClusterError, ScenarioError
 from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import api_errors, api_impersonate, stuck
@@ -27,6 +27,7 @@ from kdbgtest.scenario import model
 
 CALL_TIMEOUT = 30.0
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+WATCH_SLICE = 1  # seconds a watch lasts in a cancellable scope (`-n N`) before it is re-opened
 
 
 class Failure(Exception):
@@ -140,17 +141,19 @@ class Api:
         A container that cannot start (`stuck.NEVER_STARTS`) raises `stuck.CannotStart` at once."""
         last = "no event"
         while True:
+            cancel.check()  # `-n N`: each watch lasts at most WATCH_SLICE seconds in a cancellable scope
             left = remaining(f"container {container} of pod {pod} to start (last seen: {last})")
             events = watch.Watch().stream(  # type: ignore[no-untyped-call]
                 self.core.list_namespaced_pod,
                 namespace,
                 field_selector=f"metadata.name={pod}",
-                timeout_seconds=max(int(left), 1),
+                timeout_seconds=max(int(left if cancel.current() is None else min(left, WATCH_SLICE)), 1),
                 _request_timeout=left + 5,
                 deserialize=False,
             )
             with contextlib.closing(events):
                 for state in _states(events, container):
+                    cancel.check()
                     if "running" in state or "terminated" in state:
                         return "terminated" in state
                     message = (state.get("waiting") or {}).get("message")

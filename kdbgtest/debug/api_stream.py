@@ -26,6 +26,7 @@ from typing import Any
 
 import websocket
 
+from kdbgtest.base import cancel
 from kdbgtest.base.errors import ScenarioError, StepTimeout
 from kdbgtest.debug import ansi
 from kdbgtest.debug.expecting import ExpectingTerminal
@@ -108,11 +109,12 @@ def collect(ws: Any, timeout: float, what: str) -> tuple[str, str, bytes]:
     err: list[str] = []
     try:
         while channels.open:
+            cancel.check()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 seen = "".join(out)[-2000:]
                 raise StepTimeout(f"timed out after {timeout:g}s waiting for {what} to end; output so far: {seen!r}")
-            chunk_out, chunk_err = channels.read(min(remaining, 1.0))
+            chunk_out, chunk_err = channels.read(cancel.slice_of(min(remaining, 1.0)))
             out.append(chunk_out)
             err.append(chunk_err)
     finally:

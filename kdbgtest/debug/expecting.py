@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from kdbgtest.base import cancel
 from kdbgtest.base.errors import StepFailed, StepTimeout
 
 TAIL_LINES = 20
@@ -97,6 +98,7 @@ class ExpectingTerminal(abc.ABC):
         """
         deadline = time.monotonic() + timeout
         while True:
+            cancel.check()  # `-n N`: a cancelled run stops here, between reads of at most `cancel.SLICE`
             found = find()
             at_end = found is not None and found[0] == len(self._text)
             if at_end and settle and not self._eof and time.monotonic() < deadline:
@@ -113,7 +115,7 @@ class ExpectingTerminal(abc.ABC):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}{self._seen()}")
-            self._read(remaining if poll is None else min(remaining, poll))
+            self._read(cancel.slice_of(remaining if poll is None else min(remaining, poll)))
 
     def _require_running(self, action: str) -> None:
         """StepFailed naming `action` if the program has already ended."""

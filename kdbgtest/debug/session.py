@@ -23,7 +23,7 @@ from types import TracebackType
 
 import pexpect
 
-from kdbgtest.base import process, waiting
+from kdbgtest.base import cancel, process, waiting
 from kdbgtest.base.errors import StepTimeout, ToolMissing
 from kdbgtest.debug import ansi
 from kdbgtest.debug.expecting import ExpectingTerminal
@@ -149,6 +149,10 @@ class Session(ExpectingTerminal):
         """
         if self._log.closed:
             return
+        with cancel.shielded():  # `-n N`: a cancelled run does not cut the stopping of the program short
+            self._close()
+
+    def _close(self) -> None:
         try:
             if self._child.isalive():
                 self._stopped = True

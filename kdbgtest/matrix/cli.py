@@ -33,7 +33,9 @@ if TYPE_CHECKING:  # the matrix runs imports what it uses: `kdbgtest --help` sta
 DEFAULT_OUT = Path("kdbgtest-matrix")
 DEFAULT_PATHS = [Path("scenarios")]
 # Run options shared with `kdbgtest run` (declared once in kdbgtest.options).
-SHARED_OPTIONS = ("kubectl", "kind", "keep_cluster", "driver", "timeout_scale", "keyword", "tag", "verbose")
+SHARED_OPTIONS = (
+    "kubectl", "kind", "keep_cluster", "driver", "timeout_scale", "keyword", "tag", "verbose", "workers",
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

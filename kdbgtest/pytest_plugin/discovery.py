@@ -57,6 +57,18 @@ def is_scenario_file(file_path: Path, config: pytest.Config) -> bool:
     return (under_root or below_named) and loader.looks_like_scenario(file_path) is not False
 
 
+def any_scenario(config: pytest.Config) -> bool:
+    """Whether the session's paths (those named, else `testpaths`) hold a file collected as a scenario: the
+    pytest-xdist controller, which collects nothing itself, acquires a cluster only then."""
+    base = config.invocation_params.dir
+    for arg in config.args:
+        path = (base / arg.split("::", 1)[0]).resolve()
+        files = [path] if path.is_file() else (f for f in path.rglob("*") if f.suffix in SUFFIXES)
+        if any(is_scenario_file(f, config) for f in files):
+            return True
+    return False
+
+
 def _first_document(path: Path) -> Any:
     """The file's first YAML document, read within the loader's limits (size, nesting, aliases); None when it
     cannot be read (the scenario loader then reports why, with its position)."""

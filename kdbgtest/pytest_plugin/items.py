@@ -57,7 +57,9 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         cluster = session.cluster(self.config)
         options = session.run_options(self.config)
-        result = engine.run_one(self.loaded, cluster, options, session.reporters(self.config))
+        alone = self.loaded.scenario.serial or options.namespace is not None  # a shared namespace: one at a time
+        with session.holding(self.config, alone=alone):
+            result = engine.run_one(self.loaded, cluster, options, session.reporters(self.config))
         if result.verdict == "skipped":
             pytest.skip(result.message)
         if result.verdict in ("failed", "error"):

@@ -4,6 +4,7 @@
     pytest scenarios/ -m copy              # scenarios with a copy-mode debug step
     pytest scenarios/ --kdbgtest-cluster sim --kdbgtest-keep
     pytest path/to/suite/ other.yaml       # paths named on the command line are collected too
+    pytest -n 4 scenarios/                 # pytest-xdist: four at a time on one cluster (see `session`)
 
 Files are collected when they lie under the scenario roots: `--kdbgtest-scenarios PATH` (repeatable), else the
 `kdbgtest_scenarios` ini option, else `<rootdir>/scenarios`; or when they are named on the command line (see
@@ -42,6 +43,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str | None:
     """The KUBECONFIG notice of `kdbgtest run`, at the top of the session."""
     return select.kubeconfig_notice(session.state(config).request)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist's controller, starting a worker: hand it the session's cluster (acquired once, here, when
+    the session's paths hold scenarios)."""
+    if not node.config.option.collectonly and discovery.any_scenario(node.config):
+        node.workerinput[session.SHARED] = session.share(node.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

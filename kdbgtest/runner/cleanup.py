@@ -207,9 +207,8 @@ def delete_pod(client: kube.Kubectl, ns: str, name: str, *, timeout: float) -> s
 
 def _request_delete(client: kube.Kubectl, ns: str, name: str) -> str | None:
     """Ask for a debug step's pod to be deleted (short grace, no wait); a problem description, or None."""
-    grace = f"--grace-period={DEBUG_POD_GRACE}"
     try:
-        client.run(["delete", "pod", name, "--ignore-not-found", "--wait=false", grace], namespace=ns)
+        client.delete(f"pod/{name}", namespace=ns, grace=DEBUG_POD_GRACE)
     except KdbgtestError as exc:
         return f"pod {ns}/{name}: delete failed: {exc}"
     return None

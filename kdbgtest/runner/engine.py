@@ -4,9 +4,9 @@
     finished = engine.run_one(loaded, cluster, options, reporters)
 
 One scenario run: requirements checked (unmet: skipped with the reason) -> namespace
-`kdbg-<scenario>-<run id>` created and labelled -> fixtures applied and waited for -> steps in order, each
-checked -> `finally` steps (always, except after Ctrl-C) -> on failure, artifacts -> cleanup, always (also
-after a failure, a timeout and Ctrl-C).
+`kdbg-<scenario>-<run id>` created and labelled -> fixtures created in order, then waited for together ->
+steps in order, each checked -> `finally` steps (always, except after Ctrl-C) -> on failure, artifacts ->
+cleanup, always (also after a failure, a timeout and Ctrl-C).
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def run_scenarios(
 
     try:
         with liveness.watching(cluster.kubeconfig, cluster.context):
-            if options.workers > 1:
+            if options.workers > 1 and options.namespace is None:  # in a shared namespace: one after another
                 results, not_run = workers.run_all(chosen, one, reporters, options.workers, options.fail_fast)
             else:
                 for scenario in chosen:

@@ -172,9 +172,24 @@ class Kubectl:
         stdin = manifest_stream(manifests)
         return self.run(["create", "-f", "-"], namespace=namespace, timeout=timeout, stdin=stdin, check=check)
 
-    def create(self, manifest: Obj, *, timeout: float = CALL_TIMEOUT) -> process.Completed:
-        """`kubectl create -f -`: fails if the object exists (used for the run's namespace)."""
-        return self.run(["create", "-f", "-"], timeout=timeout, stdin=manifest_stream([manifest]))
+    def create(self, manifest: Obj, *, timeout: float = CALL_TIMEOUT) -> None:
+        """Create the run's own `manifest` (its namespace): fails if the object exists. Through the reader's
+        connection for a kind it knows, else `kubectl create -f -`."""
+        kind = str(manifest.get("kind", "")).lower()
+        if self.reader is not None and reads.cluster_scoped(kind):
+            self.reader.create(kind, manifest, timeout=timeout)
+            return
+        self.run(["create", "-f", "-"], timeout=timeout, stdin=manifest_stream([manifest]))
+
+    def delete(self, ref: str, *, namespace: str | None = None, grace: int | None = None) -> None:
+        """Start deleting the harness's own object `ref` (KIND/NAME: the run's namespace, a debug step's pod);
+        nothing if it is not there. Through the reader's connection for a kind it knows, else kubectl."""
+        kind, _, name = ref.partition("/")
+        if self.reader is not None and reads.known(kind):
+            self.reader.delete(ref, namespace=namespace, grace=grace)
+            return
+        grace_flag = [f"--grace-period={grace}"] if grace is not None else []
+        self.run(["delete", kind, name, "--ignore-not-found", "--wait=false", *grace_flag], namespace=namespace)
 
     def version(self, *, timeout: float = CALL_TIMEOUT) -> Obj:
         """`kubectl version -o json`: clientVersion and serverVersion."""

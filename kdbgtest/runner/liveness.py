@@ -109,11 +109,20 @@ class Watch:
 
     def check(self) -> None:
         """Raise `lost` if the server is gone: probe until it answers or the dead criteria are met (a few
-        seconds at most when it refuses); return at once if it answers or was never reached."""
+        seconds at most when it refuses); return at once if it answers or was never reached.
+
+        A worker thread of `-n N` raises its own copy even when the main thread was told already: its failed
+        step is the dead server's doing, not a test failure."""
         if not self.armed and self._thread.is_alive():
             return  # the watch thread has not reached the server yet: nothing to judge by (and no probe wait)
         while self._observe(answers(self.url)) == "failing":
             self._stop.wait(self.interval)
+        if threading.current_thread() is not threading.main_thread():
+            with self._lock:
+                lost = self.lost
+            if lost is not None:
+                raise lost.again()
+            return
         self.raise_once()
 
     def raise_once(self) -> None:

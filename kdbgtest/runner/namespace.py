@@ -82,6 +82,19 @@ def _await_default_service_account(client: kube.Kubectl, name: str) -> None:
     account (`error looking up service account`); a cluster without service accounts (the sim) has nothing to
     wait for."""
 
+    if client.reader is not None:
+        if not client.reader.serves("serviceaccounts"):
+            return
+        client.reader.watch_one(
+            "serviceaccounts",
+            "default",
+            name,
+            lambda found: (found is not None, "not created yet"),
+            timeout=SERVICE_ACCOUNT_TIMEOUT,
+            what=f"service account default in namespace {name}",
+        )
+        return
+
     def present() -> tuple[bool, str]:
         try:
             found = client.get("serviceaccount/default", namespace=name)
@@ -117,7 +130,7 @@ def delete(client: kube.Kubectl, name: str, *, timeout: float) -> str | None:
 def start_delete(client: kube.Kubectl, name: str) -> str | None:
     """Ask for the namespace to be deleted, without waiting; a problem description, or None."""
     try:
-        client.run(["delete", "namespace", name, "--ignore-not-found", "--wait=false"])
+        client.delete(f"namespace/{name}")
     except KdbgtestError as exc:
         return f"namespace {name}: delete failed: {exc}"
     return None

@@ -9,8 +9,11 @@ through kubectl; what it only looks at goes through the kubernetes client's conn
     pods = reader.items("pods", namespace="ns", labels="a=b")
     seen = reader.watch_one("pods", "app", "ns", judge, timeout=30, what="pod app to be running")
 
-`get`/`items` know the kinds a scenario's runner looks at (pods, nodes, namespaces, events); any other kind
-is `Unsupported`, and the caller asks kubectl. Failures are `ClusterError` with the API server's message.
+`get`/`items` know the kinds a scenario's runner looks at (pods, nodes, namespaces, events, service
+accounts); any other kind is `Unsupported`, and the caller asks kubectl. Failures are `ClusterError` with the
+API server's message. The harness's own objects go through it too: the run's namespace is created
+(`create`) and it and the debug steps' pods are deleted (`delete`) here, with kubectl's wording for a
+refusal (`Error from server (Forbidden): ...`); fixtures are still created by kubectl, as a user would.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from urllib.parse import quote
 
 import urllib3
 
-from kdbgtest.base import waiting
+from kdbgtest.base import cancel, waiting
 from kdbgtest.base.errors import ClusterError, StepTimeout
 from kdbgtest.base.k8s import Obj
 
@@ -32,6 +35,7 @@ T = TypeVar("T")
 CALL_TIMEOUT = 30.0
 # A watch is re-opened at least this often (seconds), so an expired deadline is noticed even without events.
 WATCH_SLICE = 5
+SCOPED_WATCH_SLICE = 1  # in a cancellable scope (`-n N`): a cancelled run is noticed within about a second
 RETRY_PAUSE = 0.2  # after a failed list, before the next
 
 # kubectl's names for the kinds read here -> (collection, namespaced)
@@ -41,6 +45,7 @@ for _names, _collection, _namespaced in (
     (("node", "nodes", "no"), "nodes", False),
     (("namespace", "namespaces", "ns"), "namespaces", False),
     (("event", "events", "ev"), "events", True),
+    (("serviceaccount", "serviceaccounts", "sa"), "serviceaccounts", True),
 ):
     for _name in _names:
         _KINDS[_name] = (_collection, _namespaced)
@@ -77,6 +82,7 @@ class Reader:
             )
         except (config.ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
             raise Unreadable(f"the kubernetes client cannot load {kubeconfig}: {exc}") from None
+        self._served: set[str] | None = None
 
     def close(self) -> None:
         self.api.close()
@@ -117,6 +123,31 @@ class Reader:
         found = self._json(self.collection(kind, namespace), query, timeout) or {}
         return [item for item in found.get("items") or [] if isinstance(item, dict)]
 
+    def serves(self, kind: str) -> bool:
+        """Whether the server offers `kind` (kubectl's name for a core/v1 kind), from its discovery of /api/v1
+        (asked once). The offline cluster, for one, has no service accounts."""
+        collection = self.collection(kind, None).rsplit("/", 1)[-1]
+        if self._served is None:
+            found = self._json("/api/v1", [], CALL_TIMEOUT) or {}
+            self._served = {str(r.get("name")) for r in found.get("resources") or [] if isinstance(r, dict)}
+        return collection in self._served
+
+    def create(self, kind: str, body: Obj, *, namespace: str | None = None, timeout: float = CALL_TIMEOUT) -> None:
+        """POST `body` to the collection of `kind`; a refusal is `ClusterError` in kubectl's words."""
+        self._send("POST", self.collection(kind, namespace), [], body, timeout, missing_ok=False)
+
+    def delete(
+        self, ref: str, *, namespace: str | None = None, grace: int | None = None, timeout: float = CALL_TIMEOUT
+    ) -> bool:
+        """DELETE object `ref` (KIND/NAME) without waiting, in the background as kubectl does; False if it did not
+        exist (`--ignore-not-found`). `grace`: its grace period in seconds."""
+        kind, _, name = ref.partition("/")
+        body: Obj = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        if grace is not None:
+            body["gracePeriodSeconds"] = grace
+        path = f"{self.collection(kind, namespace)}/{quote(name)}"
+        return self._send("DELETE", path, [], body, timeout, missing_ok=True)
+
     def watch_one(
         self,
         kind: str,
@@ -137,6 +168,7 @@ class Reader:
         deadline = time.monotonic() + timeout
         seen: T | None = None
         while True:
+            cancel.check()
             try:
                 listed = self._json(path, [selector], max(min(deadline - time.monotonic(), CALL_TIMEOUT), 1.0)) or {}
             except ClusterError as exc:  # a failed look is something seen, not the end of the wait
@@ -151,11 +183,13 @@ class Reader:
                 return seen
             version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
             while True:
+                cancel.check()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise StepTimeout(f"timed out after {timeout:g}s waiting for {what}; last seen: {describe(seen)}")
+                slice_ = WATCH_SLICE if cancel.current() is None else SCOPED_WATCH_SLICE
                 query = [selector, ("watch", "true"), ("resourceVersion", version),
-                         ("timeoutSeconds", str(max(1, min(WATCH_SLICE, int(left + 0.999)))))]  # fmt: skip
+                         ("timeoutSeconds", str(max(1, min(slice_, int(left + 0.999)))))]  # fmt: skip
                 outcome = self._follow(path, query, left, judge)
                 if outcome is None:  # the watch expired (410 Gone) or broke: list again
                     break
@@ -193,18 +227,52 @@ class Reader:
                     done, seen = judge(None if kind == "DELETED" else obj)
                     if done:
                         return True, True, seen, version
+                    cancel.check()
             finally:
                 response.release_conn()
         except (urllib3.exceptions.HTTPError, OSError):  # a broken connection: list again (the deadline holds)
             return None
         return True, False, seen, version
 
-    def _request(self, path: str, query: list[tuple[str, str]], timeout: float | tuple[float, float]) -> Any:
-        """The urllib3 response of one GET (its body not read yet)."""
-        method, url, headers, _, _ = self.api.param_serialize(
-            "GET", path, query_params=query, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
+    def _request(
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        timeout: float | tuple[float, float],
+        *,
+        method: str = "GET",
+        body: Obj | None = None,
+    ) -> Any:
+        """The urllib3 response of one request (its body not read yet)."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        method, url, headers, serialized, _ = self.api.param_serialize(
+            method, path, query_params=query, header_params=headers, body=body, auth_settings=["BearerToken"]
         )
-        return self.api.call_api(method, url, header_params=headers, _request_timeout=timeout).response
+        return self.api.call_api(
+            method, url, header_params=headers, body=serialized, _request_timeout=timeout
+        ).response
+
+    def _send(
+        self, method: str, path: str, query: list[tuple[str, str]], body: Obj, timeout: float, *, missing_ok: bool
+    ) -> bool:
+        """A write; False for a 404 with `missing_ok`. A refusal: `ClusterError` in kubectl's words."""
+        from kubernetes.client import exceptions
+
+        try:
+            response = self._request(path, query, timeout, method=method, body=body)
+            try:
+                answer = response.data
+            finally:
+                response.release_conn()
+        except (exceptions.ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError(f"{method} {path} failed: {type(exc).__name__}: {exc}") from None
+        if response.status == 404 and missing_ok:
+            return False
+        if response.status >= 300:
+            raise ClusterError(_refusal(response.status, answer))
+        return True
 
     def _json(self, path: str, query: list[tuple[str, str]], timeout: float, *, missing_ok: bool = False) -> Obj | None:
         from kubernetes.client import exceptions
@@ -236,6 +304,19 @@ def _lines(response: Any) -> Any:
                 yield line
     if pending.strip():
         yield pending
+
+
+def _refusal(status: int, body: bytes) -> str:
+    """kubectl's line for a refused request: `Error from server (Forbidden): namespaces is forbidden: ...`."""
+    try:
+        found = json.loads(body)
+    except (TypeError, ValueError):
+        found = {}
+    if not isinstance(found, dict):
+        found = {}
+    reason = str(found.get("reason") or status)
+    message = found.get("message") or body[:200].decode("utf-8", "replace")
+    return f"Error from server ({reason}): {message}"
 
 
 def _reason(response: Any, body: bytes | None = None) -> str:

@@ -27,6 +27,7 @@ from kdbgtest.runner import (
     resolve,
     selection,
     steps,
+    together,
 )
 from kdbgtest.runner import shared_namespace as shared
 from kdbgtest.scenario import loader, model
@@ -180,10 +181,18 @@ class ScenarioRun:
             shared=self.shared,
             identity=self.scenario.as_,
         )
+        awaits: list[tuple[str, Callable[[], str]]] = []
         for number, fixture in enumerate(self.scenario.fixtures, start=1):
             self.failed_step = f"fixture {number}" + (f" ({fixture.fixture})" if fixture.fixture else "")
             action = resolve.resolve(fixture, self.variables)
-            steps.apply(action, self.ctx, self.ctx.budget(FIXTURE_APPLY_TIMEOUT))
+            wait = steps.create_fixture(action, self.ctx, self.ctx.budget(FIXTURE_APPLY_TIMEOUT))
+            if wait is not None:
+                awaits.append((self.failed_step, wait))
+
+        def failed(label: str) -> None:
+            self.failed_step = label
+
+        together.run(awaits, failed=failed)  # created in order, awaited together
         self.failed_step = None
 
     def _run_step(self, step: model.Step, *, is_finally: bool) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from kdbgtest.base import waiting
+from kdbgtest.base import process, waiting
 from kdbgtest.base.errors import KdbgtestError, ScenarioError, StepTimeout
 from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import argv as debug_argv
@@ -129,14 +129,7 @@ def apply(
     A fixture (no `expect`) must be created. A step's `expect` (default: exit code 0) is checked on what
     `kubectl create` did, so a refusal can be the expected result; the wait follows only a creation that
     succeeded and held the checks."""
-    manifests, wait = render_apply(action, ctx.base_dir, ctx.variables, allow_outside=ctx.allow_outside_files)
-    if ctx.shared is not None:
-        manifests = ctx.shared.adopt(manifests)
-    done = ctx.client.create_all(manifests, namespace=ctx.namespace, timeout=timeout, check=expect is None)
-    for manifest in manifests:
-        if manifest.get("kind") in cleanup.CLUSTER_KINDS and done.returncode == 0:
-            ctx.tracker.add_cluster_object(str(manifest["kind"]).lower(), str(manifest["metadata"]["name"]))
-    outcome = Outcome(argv=done.argv, output_tail=checks.tail(done.output, 5))
+    outcome, wait, done = _create(action, ctx, timeout, check=expect is None)
     if expect is not None:
         found = checks.check_command(expect, done.returncode, done.stdout, done.stderr, done.output)
         outcome.message, outcome.captures = "\n".join(found.failures), found.captures
@@ -146,6 +139,30 @@ def apply(
         seen = waits.wait_state(ctx.client, wait, namespace=ctx.namespace, timeout=ctx.budget(wait.timeout))
         outcome.output_tail += f"\n{seen}"
     return outcome
+
+
+def create_fixture(action: model.ApplyAction, ctx: Context, timeout: float) -> Callable[[], str] | None:
+    """A fixture's first half: create its manifests (they must be created). The second half, if it declares
+    a wait: a call that waits for its state (within its own timeout, counted from the call) and says what it
+    saw, so that a scenario's fixtures can be awaited together (`together.run`)."""
+    _, wait, _ = _create(action, ctx, timeout, check=True)
+    if wait is None:
+        return None
+    awaited = wait
+    return lambda: waits.wait_state(ctx.client, awaited, namespace=ctx.namespace, timeout=ctx.budget(awaited.timeout))
+
+
+def _create(
+    action: model.ApplyAction, ctx: Context, timeout: float, *, check: bool
+) -> tuple[Outcome, model.WaitAction | None, process.Completed]:
+    manifests, wait = render_apply(action, ctx.base_dir, ctx.variables, allow_outside=ctx.allow_outside_files)
+    if ctx.shared is not None:
+        manifests = ctx.shared.adopt(manifests)
+    done = ctx.client.create_all(manifests, namespace=ctx.namespace, timeout=timeout, check=check)
+    for manifest in manifests:
+        if manifest.get("kind") in cleanup.CLUSTER_KINDS and done.returncode == 0:
+            ctx.tracker.add_cluster_object(str(manifest["kind"]).lower(), str(manifest["metadata"]["name"]))
+    return Outcome(argv=done.argv, output_tail=checks.tail(done.output, 5)), wait, done
 
 
 def wait(action: model.WaitAction, ctx: Context, timeout: float) -> Outcome:

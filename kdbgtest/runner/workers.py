@@ -3,18 +3,20 @@
 Reports stay ordered and readable: each scenario's events are held back and handed to the reporters in one
 piece, in the order the scenarios were given (a scenario that finishes early waits for those before it).
 Scenarios marked `serial: true` run afterwards, one at a time. A signal (or a lost API server) reaches the
-main thread: it stops every running scenario with the same interruption (raised inside its thread), waits
-for each to clean up, and re-raises with their results in `Interrupted.results`.
+main thread: it cancels the run's `cancel.Cancellation`, which each worker notices at its next polling point
+(a wait, a terminal read, a process or watch slice: within `cancel.SLICE` seconds or so) and raises as the same
+interruption, so its scenario cleans up as a serial run's does. The main thread waits for each (signals
+deferred: a second one is announced, a third cancels hard, cutting the workers' cleanup short too) and
+re-raises with their results in `Interrupted.results`.
 """
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
 
-from kdbgtest.base import interrupt
+from kdbgtest.base import cancel, interrupt
 from kdbgtest.runner import events
 from kdbgtest.scenario import loader
 
@@ -84,19 +86,18 @@ def run_all(
     ordered = _Ordered(reporters, len(concurrent))
     results: dict[int, events.ScenarioFinished] = {}
     not_run: list[str] = []
-    threads: dict[int, int] = {}  # scenario index -> ident of the thread running it
     stop = threading.Event()
+    token = cancel.Cancellation()
 
     def task(index: int) -> events.ScenarioFinished | None:
         if stop.is_set():
             not_run.append(concurrent[index].name)
             ordered.finished(index)
             return None
-        threads[index] = threading.get_ident()
         try:
-            found = one(concurrent[index], [ordered.held[index]])
+            with cancel.scope(token):
+                found = one(concurrent[index], [ordered.held[index]])
         finally:
-            threads.pop(index, None)
             ordered.finished(index)
         if fail_fast and found.verdict in ("failed", "error"):
             stop.set()
@@ -115,10 +116,19 @@ def run_all(
     except KeyboardInterrupt as exc:
         stopped = interrupt.as_interrupted(exc)
         stop.set()
+        token.cancel(stopped)
         pool.shutdown(wait=False, cancel_futures=True)
-        with interrupt.shielded():
-            partial = _stop_running(pending, threads, stopped)
-        ordered.flush_all()
+        with interrupt.shielded():  # also while the held reports are shown: a signal there would cut them off
+            try:
+                partial, raised = _collect(pending)
+            except KeyboardInterrupt as aborted:  # signalled again while they clean up: cut their cleanup short
+                token.cancel(stopped, hard=True)
+                stopped = interrupt.as_interrupted(aborted)
+                stopped.incomplete = True
+                partial, raised = _collect(pending)
+            ordered.flush_all()
+        if isinstance(stopped, interrupt.ClusterLost) and not stopped.where:  # the first scenario it stopped
+            stopped.where = next((e.where for e in raised if isinstance(e, interrupt.ClusterLost) and e.where), "")
         stopped.results = [*(results[i] for i in sorted(results)), *partial]
         raise stopped from None
     pool.shutdown(wait=True)
@@ -131,29 +141,25 @@ def run_all(
     return in_order, not_run
 
 
-def _stop_running(
+def _collect(
     pending: dict[futures.Future[events.ScenarioFinished | None], int],
-    threads: dict[int, int],
-    stopped: interrupt.Interrupted,
-) -> list[events.ScenarioFinished]:
-    """Raise an interruption in every running scenario's thread (`stopped` itself is reported by the run);
-    wait for each to clean up; what they recorded."""
-    for ident in list(threads.values()):
-        if ident not in interrupt.SHIELDED_THREADS:  # one already cleaning up finishes that first
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(interrupt.Interrupted))
+) -> tuple[list[events.ScenarioFinished], list[KeyboardInterrupt]]:
+    """Wait for every started scenario of a cancelled run to unwind and clean up; what they recorded, and the
+    interruptions they raised, in the given order."""
     partial = []
-    for future in list(pending):
-        if future.cancelled():
+    raised = []
+    for future in sorted(pending, key=pending.__getitem__):
+        if future.cancelled():  # never started (cancelled without notice: waiting for it would never end)
             continue
-        try:
-            found = future.result()
-        except KeyboardInterrupt as exc:
-            result = getattr(exc, "result", None)
+        futures.wait([future])  # a signal meanwhile is the main thread's own: it goes up, never taken for theirs
+        error = future.exception()
+        if isinstance(error, KeyboardInterrupt):
+            raised.append(error)
+            result = getattr(error, "result", None)
             if isinstance(result, events.ScenarioFinished):
                 partial.append(result)
             continue
-        except futures.CancelledError:
-            continue
+        found = future.result()  # a kdbgtest bug in the scenario's thread is raised here
         if found is not None:
             partial.append(found)
-    return partial
+    return partial, raised

@@ -68,6 +68,33 @@ def test_a_killed_api_server_stops_the_run_with_exit_2_within_10s(
     assert support.processes_mentioning(str(kubeconfig)) == [], context
 
 
+def test_with_workers_every_running_scenario_stops(doomed_sim: support.Sim, tmp_path: Path) -> None:
+    """`-n 3`: the three scenarios run at once; the kill stops all of them the same way (the main thread hears
+    of it and cancels the workers), within the same limit, and no kubectl they started outlives the run."""
+    kubeconfig = doomed_sim.info.kubeconfig
+    args = ["run", *(str(support.REPO / "scenarios" / s) for s in SCENARIOS), "-n", "3", "--cluster",
+            "kubeconfig", "--kubeconfig", str(kubeconfig), "--artifacts", str(tmp_path / "artifacts")]  # fmt: skip
+    proc = support.launch(args, tmp_path)
+    try:
+        _wait_for_moment(kubeconfig, "session")
+        daemon = doomed_sim.daemon_pid()
+        assert daemon is not None, "the sim's daemon is not running"
+        os.kill(daemon, signal.SIGKILL)
+        killed = time.monotonic()
+        out, err = proc.communicate(timeout=120)
+        took = time.monotonic() - killed
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    context = f"-n 3: exit {proc.returncode} {took:.1f}s after the kill\n{out}\n{err}"
+    assert proc.returncode == 2, context
+    assert took <= LIMIT, context
+    assert LINE.match(err.strip().splitlines()[-1]) is not None, context
+    assert "failed to download openapi" not in out + err, context
+    assert support.processes_mentioning(str(kubeconfig)) == [], context
+
+
 def _wait_for_moment(kubeconfig: Path, moment: str) -> None:
     """`session`: the interactive node session is running (its node-debugger pod exists); `setup`: the run's
     namespace exists (fixtures are being applied)."""

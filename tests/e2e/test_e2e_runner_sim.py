@@ -203,6 +203,79 @@ def test_pytest_plugin_runs_a_scenario_on_a_session_sim(
     assert not (DEFAULT_STATE_ROOT / name).exists(), f"the session's sim cluster {name} was not removed"
 
 
+def test_pytest_xdist_runs_the_scenarios_on_one_cluster_with_serial_ones_alone(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, plugin_args: list[str]
+) -> None:
+    """`pytest -n 2 scenarios/`: one item per scenario, every one passing, all on the one sim the controller
+    started (and removed); the scenario marked `serial: true` overlaps no other."""
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed (it is in the dev extras)")
+    from kdbgtest.sim.config import DEFAULT_STATE_ROOT
+
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", str(repo))
+    (pytester.path / "scenarios").mkdir()
+    chosen = ["copy/same-node.yaml", "ephemeral/named-debugger.yaml", "ephemeral/auto-named-debugger.yaml"]
+    for relative in chosen:
+        source = repo / "scenarios" / relative
+        (pytester.path / "scenarios" / source.name).write_text(source.read_text())
+    alone = (repo / "scenarios" / "node" / "leftover-debugger-pod.yaml").read_text()
+    alone = alone.replace("\nname: node-leftover-pod\n", "\nname: node-leftover-pod-alone\nserial: true\n")
+    assert "serial: true" in alone
+    (pytester.path / "scenarios" / "alone.yaml").write_text(alone)
+    pytester.makeconftest(
+        """
+        import json, os, time
+        import pytest
+        from kdbgtest.pytest_plugin import session
+        from kdbgtest.runner import events
+
+        class Spans:  # when each scenario really ran (not counting a wait for the serial lock)
+            def __init__(self, config):
+                self.config, self.begun = config, {}
+
+            def handle(self, event):
+                if isinstance(event, events.ScenarioStarted):
+                    self.begun[event.scenario] = time.time()
+                elif isinstance(event, events.ScenarioFinished):
+                    cluster = session.state(self.config).cluster
+                    span = [event.scenario, self.begun[event.scenario], time.time(), cluster.name, os.getpid()]
+                    with open("spans.jsonl", "a") as out:
+                        out.write(json.dumps(span) + "\\n")
+
+            def close(self):
+                pass
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_configure(config):
+            session.reporters(config).append(Spans(config))
+
+        @pytest.hookimpl(tryfirst=True)  # before the plugin releases the cluster
+        def pytest_unconfigure(config):
+            if not hasattr(config, "workerinput"):
+                cluster = session.state(config).cluster
+                with open("cluster-name.txt", "w") as out:
+                    out.write(cluster.name if cluster else "")
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        *plugin_args, "-n", "2", "-v", "--kdbgtest-cluster=sim", f"--kdbgtest-artifacts={pytester.path}/a", "scenarios"
+    )
+    result.assert_outcomes(passed=4)
+    name = (pytester.path / "cluster-name.txt").read_text()
+    assert name.startswith("kdbgtest-")
+    spans = [json.loads(line) for line in (pytester.path / "spans.jsonl").read_text().splitlines()]
+    assert sorted(s[0] for s in spans) == sorted(
+        ["copy-same-node", "ephemeral-named", "ephemeral-auto-named", "node-leftover-pod-alone"]
+    )
+    assert {s[3] for s in spans} == {name}, "every worker ran on the controller's cluster"
+    assert len({s[4] for s in spans}) == 2, "both workers ran scenarios"
+    serial = next(s for s in spans if s[0] == "node-leftover-pod-alone")
+    overlapping = [s[0] for s in spans if s is not serial and s[1] < serial[2] and s[2] > serial[1]]
+    assert overlapping == [], f"the serial scenario ran together with {overlapping}"
+    assert not (DEFAULT_STATE_ROOT / name).exists(), f"the session's sim cluster {name} was not removed"
+    assert not [p for p in DEFAULT_STATE_ROOT.glob("kdbgtest-*") if p.name != name and p.stat().st_mtime > spans[0][1]]
+
+
 def test_what_a_new_author_needs_holds_on_the_offline_cluster(cluster: base.ClusterInfo, tmp_path: Path) -> None:
     """Issue 11 on a real API server: a sim reached by kubeconfig says what it is; fixtures carry no
     last-applied annotation; a refused create is an expected result; `during` holds for an exited ephemeral
@@ -266,3 +339,28 @@ def test_what_a_new_author_needs_holds_on_the_offline_cluster(cluster: base.Clus
     assert "the checks on pod/app stopped holding after" in result.message
     assert "state.running does not exist (null), expected a value" in result.message
     assert time.monotonic() - started < 20
+
+
+def test_the_harness_objects_go_through_the_keep_alive_client(cluster: base.ClusterInfo) -> None:
+    """The run's namespace is created and deleted, and a pod deleted, over the client's connection, with
+    kubectl's words for a refusal; the sim serves no service accounts, so none is awaited."""
+    from kdbgtest.base.errors import ClusterError
+    from kdbgtest.runner import kube, namespace
+
+    client = kube.Kubectl(tools.pinned_kubectl(), cluster.kubeconfig, cluster.context).with_reader()
+    assert client.reader is not None
+    name = f"kdbg-harness-{uuid.uuid4().hex[:6]}"
+    try:
+        with process.counting() as started:
+            assert not client.reader.serves("serviceaccounts") and client.reader.serves("pods")
+            namespace.create(client, name, "harness", "r1")
+            with pytest.raises(ClusterError, match=rf'Error from server \(AlreadyExists\): namespaces "{name}"'):
+                namespace.create(client, name, "harness", "r1")
+            assert namespace.is_ours(client, name, "r1")
+            client.delete("pod/none-such", namespace=name, grace=1)  # not there: nothing to do
+            assert namespace.delete(client, name, timeout=60) is None
+        assert started == {}, "no kubectl process for the harness's own objects"
+        assert kubectl(cluster, "get", "namespace", name, "--ignore-not-found").stdout == ""
+    finally:
+        kubectl(cluster, "delete", "namespace", name, "--ignore-not-found", "--wait=false")
+        client.close()

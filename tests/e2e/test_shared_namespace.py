@@ -87,10 +87,13 @@ def run(sim: testing.SimHandle, tmp_path: Path, *args: str) -> process.Completed
     return process.run(argv, timeout=400, check=False, cwd=tmp_path)
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "n2"])
 def test_scenarios_run_in_the_namespace_and_only_their_objects_are_removed(
-    sim: testing.SimHandle, team_namespace: str, tmp_path: Path
+    sim: testing.SimHandle, team_namespace: str, tmp_path: Path, workers: list[str]
 ) -> None:
-    done = run(sim, tmp_path, "--namespace", team_namespace)
+    """Also with `-n 2`: the scenarios share the namespace (and the fixture's pod name), so they still run one
+    after another."""
+    done = run(sim, tmp_path, "--namespace", team_namespace, *workers)
     assert done.returncode == 1, done.output
     assert "PASS   first" in done.stdout and "FAIL   second" in done.stdout, done.output
     assert "stdout is not equal to 'not-app'" in done.stdout

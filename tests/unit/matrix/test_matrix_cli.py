@@ -34,6 +34,14 @@ def test_add_parser_registers_matrix_with_the_shared_run_options() -> None:
     assert args.timeout_scale == 1.0 and args.kubectl is None
 
 
+def test_workers_reach_the_run_options_of_every_column() -> None:
+    from kdbgtest import options
+
+    args = _parser().parse_args(["matrix", "--clusters", "sim", "-n", "3"])
+    assert options.run_options(vars(args)).workers == 3
+    assert options.run_options(vars(_parser().parse_args(["matrix", "--clusters", "sim"]))).workers == 1
+
+
 def test_clusters_or_results_but_not_both(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         _parser().parse_args(["matrix", "--clusters", "sim", "--results", "a.json"])

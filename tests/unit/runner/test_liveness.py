@@ -111,3 +111,29 @@ def test_a_server_never_reached_is_never_declared_dead() -> None:
     for _ in range(liveness.MIN_FAILURES + 2):
         watch.check()  # a proxy-only cluster, say: kdbgtest cannot judge it, so it stays out of the way
     assert watch.lost is None
+
+
+def test_a_worker_thread_is_told_even_after_the_main_thread_was(
+    server: http.server.ThreadingHTTPServer,
+) -> None:
+    """`-n N`: a worker whose step failed against the dead server asks too, after the main thread has had its
+    one `ClusterLost`; it gets a copy, so its scenario stops as lost instead of failing its step."""
+    watch = liveness.Watch(_url(server))
+    watch.check()
+    server.shutdown()
+    server.server_close()
+    with pytest.raises(interrupt.ClusterLost):
+        watch.check()  # the main thread
+    seen: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            watch.check()
+        except interrupt.ClusterLost as exc:
+            seen.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(timeout=30)
+    assert len(seen) == 1 and isinstance(seen[0], interrupt.ClusterLost)
+    assert watch.lost is not None and seen[0] is not watch.lost and seen[0].message == watch.lost.message

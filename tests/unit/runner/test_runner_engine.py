@@ -177,6 +177,32 @@ def test_fixture_default_wait_and_scenario_deadline(run_scenario: Runner, fake_k
     assert recorder.of(events.StepStarted) == []
 
 
+def test_fixtures_are_created_in_order_then_awaited_together(
+    run_scenario: Runner, fake_kubectl: FakeKubectl
+) -> None:
+    fake_kubectl.configure(pod_status={"crashloop": {"phase": "Running", "containerStatuses": []}})
+    result, _ = run_scenario(
+        """
+        name: demo
+        timeout: 1.5
+        fixtures:
+          - fixture: crashloop
+          - fixture: sleeper
+        steps:
+          - name: unreached
+            assert: {object: pod/app, checks: [{path: metadata.name, exists: true}]}
+        """
+    )
+    assert result.verdict == "failed"
+    assert result.failed_step == "fixture 1 (crashloop)", result.message
+    commands = fake_kubectl.commands()
+    creates = [i for i, c in enumerate(commands) if c[-3:] == ["create", "-f", "-"] and "-n" in c]
+    first_look = next(i for i, c in enumerate(commands) if c[2:4] == ["get", "pod/crashloop"])
+    assert len(creates) == 2 and creates[1] < first_look, "the second fixture was created before the first's wait"
+    looked_at_app = [c for c in commands if c[2:4] == ["get", "pod/app"]]
+    assert looked_at_app, "the second fixture was awaited while the first was still awaited"
+
+
 def test_ctrl_c_during_a_step_still_cleans_up_and_reraises(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
     fake_kubectl.configure(rules=[{"match": ["pod/trigger"], "sigint_parent": True, "delay": 5}])
     with pytest.raises(KeyboardInterrupt):
