@@ -34,7 +34,15 @@ DEFAULT_OUT = Path("kdbgtest-matrix")
 DEFAULT_PATHS = [Path("scenarios")]
 # Run options shared with `kdbgtest run` (declared once in kdbgtest.options).
 SHARED_OPTIONS = (
-    "kubectl", "kind", "keep_cluster", "driver", "timeout_scale", "keyword", "tag", "verbose", "workers",
+    "kubectl",
+    "kind",
+    "keep_cluster",
+    "driver",
+    "timeout_scale",
+    "keyword",
+    "tag",
+    "verbose",
+    "workers",
 )
 
 

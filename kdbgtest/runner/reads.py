@@ -250,9 +250,7 @@ class Reader:
         method, url, headers, serialized, _ = self.api.param_serialize(
             method, path, query_params=query, header_params=headers, body=body, auth_settings=["BearerToken"]
         )
-        return self.api.call_api(
-            method, url, header_params=headers, body=serialized, _request_timeout=timeout
-        ).response
+        return self.api.call_api(method, url, header_params=headers, body=serialized, _request_timeout=timeout).response
 
     def _send(
         self, method: str, path: str, query: list[tuple[str, str]], body: Obj, timeout: float, *, missing_ok: bool

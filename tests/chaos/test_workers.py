@@ -31,12 +31,14 @@ REAL = ["copy-same-node", "ephemeral-auto-named", "ephemeral-named", "node-host-
 STOP_DEADLINE = 60.0
 FIXTURE = "fixtures:\n  - fixture: sleeper\n"
 STUCK = {
-    "stuck-process": FIXTURE + """steps:
+    "stuck-process": FIXTURE
+    + """steps:
   - name: long-exec
     timeout: 600
     kubectl: {args: [exec, app, --, sleep, "300"]}
 """,
-    "stuck-session": FIXTURE + """steps:
+    "stuck-session": FIXTURE
+    + """steps:
   - name: silent-debugger
     timeout: 600
     debug: {mode: ephemeral, pod: app, image: "busybox:1.36", interactive: true}
@@ -44,7 +46,8 @@ STUCK = {
       - regex: 'never printed'
         timeout: 600
 """,
-    "stuck-wait": FIXTURE + """steps:
+    "stuck-wait": FIXTURE
+    + """steps:
   - name: never-labelled
     assert:
       object: pod/app

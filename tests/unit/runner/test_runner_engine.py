@@ -177,9 +177,7 @@ def test_fixture_default_wait_and_scenario_deadline(run_scenario: Runner, fake_k
     assert recorder.of(events.StepStarted) == []
 
 
-def test_fixtures_are_created_in_order_then_awaited_together(
-    run_scenario: Runner, fake_kubectl: FakeKubectl
-) -> None:
+def test_fixtures_are_created_in_order_then_awaited_together(run_scenario: Runner, fake_kubectl: FakeKubectl) -> None:
     fake_kubectl.configure(pod_status={"crashloop": {"phase": "Running", "containerStatuses": []}})
     result, _ = run_scenario(
         """
