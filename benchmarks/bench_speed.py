@@ -12,9 +12,10 @@ its own child process (`--child`) against the same sim, so both see the same mac
 kubectl is replaced by a small shell wrapper that logs every invocation (start, end, argv) before handing over
 to the pinned kubectl, so kubectl processes are counted the same way on both paths. Per variant it prints:
 the wall time of the engine, each scenario's wall, the kubectl invocations (per run and per scenario), the
-time in the cluster's own work (kubectl debug/exec/attach sessions and the waits for pod states, unioned, so
-overlaps count once) and the harness overhead (wall minus that), the harness's own CPU, and the load average
-before and after. Exits 1 when a scenario failed or errored.
+time in the cluster's own work (the commands the scenario's steps run: kubectl debug/exec/attach sessions,
+`kubectl` and `can_i` steps; and the waits for pod states; unioned, so overlaps count once) and the harness
+overhead (wall minus that), the harness's own CPU, and the load average before and after. Exits 1 when a
+scenario failed or errored.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def child(args: argparse.Namespace) -> int:
     from kdbgtest.scenario import loader
 
     assert Path(sys.modules["kdbgtest"].__file__ or "").resolve().is_relative_to(tree), "wrong tree imported"
-    spans: list[tuple[int, int]] = []  # wall-clock ns of every pod-state wait (cluster work)
+    spans: list[tuple[int, int]] = []  # wall-clock ns of pod-state waits and step commands (cluster work)
     real_wait = waits.wait_state
 
     def timed_wait(*a: Any, **kw: Any) -> Any:
@@ -71,6 +72,28 @@ def child(args: argparse.Namespace) -> int:
             spans.append((begin, time.time_ns()))
 
     waits.wait_state = timed_wait  # steps.py calls it through the module
+
+    # The commands a scenario's own steps run (debug, exec, kubectl and can_i steps): the workflow under test,
+    # so cluster work too. Timed around the drivers' methods; an old tree without a driver module has none.
+    def timed(method: Any) -> Any:
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            begin = time.time_ns()
+            try:
+                return method(*a, **kw)
+            finally:
+                spans.append((begin, time.time_ns()))
+
+        return wrapper
+
+    for module_name, class_name in (("kubectl_driver", "KubectlDriver"), ("api_driver", "ApiDriver")):
+        try:
+            module = __import__(f"kdbgtest.debug.{module_name}", fromlist=[class_name])
+        except ImportError:
+            continue
+        cls = getattr(module, class_name, None)
+        for verb in ("debug", "exec", "kubectl"):
+            if cls is not None and hasattr(cls, verb):
+                setattr(cls, verb, timed(getattr(cls, verb)))
 
     # Each scenario's real start and end, also with -n (whose events reach reporters held back, in one piece).
     real: dict[str, tuple[int, int]] = {}
