@@ -5,7 +5,8 @@ The node scenarios are the ones at risk: a node is shared by every run, and what
 node-issue fixture's directory and runaway process, a sleeper app) another sees from its node-debugger pod
 unless each looks only for what carries its own run id. By default the three runs are `scenarios/node/` (what
 plants and inspects node state); KDBGTEST_CONCURRENT_SUITE=full runs the whole of `scenarios/` three times (about
-two minutes on a busy 2-core machine). Everything goes through the real command line: `kdbgtest sim up`, three
+two minutes on a busy 2-core machine). Each run has KDBGTEST_CONCURRENT_WORKERS workers (`-n`, default 2, so
+scenarios of one run also overlap each other's). Everything goes through the real command line: `kdbgtest sim up`, three
 `kdbgtest run --cluster kubeconfig`, `kdbgtest sim down`.
 """
 
@@ -32,6 +33,7 @@ KUBECTL = Path(sys.executable).with_name("kubectl")
 FULL = os.environ.get("KDBGTEST_CONCURRENT_SUITE") == "full"
 SUITE = REPO / "scenarios" if FULL else REPO / "scenarios" / "node"
 RUNS = 3
+WORKERS = os.environ.get("KDBGTEST_CONCURRENT_WORKERS", "2")
 RUN_DEADLINE = 600 if FULL else 240  # seconds for all three runs together, on a busy machine
 PLANTED = "var/log/kdbgtest-runaway-*"  # what the node-issue fixture plants in a node's root
 
@@ -74,6 +76,8 @@ def _run_concurrently(kubeconfig: Path, out: Path) -> list[tuple[int, str, dict[
             str(out / f"run{index}.json"),
             "--artifacts",
             str(out / f"artifacts{index}"),
+            "-n",
+            WORKERS,
         ]
         log = (out / f"run{index}.log").open("w")
         procs.append((subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True), log))
