@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from kdbgtest.base import named_users
+
 # Capability names, as used in scenario `requires.capabilities` (see kdbgtest.scenario.model.Capability).
 EPHEMERAL_CONTAINERS = "ephemeral-containers"
 TARGET_NAMESPACE = "target-namespace"
@@ -18,7 +20,7 @@ PROFILES = "profiles"
 SYSADMIN_PROFILE = "sysadmin-profile"
 TOOLBOX_IMAGE = "toolbox-image"  # the kdbgtest/debug-toolbox:1 image can run on the nodes
 NAMED_USERS = "named-users"  # the kubeconfig has users kdbgtest-alice and kdbgtest-bob (they are alice, bob)
-NAMED_USER_ENTRIES = ("kdbgtest-alice", "kdbgtest-bob")
+NAMED_USER_ENTRIES = tuple(named_users.kubeconfig_entry(u) for u in named_users.NAMES[:2])  # carol is optional
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kdbgtest.base import named_users
+
 _VALIDITY = datetime.timedelta(days=30)
 
 
@@ -39,13 +41,10 @@ class Identity:
     groups: tuple[str, ...] = ()
 
 
-# Users with no rights until a scenario binds a role to them, as the sim has them (kdbgtest.sim.users.NAMED):
-# the admin kubeconfig gets a user and context `kdbgtest-alice` ... for each (capability `named-users`).
-NAMED_USERS = ("alice", "bob", "carol")
-
-
 def named_identities() -> tuple[Identity, ...]:
-    return tuple(Identity(f"kdbgtest-{name}", name) for name in NAMED_USERS)
+    """The named users (kdbgtest.base.named_users), as the sim has them: the admin kubeconfig gets a user and
+    context `kdbgtest-alice` ... for each (capability `named-users`)."""
+    return tuple(Identity(named_users.kubeconfig_entry(name), name) for name in named_users.NAMES)
 
 
 def identities(node: str) -> tuple[Identity, ...]:

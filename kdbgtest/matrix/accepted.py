@@ -17,10 +17,8 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from kdbgtest.matrix import model
-from kdbgtest.matrix.spec import MatrixError
+from kdbgtest.matrix.spec import MatrixError, read_yaml
 
 _KEYS = {"scenario", "step", "aspect", "contains", "why"}
 
@@ -44,12 +42,7 @@ class Rule:
 
 def load(path: Path) -> list[Rule]:
     """The rules of `path`; a malformed entry is a one-line error naming the file and the entry."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    except OSError as exc:
-        raise MatrixError(f"cannot read accepted differences {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise MatrixError(f"{path} is not valid YAML: {exc}") from None
+    data = read_yaml(path, "accepted differences") or []
     if not isinstance(data, list):
         raise MatrixError(f"{path}: expected a list of entries with `scenario` and `why`")
     rules = []

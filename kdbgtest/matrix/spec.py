@@ -147,13 +147,19 @@ def _kind_file(path: Path) -> ClusterSpec:
     return ClusterSpec(str(path), label + (f" {gates}" if gates else ""), "kind", version, kind_config=path)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path, what: str) -> Any:
+    """The YAML document of `path` (None when empty); a MatrixError naming `what` and `path` when the file cannot
+    be read or is not YAML."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise MatrixError(f"cannot read cluster file {path}: {exc.strerror}") from None
+        raise MatrixError(f"cannot read {what} {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise MatrixError(f"cluster file {path} is not valid YAML: {exc}") from None
+        raise MatrixError(f"{what} {path} is not valid YAML: {exc}") from None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    data = read_yaml(path, "cluster file")
     if not isinstance(data, dict):
         raise MatrixError(f"cluster file {path} must be a mapping with `kind: SimCluster` or `kind: Cluster`")
     return data

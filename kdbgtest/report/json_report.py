@@ -45,28 +45,19 @@ def reporter(path: Path) -> JsonReporter:
     return JsonReporter(path)
 
 
-class JsonReporter:
+class JsonReporter(record.FileReporter):
     """Collects every event; writes the document to `path` when the run finishes and on close."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        super().__init__(path)
         self.events: list[events.Event] = []
-        self.recorder = record.Recorder()
 
     def handle(self, event: events.Event) -> None:
         self.events.append(event)
-        self.recorder.add(event)
-        if isinstance(event, events.RunFinished):
-            self.write()
+        super().handle(event)
 
-    def close(self) -> None:
-        self.write()
-
-    def write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".partial")
+    def _write_to(self, partial: Path) -> None:
         partial.write_text(json.dumps(self.document(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        partial.replace(self.path)
 
     def document(self) -> dict[str, Any]:
         return {

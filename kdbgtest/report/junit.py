@@ -32,7 +32,6 @@ import junitparser
 from junitparser import xunit2
 
 from kdbgtest.report import record
-from kdbgtest.runner import events
 
 # Characters XML 1.0 cannot carry, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -50,32 +49,20 @@ def reporter(path: Path) -> JUnitReporter:
     return JUnitReporter(path)
 
 
-class JUnitReporter:
+class JUnitReporter(record.FileReporter):
     """Collects events; writes `path` as JUnit XML when the run finishes (and on close)."""
 
     def __init__(self, path: Path, *, root: Path | None = None, tail_lines: int = record.TAIL_LINES) -> None:
-        self.path = path
+        super().__init__(path)
         self.root = root or Path.cwd()
         self.tail_lines = tail_lines
-        self.recorder = record.Recorder()
         self._timestamp = datetime.now(UTC).replace(microsecond=0).isoformat()
         self._started = time.monotonic()
 
-    def handle(self, event: events.Event) -> None:
-        self.recorder.add(event)
-        if isinstance(event, events.RunFinished):
-            self.write()
-
-    def close(self) -> None:
-        self.write()
-
-    def write(self) -> None:
+    def _write_to(self, partial: Path) -> None:
         tree = ET.ElementTree(ET.fromstring(self.document().tostring()))
         ET.indent(tree)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".partial")
         tree.write(partial, encoding="utf-8", xml_declaration=True)
-        partial.replace(self.path)
 
     def document(self) -> xunit2.JUnitXml:
         """The `<testsuites>` document for everything recorded so far."""

@@ -63,6 +63,32 @@ class Recorder:
         return record
 
 
+class FileReporter:
+    """A reporter that records the run and (re)writes one file from it when the run finishes and on close,
+    atomically: a `.partial` file beside it, renamed into place. Subclasses write the file in `_write_to`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.recorder = Recorder()
+
+    def handle(self, event: events.Event) -> None:
+        self.recorder.add(event)
+        if isinstance(event, events.RunFinished):
+            self.write()
+
+    def close(self) -> None:
+        self.write()
+
+    def write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".partial")
+        self._write_to(partial)
+        partial.replace(self.path)
+
+    def _write_to(self, partial: Path) -> None:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class Failure:
     """A failed (or errored) scenario, described for people."""

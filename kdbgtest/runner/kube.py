@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from kdbgtest.base import process, waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
@@ -24,6 +25,15 @@ CALL_TIMEOUT = 30.0
 # Most states on a healthy cluster arrive within a fraction of a second; a fixed 0.5 s lost ~0.25 s per wait.
 FIRST_POLL = 0.05
 MAX_POLL = 0.5
+
+T = TypeVar("T")
+
+
+def poll(probe: Callable[[], tuple[bool, T]], *, timeout: float, what: str, describe: Callable[[T], str] = str) -> T:
+    """`waiting.wait_for` at the runner's pace: the first pause `FIRST_POLL`, growing up to `MAX_POLL`."""
+    return waiting.wait_for(
+        probe, timeout=timeout, what=what, interval=FIRST_POLL, max_interval=MAX_POLL, describe=describe
+    )
 
 
 @dataclass(frozen=True)
@@ -122,14 +132,7 @@ class Kubectl:
             return False, state(obj) if state else "still there"
 
         try:
-            waiting.wait_for(
-                gone,
-                timeout=timeout,
-                what=f"{label} to be deleted",
-                interval=FIRST_POLL,
-                max_interval=MAX_POLL,
-                describe=str,
-            )
+            poll(gone, timeout=timeout, what=f"{label} to be deleted")
         except StepTimeout as exc:
             return f"{label}: {exc}"
         return None

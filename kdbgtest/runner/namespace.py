@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from kdbgtest.base import waiting
 from kdbgtest.base.errors import ClusterError, CommandFailed, KdbgtestError
 from kdbgtest.base.k8s import Obj
 from kdbgtest.runner import kube
@@ -102,14 +101,7 @@ def _await_default_service_account(client: kube.Kubectl, name: str) -> None:
             return "doesn't have a resource type" in str(exc), str(exc)
         return found is not None, "not created yet"
 
-    waiting.wait_for(
-        present,
-        timeout=SERVICE_ACCOUNT_TIMEOUT,
-        what=f"service account default in namespace {name}",
-        interval=kube.FIRST_POLL,
-        max_interval=kube.MAX_POLL,
-        describe=str,
-    )
+    kube.poll(present, timeout=SERVICE_ACCOUNT_TIMEOUT, what=f"service account default in namespace {name}")
 
 
 def is_ours(client: kube.Kubectl, name: str, run_id: str) -> bool:

@@ -252,20 +252,26 @@ class Reader:
         )
         return self.api.call_api(method, url, header_params=headers, body=serialized, _request_timeout=timeout).response
 
-    def _send(
-        self, method: str, path: str, query: list[tuple[str, str]], body: Obj, timeout: float, *, missing_ok: bool
-    ) -> bool:
-        """A write; False for a 404 with `missing_ok`. A refusal: `ClusterError` in kubectl's words."""
+    def _call(
+        self, method: str, path: str, query: list[tuple[str, str]], timeout: float, body: Obj | None = None
+    ) -> tuple[Any, bytes]:
+        """One whole request: the response and its body. No answer at all: `ClusterError` naming the request."""
         from kubernetes.client import exceptions
 
         try:
             response = self._request(path, query, timeout, method=method, body=body)
             try:
-                answer = response.data
+                return response, response.data
             finally:
                 response.release_conn()
         except (exceptions.ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterError(f"{method} {path} failed: {type(exc).__name__}: {exc}") from None
+
+    def _send(
+        self, method: str, path: str, query: list[tuple[str, str]], body: Obj, timeout: float, *, missing_ok: bool
+    ) -> bool:
+        """A write; False for a 404 with `missing_ok`. A refusal: `ClusterError` in kubectl's words."""
+        response, answer = self._call(method, path, query, timeout, body)
         if response.status == 404 and missing_ok:
             return False
         if response.status >= 300:
@@ -273,16 +279,7 @@ class Reader:
         return True
 
     def _json(self, path: str, query: list[tuple[str, str]], timeout: float, *, missing_ok: bool = False) -> Obj | None:
-        from kubernetes.client import exceptions
-
-        try:
-            response = self._request(path, query, timeout)
-            try:
-                body = response.data
-            finally:
-                response.release_conn()
-        except (exceptions.ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterError(f"GET {path} failed: {type(exc).__name__}: {exc}") from None
+        response, body = self._call("GET", path, query, timeout)
         if response.status == 404 and missing_ok:
             return None
         if response.status != 200:

@@ -7,7 +7,7 @@ combined with `and`, `or`, `not` and parentheses (`-k "crash and not node"`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster.base import ClusterInfo
@@ -56,20 +56,25 @@ def matches(expression: str, haystack: Iterable[str]) -> bool:
     return value
 
 
+_Parser = Callable[[list[str], list[str]], tuple[bool, list[str]]]
+
+
 def _parse_or(tokens: list[str], texts: list[str]) -> tuple[bool, list[str]]:
-    value, rest = _parse_and(tokens, texts)
-    while rest and rest[0] == "or":
-        right, rest = _parse_and(rest[1:], texts)
-        value = value or right
-    return value, rest
+    return _parse_chain("or", _parse_and, tokens, texts)
 
 
 def _parse_and(tokens: list[str], texts: list[str]) -> tuple[bool, list[str]]:
-    value, rest = _parse_not(tokens, texts)
-    while rest and rest[0] == "and":
-        right, rest = _parse_not(rest[1:], texts)
-        value = value and right
-    return value, rest
+    return _parse_chain("and", _parse_not, tokens, texts)
+
+
+def _parse_chain(word: str, operand: _Parser, tokens: list[str], texts: list[str]) -> tuple[bool, list[str]]:
+    """`operand (word operand)*`, left to right: true if any operand is (`or`) or every one is (`and`)."""
+    value, rest = operand(tokens, texts)
+    values = [value]
+    while rest and rest[0] == word:
+        value, rest = operand(rest[1:], texts)
+        values.append(value)
+    return (any(values) if word == "or" else all(values)), rest
 
 
 def _parse_not(tokens: list[str], texts: list[str]) -> tuple[bool, list[str]]:

@@ -17,7 +17,6 @@ import dataclasses
 import shlex
 from dataclasses import dataclass, field
 
-from kdbgtest.base import waiting
 from kdbgtest.base.errors import ClusterError, KdbgtestError, StepTimeout
 from kdbgtest.base.k8s import Obj
 from kdbgtest.runner import cleanup, kube, namespace
@@ -92,12 +91,10 @@ class SharedNamespace:
             return not names, ", ".join(names) or "nothing"
 
         try:
-            waiting.wait_for(
+            kube.poll(
                 left,
                 timeout=timeout,
                 what=f"the run's objects in namespace {self.name} to be deleted",
-                interval=kube.FIRST_POLL,
-                max_interval=kube.MAX_POLL,
                 describe=lambda names: f"still there: {names}",
             )
         except StepTimeout as exc:

@@ -287,12 +287,10 @@ def _poll(evaluate: Callable[[], checks.CheckResult], within: float | None, what
         return found.ok, found
 
     try:
-        return waiting.wait_for(
+        return kube.poll(
             probe,
             timeout=within,
             what=what,
-            interval=kube.FIRST_POLL,
-            max_interval=kube.MAX_POLL,
             describe=lambda r: "; ".join(r.failures),
         )
     except StepTimeout as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kdbgtest.base import k8s, waiting
+from kdbgtest.base import k8s
 from kdbgtest.base.errors import KdbgtestError, StepFailed
 from kdbgtest.debug import stuck
 from kdbgtest.runner import kube
@@ -64,14 +64,7 @@ def wait_state(client: kube.Kubectl, action: model.WaitAction, *, namespace: str
             _fail_if_stuck(obj, action)
         return seen.done, seen.text
 
-    return waiting.wait_for(
-        probe,
-        timeout=timeout,
-        what=describe_target(action),
-        interval=kube.FIRST_POLL,
-        max_interval=kube.MAX_POLL,
-        describe=str,
-    )
+    return kube.poll(probe, timeout=timeout, what=describe_target(action))
 
 
 def _fail_if_stuck(obj: k8s.Obj, action: model.WaitAction) -> None:

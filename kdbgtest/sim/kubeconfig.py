@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from kdbgtest.base import named_users
 from kdbgtest.base.errors import ClusterError
 from kdbgtest.sim import users
 
@@ -33,18 +34,16 @@ def build(cluster: str, server: str, ca_pem: bytes, token: str) -> Config:
     """A complete kubeconfig whose current context is the sim cluster `cluster`."""
     name = entry_name(cluster)
     ca_data = base64.b64encode(ca_pem).decode()
+    named = {u: named_users.kubeconfig_entry(u) for u in named_users.NAMES}
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "preferences": {},
         "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
         "users": [{"name": name, "user": {"token": token}}]
-        + [{"name": users.kubeconfig_entry(u), "user": {"token": users.token_for(token, u)}} for u in users.NAMED],
+        + [{"name": entry, "user": {"token": users.token_for(token, u)}} for u, entry in named.items()],
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}]
-        + [
-            {"name": users.kubeconfig_entry(u), "context": {"cluster": name, "user": users.kubeconfig_entry(u)}}
-            for u in users.NAMED
-        ],
+        + [{"name": entry, "context": {"cluster": name, "user": entry}} for entry in named.values()],
         "current-context": name,
     }
 
@@ -110,7 +109,7 @@ def remove(path: Path, cluster: str, *, delete_if_empty: bool) -> None:
         return
     config = load(path)
     name = entry_name(cluster)
-    ours = {name, *(users.kubeconfig_entry(u) for u in users.NAMED)}
+    ours = {name, *(named_users.kubeconfig_entry(u) for u in named_users.NAMES)}
     for section in _SECTIONS:
         if config.get(section):
             config[section] = [item for item in config[section] if item.get("name") not in ours]
