@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdbgtest import about, clean_cli, completion, images_cli, options
-from kdbgtest.base import interrupt, outputs, waiting
+from kdbgtest.base import commandline, interrupt, outputs, waiting
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.local import cli as local_cli
 from kdbgtest.matrix import cli as matrix_cli
@@ -293,7 +293,7 @@ def _command(
 ) -> argparse.ArgumentParser:
     sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
     if paths:
-        sub.add_argument("paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)")
+        commandline.add_paths(sub)
     sub.set_defaults(func=func)
     return sub
 
@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with signals, waiting.showing_progress(progress.StatusLine()):
             code: int = args.func(args)
     except KdbgtestError as exc:
-        print(f"kdbgtest: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"kdbgtest: error: {commandline.one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except interrupt.ClusterLost as lost:
         where = f", during {lost.where}" if lost.where else ""
@@ -327,10 +327,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kdbgtest: {BUG_REPORT}", file=sys.stderr)
         return 3
     return code
-
-
-def _one_line(exc: KdbgtestError) -> str:
-    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ Honest limits (each one gives a clear error or is visible in the result, never a
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,23 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest.base import k8s
-from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
+from kdbgtest.base.errors import ScenarioError, StepTimeout
 from kdbgtest.base.k8s import Obj
 from kdbgtest.debug import api_stream, argv, dialogue, podgen, stuck
 from kdbgtest.debug.api_client import Api, Failure
-from kdbgtest.debug.driver import (
-    DEBUG_CONTAINER,
-    DEBUG_POD,
-    CommandResult,
-    Dialogue,
-    SessionFailed,
-    SessionTimeout,
-)
+from kdbgtest.debug.driver import DEBUG_CONTAINER, DEBUG_POD, CommandResult, Driver, SessionFailed, StepRequest
 from kdbgtest.debug.kubectl_driver import KubectlDriver, known_captures
 from kdbgtest.scenario import model
 
 ARGV_PREFIX = "kubernetes-client:"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # What kubectl prints on stderr before it attaches (unless -q), with or without -i/-t.
 HINT = [
     "All commands and output from this session will be recorded in container logs, including credentials and "
@@ -64,6 +55,7 @@ class Step:
     """One debug/exec step in progress: what it printed, captured and attaches to."""
 
     argv: list[str]
+    request: StepRequest
     deadline: float
     started: float = field(default_factory=time.monotonic)
     printed: podgen.Printed = field(default_factory=podgen.Printed)
@@ -102,7 +94,7 @@ class Target:
     ephemeral: bool
 
 
-class ApiDriver:
+class ApiDriver(Driver):
     """Debug and exec steps through the kubernetes client; `kubectl` steps through `kubectl_driver`."""
 
     def __init__(
@@ -135,23 +127,11 @@ class ApiDriver:
 
     # -- the Driver protocol ------------------------------------------------------------------------------
 
-    def debug(
-        self,
-        action: model.DebugAction,
-        *,
-        namespace: str,
-        session: Dialogue | None,
-        timeout: float,
-        step_slug: str,
-    ) -> CommandResult:
+    def debug_step(self, action: model.DebugAction, request: StepRequest) -> CommandResult:
         """Create the debug container (ephemeral, copy or node pod) and, like kubectl, attach if asked."""
-        if session and not action.interactive:
-            raise ScenarioError("a step with a `session:` must be `interactive: true`")
-        custom = Path(f"{step_slug}.custom.json") if action.custom is not None else None
-        step = Step(
-            [ARGV_PREFIX, *argv.debug_argv(action, namespace=namespace, custom_file=custom)],
-            time.monotonic() + timeout,
-        )
+        namespace = request.namespace
+        custom = Path(f"{request.slug}.custom.json") if action.custom is not None else None
+        step = _step(argv.debug_argv(action, namespace=namespace, custom_file=custom), request)
         step.captures.update(known_captures(action))
         self.api.warnings.clear()
         refused = ""
@@ -167,46 +147,27 @@ class ApiDriver:
             return step.result(1, stderr=refused)
         if target is None or not podgen.attaches(action):
             return step.result(0)
-        return self._attach(action, target, step, session, step_slug)
+        return self._attach(action, target, step)
 
-    def exec(
-        self,
-        action: model.ExecAction,
-        *,
-        namespace: str,
-        session: Dialogue | None,
-        timeout: float,
-        step_slug: str,
-    ) -> CommandResult:
+    def exec_step(self, action: model.ExecAction, request: StepRequest) -> CommandResult:
         """`kubectl exec` through the exec WebSocket; the exit code comes from the status channel."""
-        if session and not action.interactive:
-            raise ScenarioError("a step with a `session:` must be `interactive: true`")
-        step = Step([ARGV_PREFIX, *argv.exec_argv(action, namespace=namespace)], time.monotonic() + timeout)
+        namespace = request.namespace
+        step = _step(argv.exec_argv(action, namespace=namespace), request)
         try:
             container = self._exec_container(action, namespace, step)
             ws = self.api.exec(action.pod, namespace, container, list(action.command), interactive=action.interactive)
         except Failure as exc:
             return step.result(1, stderr=exc.text + "\n")
         if action.interactive:
-            term = self._terminal(ws, step, step_slug, tty=True, press_enter=False)
-            return self._play(term, step, session, wait_for_hint=False)
+            term = self._terminal(ws, step, tty=True, press_enter=False)
+            return self._play(term, step, wait_for_hint=False)
         out, err, status = api_stream.collect(ws, step.remaining("the exec"), f"exec in {action.pod}")
         ended = api_stream.exit_status(status)
         return step.result(ended.code, stdout=out, stderr=err + (ended.line + "\n" if ended.line else ""))
 
-    def kubectl(
-        self,
-        action: model.KubectlAction,
-        *,
-        namespace: str,
-        session: Dialogue | None,
-        timeout: float,
-        step_slug: str,
-    ) -> CommandResult:
+    def kubectl_step(self, action: model.KubectlAction, request: StepRequest) -> CommandResult:
         """A `kubectl` step is by definition kubectl: run by the kubectl driver."""
-        return self.kubectl_driver.kubectl(
-            action, namespace=namespace, session=session, timeout=timeout, step_slug=step_slug
-        )
+        return self.kubectl_driver.kubectl_step(action, request)
 
     # -- creating the debug container -----------------------------------------------------------------------
 
@@ -244,9 +205,7 @@ class ApiDriver:
 
     # -- attaching ------------------------------------------------------------------------------------------
 
-    def _attach(
-        self, action: model.DebugAction, target: Target, step: Step, session: Dialogue | None, slug: str
-    ) -> CommandResult:
+    def _attach(self, action: model.DebugAction, target: Target, step: Step) -> CommandResult:
         """Wait for the container, then attach like kubectl: its logs instead if it already terminated, or
         (with a warning) if the attach is refused."""
         tty = podgen.tty_of(action)
@@ -255,7 +214,7 @@ class ApiDriver:
                 target.pod, target.namespace, target.container, step.remaining, step.printed.stderr.append
             )
             if terminated:
-                return self._logs_instead(target, step, slug, action.interactive)
+                return self._logs_instead(target, step, action.interactive)
         except Failure as exc:
             return step.result(1, stderr=exc.text + "\n")
         except stuck.CannotStart as exc:
@@ -266,18 +225,18 @@ class ApiDriver:
             ws = self.api.attach(target.pod, target.namespace, target.container, stdin=action.interactive, tty=tty)
         except Failure as exc:
             step.printed.stderr.append(_attach_warning(target, exc.detail))
-            return self._logs_instead(target, step, slug, action.interactive)
+            return self._logs_instead(target, step, action.interactive)
         if not action.interactive:
             out, err, status = api_stream.collect(ws, step.remaining("the attach"), f"attach to {target.container}")
             ended = api_stream.exit_status(status)
             if ended.error:
                 step.printed.stderr.append(_attach_warning(target, ended.error))
-                return self._logs_instead(target, step, slug, interactive=False)
+                return self._logs_instead(target, step, interactive=False)
             return step.result(ended.code, stdout=out, stderr=err + (ended.line + "\n" if ended.line else ""))
         hint = not action.quiet
         on_end = self._attach_end(target, session_line=_session_ended(target) if hint and tty else "")
-        term = self._terminal(ws, step, slug, tty=tty, press_enter=hint, on_end=on_end, redraw=True)
-        return self._play(term, step, session, wait_for_hint=hint)
+        term = self._terminal(ws, step, tty=tty, press_enter=hint, on_end=on_end, redraw=True)
+        return self._play(term, step, wait_for_hint=hint)
 
     def _attach_end(self, target: Target, session_line: str) -> Callable[[api_stream.Ended], tuple[str, int]]:
         """What kubectl prints when an attach ends: `Session ended, ...` (TTY, not -q), or, if the attach
@@ -295,7 +254,7 @@ class ApiDriver:
 
         return on_end
 
-    def _logs_instead(self, target: Target, step: Step, slug: str, interactive: bool) -> CommandResult:
+    def _logs_instead(self, target: Target, step: Step, interactive: bool) -> CommandResult:
         """kubectl prints the debug container's logs when it cannot attach (it terminated, or attach failed)."""
         try:
             logs = self.api.logs(target.pod, target.namespace, target.container)
@@ -303,7 +262,7 @@ class ApiDriver:
             return step.result(1, stderr=exc.text + "\n")
         if not interactive:
             return step.result(0, stdout=logs)
-        transcript = self.artifacts / f"{_safe(slug)}.transcript.txt"
+        transcript = step.request.artifact(self.artifacts, ".transcript.txt")
         transcript.parent.mkdir(parents=True, exist_ok=True)
         text = "".join(line + "\n" for line in [*step.printed.stdout, *step.printed.stderr]) + logs
         transcript.write_text(text, encoding="utf-8")
@@ -316,7 +275,6 @@ class ApiDriver:
         self,
         ws: Any,
         step: Step,
-        slug: str,
         *,
         tty: bool,
         press_enter: bool,
@@ -328,7 +286,7 @@ class ApiDriver:
         return api_stream.StreamTerminal(
             ws,
             name="the session",
-            transcript=self.artifacts / f"{_safe(slug)}.transcript.txt",
+            transcript=step.request.artifact(self.artifacts, ".transcript.txt"),
             tty=tty,
             preface=preface,
             press_enter=press_enter,
@@ -336,34 +294,16 @@ class ApiDriver:
             on_end=on_end,
         )
 
-    def _play(
-        self, term: api_stream.StreamTerminal, step: Step, items: Dialogue | None, *, wait_for_hint: bool
-    ) -> CommandResult:
-        outcome = dialogue.Outcome()
-        error: StepTimeout | StepFailed | None = None
-        try:
-            dialogue.run(term, items, outcome, deadline=step.deadline, wait_for_hint=wait_for_hint)
-        except (StepTimeout, StepFailed) as exc:
-            error = exc
-        finally:
-            term.close()
-        code = (
-            outcome.exit_code if outcome.exit_code is not None else (term.exit_code if term.ended_by_itself else None)
-        )
-        result = CommandResult(
+    def _play(self, term: api_stream.StreamTerminal, step: Step, *, wait_for_hint: bool) -> CommandResult:
+        return dialogue.play(
+            term,
+            step.request.session,
             argv=step.argv,
-            exit_code=code,
-            stdout=term.text,
-            stderr="",
-            output=term.text,
-            transcript=term.transcript,
-            captures={**step.captures, **outcome.captures},
-            duration=time.monotonic() - step.started,
+            started=step.started,
+            deadline=step.deadline,
+            captures=step.captures,
+            wait_for_hint=wait_for_hint,
         )
-        if error is not None:
-            kind = SessionTimeout if isinstance(error, StepTimeout) else SessionFailed
-            raise kind(f"{error} (transcript: {term.transcript})", result) from None
-        return result
 
     # -- API calls ------------------------------------------------------------------------------------------
 
@@ -403,6 +343,6 @@ def _attach_warning(target: Target, error: str) -> str:
     return f"warning: couldn't attach to pod/{target.pod}, falling back to streaming logs: {error}"
 
 
-def _safe(slug: str) -> str:
-    """The step slug as a file name (the same rule as the kubectl driver's transcripts)."""
-    return _UNSAFE.sub("-", slug).strip("-") or "step"
+def _step(args: list[str], request: StepRequest) -> Step:
+    """A step starting now, its argv the kubectl command it stands for."""
+    return Step([ARGV_PREFIX, *args], request, time.monotonic() + request.timeout)

@@ -137,16 +137,11 @@ class StreamTerminal(ExpectingTerminal):
         redraw: bool = False,
         on_end: Callable[[Ended], tuple[str, int]] = default_end,
     ) -> None:
-        super().__init__(name)
-        self.transcript = transcript
+        super().__init__(name, transcript)
         self._channels = Channels(ws)
         self._tty = tty
         self._on_end = on_end
         self._cleaner = ansi.Cleaner()
-        self._exit_code: int | None = None
-        self._stopped = False
-        transcript.parent.mkdir(parents=True, exist_ok=True)
-        self._log = transcript.open("w", encoding="utf-8", newline="")
         self._append(preface)
         if tty:
             for size in (RESIZE_LARGER, RESIZE_ACTUAL) if redraw else (RESIZE_ACTUAL,):
@@ -154,16 +149,6 @@ class StreamTerminal(ExpectingTerminal):
         self._hint_pressed = press_enter
         if press_enter:  # kubectl's session presses Enter once after the prompt hint (session.py)
             self.send_line("")
-
-    # -- what was seen --------------------------------------------------------------------------------------
-
-    @property
-    def exit_code(self) -> int | None:
-        return self._exit_code
-
-    @property
-    def ended_by_itself(self) -> bool:
-        return not self._stopped
 
     # -- expectations (expect_text and expect_regex come from ExpectingTerminal) ----------------------------
 

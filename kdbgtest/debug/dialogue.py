@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from kdbgtest.base.errors import StepFailed, StepTimeout
-from kdbgtest.debug.driver import Dialogue
+from kdbgtest.debug.driver import CommandResult, Dialogue, SessionFailed, SessionTimeout
 from kdbgtest.scenario import model
 
 
@@ -34,6 +35,20 @@ class Terminal(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def transcript(self) -> Path: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def exit_code(self) -> int | None: ...
+
+    @property
+    def ended_by_itself(self) -> bool: ...
+
+    def close(self) -> None: ...
 
     def tail(self, lines: int = ...) -> str: ...
 
@@ -80,6 +95,52 @@ def run(
             session.wait_for_raw_mode(_remaining(deadline, "kubectl to switch its terminal to raw mode"))
             typed = True
         _play(session, item, deadline, outcome)
+
+
+def play(
+    term: Terminal,
+    items: Dialogue | None,
+    *,
+    argv: list[str],
+    started: float,
+    deadline: float,
+    captures: Mapping[str, str],
+    wait_for_hint: bool,
+    tty: bool = False,
+    first: Callable[[], object] | None = None,
+    scan: Callable[[str], Mapping[str, str]] | None = None,
+) -> CommandResult:
+    """An interactive step's result: call `first` (a wait of the driver's own), `run` the dialogue, close `term`.
+
+    The exit code is the one the dialogue saw end, else the program's if it ended by itself, else None. The
+    captures are `captures`, then what `scan` finds in the session's text, then the dialogue's own. A dialogue
+    that did not go as written raises `SessionTimeout`/`SessionFailed` carrying the result.
+    """
+    outcome = Outcome()
+    error: StepTimeout | StepFailed | None = None
+    try:
+        if first is not None:
+            first()
+        run(term, items, outcome, deadline=deadline, wait_for_hint=wait_for_hint, tty=tty)
+    except (StepTimeout, StepFailed) as exc:
+        error = exc
+    finally:
+        term.close()
+    code = outcome.exit_code if outcome.exit_code is not None else (term.exit_code if term.ended_by_itself else None)
+    result = CommandResult(
+        argv=argv,
+        exit_code=code,
+        stdout=term.text,
+        stderr="",
+        output=term.text,
+        transcript=term.transcript,
+        captures={**captures, **(scan(term.text) if scan else {}), **outcome.captures},
+        duration=time.monotonic() - started,
+    )
+    if error is not None:
+        kind = SessionTimeout if isinstance(error, StepTimeout) else SessionFailed
+        raise kind(f"{error} (transcript: {term.transcript})", result) from None
+    return result
 
 
 def _play(session: Terminal, item: model.DialogueItem, deadline: float, outcome: Outcome) -> None:

@@ -2,9 +2,10 @@
 `StreamTerminal`.
 
 A subclass reads its source in chunks (`_read`), appends the cleaned text to `_text`, sets `_eof` when the
-source has ended, and says the exit code once it has (`_ended_code`). Expectations consume `_text` in order, like
-pexpect: each search starts where the previous match ended. Every wait has a deadline and, when it fails, says
-what was last seen.
+source has ended, and says the exit code once it has (`_ended_code`, kept in `_exit_code`); `close` stops the
+source (setting `_stopped` if it had to end it) and closes the raw transcript `_log`. Expectations consume
+`_text` in order, like pexpect: each search starts where the previous match ended. Every wait has a deadline
+and, when it fails, says what was last seen.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import abc
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from kdbgtest.base import cancel
@@ -26,11 +28,16 @@ T = TypeVar("T")
 class ExpectingTerminal(abc.ABC):
     """Cleaned output consumed by `expect_text` / `expect_regex`; see the module docstring."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, transcript: Path) -> None:
         self.name = name
+        self.transcript = transcript  # the raw output, unmodified
         self._text = ""
         self._cursor = 0
         self._eof = False
+        self._exit_code: int | None = None
+        self._stopped = False  # close() had to stop the program
+        transcript.parent.mkdir(parents=True, exist_ok=True)
+        self._log = transcript.open("w", encoding="utf-8", newline="")
 
     @abc.abstractmethod
     def _read(self, timeout: float) -> None:
@@ -40,12 +47,26 @@ class ExpectingTerminal(abc.ABC):
     def _ended_code(self) -> int:
         """The exit code, once `_eof` is set."""
 
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop the program if it still runs (setting `_stopped`) and close the transcript. Idempotent."""
+
     # -- what was seen ---------------------------------------------------------------------------------------
 
     @property
     def text(self) -> str:
         """Everything printed so far, cleaned of escape sequences."""
         return self._text
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code once the program has ended (for kubectl, 128+N for a signal N), else None."""
+        return self._exit_code
+
+    @property
+    def ended_by_itself(self) -> bool:
+        """After close(): whether the program had ended before close() would have had to stop it."""
+        return not self._stopped
 
     def tail(self, lines: int = TAIL_LINES) -> str:
         """The last `lines` lines of the cleaned text."""

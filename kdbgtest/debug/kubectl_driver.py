@@ -12,19 +12,18 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from kdbgtest.base import k8s, process
-from kdbgtest.base.errors import ScenarioError, StepFailed, StepTimeout
 from kdbgtest.debug import ansi, argv, dialogue, hintwait, stuck
 from kdbgtest.debug.driver import (
     DEBUG_CONTAINER,
     DEBUG_POD,
     CommandResult,
-    Dialogue,
-    SessionFailed,
-    SessionTimeout,
+    Driver,
+    StepRequest,
     impersonation_args,
 )
 from kdbgtest.debug.session import Session
@@ -38,10 +37,9 @@ _DEFAULTED = re.compile(r"^Defaulting debug container name to (?P<debug_containe
 _NODE_POD = re.compile(
     r"^Creating debugging pod (?P<debug_pod>\S+) with container (?P<debug_container>\S+) on node \S+\.$", re.M
 )
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class KubectlDriver:
+class KubectlDriver(Driver):
     """Runs `kubectl debug|exec|...` against one cluster; files for each step go into `artifacts`."""
 
     def __init__(
@@ -66,64 +64,38 @@ class KubectlDriver:
         other.base = [*self.base, *impersonation_args(identity)]
         return other
 
-    def debug(
-        self,
-        action: model.DebugAction,
-        *,
-        namespace: str,
-        session: Dialogue | None,
-        timeout: float,
-        step_slug: str,
-    ) -> CommandResult:
+    def debug_step(self, action: model.DebugAction, step: StepRequest) -> CommandResult:
         """`kubectl debug`; captures `debug_container` and `debug_pod` from the action and kubectl output."""
-        custom = self._write_custom(action.custom, step_slug) if action.custom is not None else None
-        args = argv.debug_argv(action, namespace=namespace, custom_file=custom)
+        custom = self._write_custom(action.custom, step) if action.custom is not None else None
+        args = argv.debug_argv(action, namespace=step.namespace, custom_file=custom)
         known = known_captures(action)
         if not action.interactive:
-            return self._run(args, session, timeout, known)
+            return self._run(args, step.timeout, known)
         tty = action.interactive if action.tty is None else action.tty
         hint = tty and not action.quiet and action.attach is not False
-        look = self._looker(namespace, known)
-        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, tty=tty, known=known, look=look)
+        look = self._looker(step.namespace, known)
+        return self._interactive(args, step, wait_for_hint=hint, tty=tty, known=known, look=look)
 
-    def exec(
-        self,
-        action: model.ExecAction,
-        *,
-        namespace: str,
-        session: Dialogue | None,
-        timeout: float,
-        step_slug: str,
-    ) -> CommandResult:
+    def exec_step(self, action: model.ExecAction, step: StepRequest) -> CommandResult:
         """`kubectl exec` (kubectl prints no prompt hint for exec, so a dialogue starts at once)."""
-        args = argv.exec_argv(action, namespace=namespace)
+        args = argv.exec_argv(action, namespace=step.namespace)
         if not action.interactive:
-            return self._run(args, session, timeout, {})
-        return self._interactive(args, session, timeout, step_slug, wait_for_hint=False, tty=True, known={})
+            return self._run(args, step.timeout, {})
+        return self._interactive(args, step, wait_for_hint=False, tty=True, known={})
 
-    def kubectl(
-        self,
-        action: model.KubectlAction,
-        *,
-        namespace: str,
-        session: Dialogue | None,
-        timeout: float,
-        step_slug: str,
-    ) -> CommandResult:
+    def kubectl_step(self, action: model.KubectlAction, step: StepRequest) -> CommandResult:
         """Any kubectl command. `attach`, `debug` and `run` with a TTY and without `-q` print the prompt hint,
         so their dialogue waits for it as a debug step's does."""
-        args = argv.kubectl_argv(action, namespace=namespace)
+        args = argv.kubectl_argv(action, namespace=step.namespace)
         if not action.interactive:
-            return self._run(args, session, timeout, {})
+            return self._run(args, step.timeout, {})
         hint = prints_prompt_hint(action.args)
         tty = requests_tty(action.args)
-        return self._interactive(args, session, timeout, step_slug, wait_for_hint=hint, tty=tty, known={})
+        return self._interactive(args, step, wait_for_hint=hint, tty=tty, known={})
 
     # -- the two ways of running ---------------------------------------------------------------------------
 
-    def _run(self, args: list[str], session: Dialogue | None, timeout: float, known: dict[str, str]) -> CommandResult:
-        if session:
-            raise ScenarioError("a step with a `session:` must be `interactive: true`")
+    def _run(self, args: list[str], timeout: float, known: dict[str, str]) -> CommandResult:
         done = process.run([*self.base, *args], timeout=timeout, check=False, env=self.env)
         output = ansi.strip(done.output)
         return CommandResult(
@@ -140,9 +112,7 @@ class KubectlDriver:
     def _interactive(
         self,
         args: list[str],
-        items: Dialogue | None,
-        timeout: float,
-        step_slug: str,
+        step: StepRequest,
         *,
         wait_for_hint: bool,
         tty: bool,
@@ -152,33 +122,24 @@ class KubectlDriver:
         """`look(container, text so far)`, if given, says why a container kubectl waits for cannot start."""
         full = [*self.base, *args]
         started = time.monotonic()
-        transcript = self.artifacts / f"{_safe(step_slug)}.transcript.txt"
-        outcome = dialogue.Outcome()
-        error: StepTimeout | StepFailed | None = None
+        deadline = started + step.timeout
+        transcript = step.artifact(self.artifacts, ".transcript.txt")
         with Session(full, transcript=transcript, env=self.env) as term:
-            try:
-                if wait_for_hint and look is not None:
-                    hintwait.wait_for_hint(term, started + timeout, lambda c: look(c, term.text))
-                    wait_for_hint = False
-                dialogue.run(term, items, outcome, deadline=started + timeout, wait_for_hint=wait_for_hint, tty=tty)
-            except (StepTimeout, StepFailed) as exc:
-                error = exc
-            term.close()
-            exit_code = outcome.exit_code if outcome.exit_code is not None else _ended(term)
-        result = CommandResult(
-            argv=full,
-            exit_code=exit_code,
-            stdout=term.text,
-            stderr="",
-            output=term.text,
-            transcript=transcript,
-            captures={**known, **printed_captures(term.text), **outcome.captures},
-            duration=time.monotonic() - started,
-        )
-        if error is not None:
-            kind = SessionTimeout if isinstance(error, StepTimeout) else SessionFailed
-            raise kind(f"{error} (transcript: {transcript})", result) from None
-        return result
+            first = None
+            if wait_for_hint and look is not None:
+                first = partial(hintwait.wait_for_hint, term, deadline, lambda c: look(c, term.text))
+            return dialogue.play(
+                term,
+                step.session,
+                argv=full,
+                started=started,
+                deadline=deadline,
+                captures=known,
+                scan=printed_captures,
+                wait_for_hint=wait_for_hint and first is None,
+                tty=tty,
+                first=first,
+            )
 
     def _looker(self, namespace: str, known: dict[str, str]) -> Callable[[str, str], str | None]:
         """How `_interactive` asks why a debug container does not start: the pod is the one the step names, or
@@ -199,9 +160,9 @@ class KubectlDriver:
 
         return look
 
-    def _write_custom(self, custom: dict[str, Any], step_slug: str) -> Path:
+    def _write_custom(self, custom: dict[str, Any], step: StepRequest) -> Path:
         self.artifacts.mkdir(parents=True, exist_ok=True)
-        path = self.artifacts / f"{_safe(step_slug)}.custom.json"
+        path = step.artifact(self.artifacts, ".custom.json")
         path.write_text(json.dumps(custom, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         return path
 
@@ -245,12 +206,3 @@ def printed_captures(text: str) -> dict[str, str]:
         if match:
             found.update(match.groupdict())
     return found
-
-
-def _ended(term: Session) -> int | None:
-    """The exit code if the program ended by itself; None if kdbgtest had to stop it."""
-    return term.exit_code if term.ended_by_itself else None
-
-
-def _safe(slug: str) -> str:
-    return _UNSAFE.sub("-", slug).strip("-") or "step"

@@ -48,15 +48,10 @@ class Session(ExpectingTerminal):
         press_enter_on_hint: bool = True,
     ) -> None:
         self.argv = [str(a) for a in argv]
-        super().__init__(Path(self.argv[0]).name)
-        self.transcript = transcript
+        super().__init__(Path(self.argv[0]).name, transcript)
         self._cleaner = ansi.Cleaner()
-        self._exit_code: int | None = None
         self._hint_pending = press_enter_on_hint
         self._hint_pressed = False
-        self._stopped = False  # close() had to signal the program
-        transcript.parent.mkdir(parents=True, exist_ok=True)
-        self._log = transcript.open("w", encoding="utf-8", newline="")
         process.started(self.argv[0])
         try:
             self._child = pexpect.spawn(
@@ -79,16 +74,6 @@ class Session(ExpectingTerminal):
     @property
     def pid(self) -> int:
         return int(self._child.pid)
-
-    @property
-    def exit_code(self) -> int | None:
-        """The exit code once the program has ended (128+N for a signal N), else None."""
-        return self._exit_code
-
-    @property
-    def ended_by_itself(self) -> bool:
-        """After close(): whether the program had exited before close() would have had to stop it."""
-        return not self._stopped
 
     @property
     def hint_pressed(self) -> bool:

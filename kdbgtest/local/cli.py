@@ -12,50 +12,30 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from kdbgtest.base.errors import KdbgtestError
+from kdbgtest.base import commandline
 from kdbgtest.local import layout, pins
 
-Handler = Callable[[argparse.Namespace], int]
 
-
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: commandline.Subparsers) -> None:
     """Register `local` and its subcommands (each sets `func`)."""
-    local = subparsers.add_parser(
-        "local",
-        help="a real Kubernetes built from upstream, on this host",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    local = commandline.documented(subparsers, "local", "a real Kubernetes built from upstream, on this host", __doc__)
+    commands = commandline.Group(
+        local, "local", "{build,up,down,status,pin}", "interrupted (what was started has been removed)"
     )
-    commands = local.add_subparsers(dest="local_command", metavar="{build,up,down,status,pin}", required=True)
-
-    build_cmd = commands.add_parser("build", help="build the pinned binaries into the cache (once per version)")
-    _add_version(build_cmd)
+    build_cmd = commands.add(
+        "build", "build the pinned binaries into the cache (once per version)", run_build, _add_version
+    )
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
-    build_cmd.set_defaults(func=_guarded(run_build))
-
-    up = commands.add_parser("up", help="start the cluster and print its kubeconfig path")
-    _add_version(up)
-    _add_name(up)
+    up = commands.add("up", "start the cluster and print its kubeconfig path", run_up, _add_version, _add_name)
     up.add_argument("--kubeconfig", type=Path, help="also copy the admin kubeconfig to this path")
-    up.set_defaults(func=_guarded(run_up))
-
-    down = commands.add_parser("down", help="stop the cluster and remove everything it made")
-    _add_name(down)
-    down.set_defaults(func=_guarded(run_down))
-
-    status = commands.add_parser("status", help="show whether the cluster runs, and its components")
-    _add_name(status)
-    status.set_defaults(func=_guarded(run_status))
-
-    pin = commands.add_parser("pin", help="(maintainers) write clusters/local/VERSION/ for a new release")
-    _add_version(pin)
+    commands.add("down", "stop the cluster and remove everything it made", run_down, _add_name)
+    commands.add("status", "show whether the cluster runs, and its components", run_status, _add_name)
+    pin = commands.add("pin", "(maintainers) write clusters/local/VERSION/ for a new release", run_pin, _add_version)
     pin.add_argument("--etcd", required=True, metavar="vX.Y.Z")
     pin.add_argument("--containerd", required=True, metavar="vX.Y.Z")
     pin.add_argument("--pause", required=True, metavar="X.Y")
-    pin.set_defaults(func=_guarded(run_pin))
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -126,25 +106,6 @@ def run_pin(args: argparse.Namespace) -> int:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _guarded(handler: Handler) -> Handler:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except KdbgtestError as exc:
-            first, *context = str(exc).splitlines() or [type(exc).__name__]
-            print(f"kdbgtest local {args.local_command}: error: {first}", file=sys.stderr)
-            for line in context:
-                print(f"  | {line}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print(
-                f"kdbgtest local {args.local_command}: interrupted (what was started has been removed)", file=sys.stderr
-            )
-            return 130
-
-    return run
 
 
 def _add_version(parser: argparse.ArgumentParser) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kdbgtest import options
-from kdbgtest.base import outputs
+from kdbgtest.base import commandline, outputs
 from kdbgtest.base.errors import KdbgtestError
 
 if TYPE_CHECKING:  # the matrix runs imports what it uses: `kdbgtest --help` stays fast
@@ -46,15 +46,11 @@ SHARED_OPTIONS = (
 )
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: commandline.Subparsers) -> None:
     """Register `matrix` (sets `func`); the main `kdbgtest` command calls this."""
-    parser = subparsers.add_parser(
-        "matrix",
-        help="run the scenarios on several clusters and report what changed between versions",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)")
+    about = "run the scenarios on several clusters and report what changed between versions"
+    parser = commandline.documented(subparsers, "matrix", about, __doc__)
+    commandline.add_paths(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--clusters",
@@ -149,17 +145,11 @@ def _load(paths: list[Path]) -> list[loader.LoadedScenario]:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m kdbgtest.matrix.cli ...` (the same as `kdbgtest matrix ...`)."""
-    parser = argparse.ArgumentParser(prog="kdbgtest")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] != ["matrix"]:
-        args_list.insert(0, "matrix")
-    args = parser.parse_args(args_list)
+    args = commandline.standalone_args("matrix", add_parser, argv)
     try:
         code: int = args.func(args)
     except KdbgtestError as exc:
-        message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        print(f"kdbgtest: error: {message}", file=sys.stderr)
+        print(f"kdbgtest: error: {commandline.one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("kdbgtest: interrupted", file=sys.stderr)

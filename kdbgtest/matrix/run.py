@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-from kdbgtest.base import interrupt
+from kdbgtest.base import commandline, interrupt
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.cluster import base, select
 from kdbgtest.matrix import model
@@ -59,7 +59,7 @@ def run_column(
         provider = provider_for(spec, request)
         cluster = provider.acquire()
     except KdbgtestError as exc:
-        return dataclasses.replace(column, error=_one_line(exc))
+        return dataclasses.replace(column, error=commandline.one_line(exc))
     error = ""
     deferred: list[int] = []
     try:
@@ -70,11 +70,7 @@ def run_column(
             with cleanup.shielded() as deferred:  # a signal now would leave the column's cluster half-stopped
                 provider.release()
         except KdbgtestError as exc:
-            error = f"the results are complete, but releasing the cluster failed: {_one_line(exc)}"
+            error = f"the results are complete, but releasing the cluster failed: {commandline.one_line(exc)}"
     if deferred:
         raise interrupt.Interrupted(deferred[0])
     return dataclasses.replace(column, results=f"{spec.slug}/{RESULTS}", error=error)
-
-
-def _one_line(exc: KdbgtestError) -> str:
-    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())

@@ -9,27 +9,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from kdbgtest.base.errors import KdbgtestError
+from kdbgtest.base import commandline
 from kdbgtest.sim.config import DEFAULT_NAME, DEFAULT_VERSION, SimConfig, unknown_gate
 
-Handler = Callable[[argparse.Namespace], int]
 
-
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: commandline.Subparsers) -> None:
     """Register `sim` with its `up`, `down` and `status` subcommands (each sets `func`)."""
     sim = subparsers.add_parser("sim", help="run the built-in offline cluster", description=__doc__)
-    commands = sim.add_subparsers(dest="sim_command", metavar="{up,down,status}", required=True)
-
-    up = commands.add_parser(
+    # A user-caused error is one line on stderr (exit 1); the daemon log's tail, when a cluster did not start,
+    # follows indented.
+    commands = commandline.Group(sim, "sim", "{up,down,status}", "interrupted")
+    up = commands.add(
         "up",
-        help="start a cluster in the background and print its kubeconfig path",
+        "start a cluster in the background and print its kubeconfig path",
+        run_up,
+        _add_identity,
         description="Start a cluster in the background; print its kubeconfig path once it answers. A name "
         "that is already running is refused (stop it first); the remains of a crashed one are cleaned first.",
     )
-    _add_identity(up)
     up.add_argument("--nodes", type=_positive_int, default=2, help="number of nodes (default 2)")
     up.add_argument("--kubeconfig", type=Path, help="also merge the cluster into this kubeconfig file")
     up.add_argument(
@@ -53,15 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="F",
         help="scale CrashLoopBackOff delays (0.1: ten times faster)",
     )
-    up.set_defaults(func=_guarded(run_up))
-
-    down = commands.add_parser("down", help="stop a cluster and remove everything it made")
-    _add_identity(down)
-    down.set_defaults(func=_guarded(run_down))
-
-    status = commands.add_parser("status", help="show whether a cluster runs, its endpoint, nodes and pods")
-    _add_identity(status)
-    status.set_defaults(func=_guarded(run_status))
+    commands.add("down", "stop a cluster and remove everything it made", run_down, _add_identity)
+    commands.add("status", "show whether a cluster runs, its endpoint, nodes and pods", run_status, _add_identity)
 
 
 def run_up(args: argparse.Namespace) -> int:
@@ -125,28 +117,6 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(handler: Handler) -> Handler:
-    """Report user-caused errors as one line on stderr (exit 1) instead of a traceback.
-
-    Context after the first line (the daemon log's tail when a cluster did not start) follows, indented.
-    """
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except KdbgtestError as exc:
-            first, *context = str(exc).splitlines() or [type(exc).__name__]
-            print(f"kdbgtest sim {args.sim_command}: error: {first}", file=sys.stderr)
-            for line in context:
-                print(f"  | {line}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print(f"kdbgtest sim {args.sim_command}: interrupted", file=sys.stderr)
-            return 130
-
-    return run
-
-
 def _add_identity(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=DEFAULT_NAME, help=f"cluster name (default {DEFAULT_NAME})")
     parser.add_argument(
@@ -194,12 +164,7 @@ def _time_scale(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m kdbgtest.sim.cli sim up ...` (or without the leading `sim`)."""
-    parser = argparse.ArgumentParser(prog="kdbgtest")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] != ["sim"]:
-        args_list.insert(0, "sim")
-    args = parser.parse_args(args_list)
+    args = commandline.standalone_args("sim", add_parser, argv)
     code: int = args.func(args)
     return code
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kdbgtest import options
-from kdbgtest.base import outputs
+from kdbgtest.base import commandline, outputs
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.matrix.cli import SHARED_OPTIONS
 
@@ -31,14 +31,10 @@ if TYPE_CHECKING:  # loaded by the command itself: `kdbgtest --help` stays fast
 DEFAULT_OUT = Path("kdbgtest-upgrade")
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "upgrade",
-        help="run the suite before and after an in-place upgrade of one cluster, watching witnesses",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("paths", nargs="*", type=Path, help="scenario files or directories (default: scenarios/)")
+def add_parser(subparsers: commandline.Subparsers) -> None:
+    about = "run the suite before and after an in-place upgrade of one cluster, watching witnesses"
+    parser = commandline.documented(subparsers, "upgrade", about, __doc__)
+    commandline.add_paths(parser)
     parser.add_argument("--from", dest="from_version", required=True, metavar="VERSION",
                         help="the version to start at (local: 1.36.x = the newest pinned 1.36 patch)")  # fmt: skip
     parser.add_argument("--to", dest="to_version", required=True, metavar="VERSION", help="the version to upgrade to")

@@ -16,6 +16,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from kdbgtest.base import tools
+from kdbgtest.base.errors import ScenarioError
 from kdbgtest.debug import kubectl_driver
 from kdbgtest.debug.driver import CommandResult, Driver, SessionFailed, SessionTimeout
 from kdbgtest.scenario import model
@@ -87,7 +88,7 @@ def test_debug_validation_error_with_custom_profile(real: kubectl_driver.Kubectl
 
 def test_session_without_interactive_is_refused(real: kubectl_driver.KubectlDriver) -> None:
     action = model.ExecAction(pod="app", command=["sh"])
-    with pytest.raises(kubectl_driver.ScenarioError, match="must be `interactive: true`"):
+    with pytest.raises(ScenarioError, match="must be `interactive: true`"):
         real.exec(action, namespace="ns", session=dialogue({"send": "ls"}), timeout=5, step_slug="x")
 
 
