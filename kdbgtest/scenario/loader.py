@@ -183,6 +183,16 @@ def check_file(path: Path) -> tuple[LoadedScenario | None, list[ScenarioIssue]]:
     return _check(path, _read(path))
 
 
+def judge_file(path: Path, *, check: bool = True) -> tuple[bool | None, LoadedScenario | None, list[ScenarioIssue]]:
+    """`looks_like_scenario` and `check_file` from one read and one parse (without `check`, the file is checked
+    only if it looks like a scenario: (False, None, []) otherwise)."""
+    source = _read(path)
+    looks = _looks(source)
+    if looks is False and not check:
+        return looks, None, []
+    return (looks, *_check(path, source))
+
+
 def load_file(path: Path) -> LoadedScenario:
     """The valid scenario in `path`, or `ScenarioIssues` listing every problem in it."""
     loaded, issues = check_file(path)
