@@ -61,9 +61,9 @@ def _load(paths: list[Path], *, strict: bool) -> loader.LoadResult:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from kdbgtest.scenario import loader
+    from kdbgtest.scenario import cache
 
-    result = loader.load_paths(_paths(args))
+    result = cache.load_paths(_paths(args), use_cache=not args.no_cache)
     for issue in result.issues:
         print(issue)
     if result.ignored:  # a scenario whose `name` or `steps` is misspelt would otherwise go unnoticed
@@ -77,18 +77,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from kdbgtest.runner import selection
+    from kdbgtest.scenario import cache
 
-    result = _load(_paths(args), strict=False)
-    chosen = [s for s in result.scenarios if selection.selected(s.scenario, args.keyword, args.tag or ())]
+    if args.keyword is None and not args.tag:  # all of them: the cache can tell
+        summaries = cache.load_paths(_paths(args), use_cache=not args.no_cache)
+        for issue in summaries.issues:
+            print(issue, file=sys.stderr)
+        chosen, issues = summaries.scenarios, summaries.issues
+    else:  # -k and --tag match the loaded scenarios (kdbgtest/runner/selection.py)
+        from kdbgtest.runner import selection
+
+        result = _load(_paths(args), strict=False)
+        picked = [s for s in result.scenarios if selection.selected(s.scenario, args.keyword, args.tag or ())]
+        chosen, issues = [cache.Summary.of(item) for item in picked], result.issues
     for item in chosen:
-        modes = ",".join(sorted(item.scenario.modes)) or "-"
-        tags = ",".join(item.scenario.tags) or "-"
+        modes = ",".join(item.modes) or "-"
+        tags = ",".join(item.tags) or "-"
         print(f"{item.name:<40} modes={modes:<20} tags={tags:<30} {item.path}:{item.line}")
-    by_mode = Counter(mode for item in chosen for mode in item.scenario.modes)
-    by_tag = Counter(tag for item in chosen for tag in item.scenario.tags)
+    by_mode = Counter(mode for item in chosen for mode in item.modes)
+    by_tag = Counter(tag for item in chosen for tag in item.tags)
     print(f"\n{len(chosen)} scenario(s); by mode: {_counts(by_mode)}; by tag: {_counts(by_tag)}")
-    return EXIT_USAGE if result.issues else EXIT_OK
+    return EXIT_USAGE if issues else EXIT_OK
 
 
 def _counts(counter: Counter[str]) -> str:
@@ -294,6 +303,8 @@ def _command(
     sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
     if paths:
         commandline.add_paths(sub)
+    if name in ("list", "validate"):
+        sub.add_argument("--no-cache", action="store_true", help="judge every file again (as KDBGTEST_NO_CACHE=1)")
     sub.set_defaults(func=func)
     return sub
 

@@ -26,7 +26,6 @@ from typing import Any
 
 from kdbgtest.base import process, shipped, tools
 from kdbgtest.base.errors import KdbgtestError, ToolMissing
-from kdbgtest.imagebuild import build as image_build
 from kdbgtest.imagebuild import recipes
 
 BUILD_TIMEOUT = 1800.0  # the toolbox downloads packages
@@ -63,6 +62,8 @@ IMAGES = (
 
 
 def cache_dir() -> Path:
+    from kdbgtest.imagebuild import build as image_build  # not for `kdbgtest --help`: built or looked for
+
     return image_build.cache_dir()
 
 
@@ -82,6 +83,8 @@ def archive_load_commands(cluster: str, kind: str = "kind") -> list[list[str]]:
 
 
 def built_archives() -> list[Path]:
+    from kdbgtest.imagebuild import build as image_build
+
     return [p for p in (image_build.archive_path(r) for r in recipes.RECIPES.values()) if p.is_file()]
 
 
@@ -106,6 +109,8 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
+    from kdbgtest.imagebuild import build as image_build
+
     if args.action == "build" and not args.docker:
         if args.dry_run:
             raise KdbgtestError("--print goes with --docker; a build here prints what it installs as it goes")
@@ -138,6 +143,8 @@ def cmd_images(args: argparse.Namespace) -> int:
 
 
 def _build_here(names: list[str], repin: bool) -> int:
+    from kdbgtest.imagebuild import build as image_build
+
     started = time.monotonic()
     for name in names:
         image_build.build(recipes.RECIPES[name], repin=repin, say=lambda line: print(line, flush=True))

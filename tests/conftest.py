@@ -26,6 +26,7 @@ END_TO_END = {
     "unit/cli/test_cli_progress.py",
     "unit/cli/test_cli_startup.py",
     "unit/cluster/test_kubeconfig_notice.py",
+    "unit/scenario/test_scenario_cache.py",
     "unit/debug/test_debug_session.py",
     "unit/plugin/test_plugin_paths.py",
     "unit/plugin/test_plugin_pytester.py",

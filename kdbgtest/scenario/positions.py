@@ -219,15 +219,22 @@ def parse(text: str) -> Parsed:
     breach = limits.unprintable(text)
     if breach is not None:
         return Parsed(None, Positions(), [YamlProblem(Mark(breach.line, breach.col), breach.message)])
-    if _FAST_LOADER is not None:
-        fast = _FAST_LOADER(text)
-        try:
-            return _load(fast, text)
-        except (yaml.YAMLError, *CONVERSION_ERRORS):  # the pure-Python loader says where and why
-            pass
-        finally:
-            fast.dispose()
-    return _load_pure(text)
+    fast = parse_fast(text)
+    return _load_pure(text) if fast is None else fast
+
+
+def parse_fast(text: str) -> Parsed | None:
+    """`parse` by libyaml alone, for text already checked by `limits.unprintable`: None when libyaml is missing
+    or rejects the text (then `parse` asks the pure-Python parser, which says where and why)."""
+    if _FAST_LOADER is None:
+        return None
+    fast = _FAST_LOADER(text)
+    try:
+        return _load(fast, text)
+    except (yaml.YAMLError, *CONVERSION_ERRORS):
+        return None
+    finally:
+        fast.dispose()
 
 
 def _load_pure(text: str) -> Parsed:

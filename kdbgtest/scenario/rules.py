@@ -8,6 +8,7 @@ points at it. Where kubectl itself rejects the same combination, its message is 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ INTERACTIVE_ACTIONS = ("debug", "exec", "kubectl")
 COMMAND_ACTIONS = ("debug", "exec", "kubectl", "apply")
 
 
+# The files named by `apply: {file: ...}` that validation looked for, each with whether it was there, for whoever
+# sets a list here (`cache`: a kept result holds only while each file still is, or still is not, there).
+LOOKED_FOR: ContextVar[list[tuple[str, bool]] | None] = ContextVar("LOOKED_FOR", default=None)
 KUBECTL_REFUSES = "(kubectl: "  # a rule that quotes kubectl's own refusal of the same flags
 
 
@@ -248,7 +252,11 @@ class Rules:
             return  # known only at run time (`${scenario_dir}` is known now)
         here = {"scenario_dir": str(self.scenario_dir.resolve())}
         target = self.scenario_dir / variables.substitute(file, here)
-        if not target.is_file():
+        there = target.is_file()
+        looked = LOOKED_FOR.get()
+        if looked is not None:
+            looked.append((str(target), there))
+        if not there:
             yield self.found(loc, f"manifest file '{file}' not found (looked for {target})", key=False)
 
     def _manifest(self, loc: Loc, manifest: dict[str, Any], index: int | None) -> Iterator[Found]:
