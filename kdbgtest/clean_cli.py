@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kdbgtest import options
-from kdbgtest.base import tools
+from kdbgtest.base import ages, tools
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.runner import kube, leftovers
 
@@ -47,7 +47,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     found = leftovers.find(client, older_than=args.older_than, run_id=args.run_id)
     problems = 0
     for leftover in found:
-        what = f"namespace {leftover.name} (run {leftover.run_id}, {leftovers.describe_age(leftover.age)} old)"
+        what = f"namespace {leftover.name} (run {leftover.run_id}, {ages.describe_age(leftover.age)} old)"
         if args.dry_run:
             print(f"would remove {what}")
             continue
@@ -57,6 +57,6 @@ def cmd_clean(args: argparse.Namespace) -> int:
         problems += len(report.problems)
         if not report.problems:
             print(f"removed {what}")
-    age = leftovers.describe_age(args.older_than)
+    age = ages.describe_age(args.older_than)
     print(f"{len(found)} leftover namespace(s) older than {age}" + (f", {problems} problem(s)" if problems else ""))
     return 1 if problems else 0

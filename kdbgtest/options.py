@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kdbgtest.base import ages
 from kdbgtest.cluster import base, select
-from kdbgtest.runner import leftovers
 
 if TYPE_CHECKING:
     from kdbgtest.runner import engine
@@ -33,7 +33,7 @@ def _positive_float(text: str) -> float:
 def age(text: str) -> float:
     """An age option (`90s`, `30m`, `1h`, `2d`, `0`) in seconds."""
     try:
-        return leftovers.parse_age(text)
+        return ages.parse_age(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -212,7 +212,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "warn_leftovers_older_than",
         "warn about namespaces earlier runs left that are older than AGE (90s, 30m, 1h, 2d; see `kdbgtest clean`)",
-        default=leftovers.DEFAULT_AGE,
+        default=ages.LEFTOVER_AGE,
         type=age,
         metavar="AGE",
         pytest=False,

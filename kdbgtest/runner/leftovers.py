@@ -10,15 +10,14 @@ namespace is deleted and waited for.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kdbgtest.base import ages
 from kdbgtest.base.errors import KdbgtestError
 from kdbgtest.runner import cleanup, kube, namespace
 
-DEFAULT_AGE = 3600.0  # --older-than 1h
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DEFAULT_AGE = ages.LEFTOVER_AGE
 
 
 @dataclass(frozen=True)
@@ -28,22 +27,6 @@ class Leftover:
     name: str
     run_id: str
     age: float  # seconds since it was created
-
-
-def parse_age(text: str) -> float:
-    """`90s`, `30m`, `1h`, `2d` or `0` as seconds; ValueError with the accepted forms otherwise."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
-    if found is None or (found.group(2) == "" and float(found.group(1)) != 0):
-        raise ValueError(f"{text!r} is not an age; write e.g. 90s, 30m, 1h or 2d (0: any age)")
-    return float(found.group(1)) * _UNITS.get(found.group(2) or "s", 1)
-
-
-def describe_age(seconds: float) -> str:
-    """`45s`, `12m`, `3h`, `2d`."""
-    for unit in ("d", "h", "m"):
-        if seconds >= _UNITS[unit]:
-            return f"{int(seconds // _UNITS[unit])}{unit}"
-    return f"{int(seconds)}s"
 
 
 def find(client: kube.Kubectl, *, older_than: float, run_id: str | None = None) -> list[Leftover]:
@@ -94,7 +77,7 @@ def warning(client: kube.Kubectl, *, older_than: float = DEFAULT_AGE) -> str | N
     oldest = found[0]
     return (
         f"{len(found)} namespace(s) left by earlier kdbgtest runs, the oldest {oldest.name} "
-        f"({describe_age(oldest.age)} old); remove them with `kdbgtest clean --kubeconfig {client.kubeconfig}"
+        f"({ages.describe_age(oldest.age)} old); remove them with `kdbgtest clean --kubeconfig {client.kubeconfig}"
         + (f" --context {client.context}" if client.context else "")
         + "`"
     )

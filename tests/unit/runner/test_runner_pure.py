@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from kdbgtest.base import ages
 from kdbgtest.cluster.base import ClusterInfo
-from kdbgtest.runner import leftovers, namespace, selection, waits
+from kdbgtest.runner import namespace, selection, waits
 from kdbgtest.scenario import model
 
 CLUSTER = ClusterInfo("sim", "kdbg", Path("/k"), None, "1.30", ("w1", "w2"), frozenset({"ephemeral-containers"}))
@@ -123,10 +124,10 @@ def test_node_ready() -> None:
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("1h", 3600), ("2d", 172800), ("0", 0)])
 def test_ages_read_as_seconds(text: str, seconds: float) -> None:
-    assert leftovers.parse_age(text) == seconds
+    assert ages.parse_age(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["soon", "5", "1w", "-1h", ""])
 def test_a_bad_age_says_what_is_accepted(text: str) -> None:
     with pytest.raises(ValueError, match=r"is not an age; write e\.g\. 90s, 30m, 1h or 2d"):
-        leftovers.parse_age(text)
+        ages.parse_age(text)
