@@ -19,6 +19,7 @@ NODE_DEBUG = "node-debug"
 PROFILES = "profiles"
 SYSADMIN_PROFILE = "sysadmin-profile"
 TOOLBOX_IMAGE = "toolbox-image"  # the kdbgtest/debug-toolbox:1 image can run on the nodes
+TOOLBOX_IMAGE_NAME = "kdbgtest/debug-toolbox:1"
 NAMED_USERS = "named-users"  # the kubeconfig has users kdbgtest-alice and kdbgtest-bob (they are alice, bob)
 NAMED_USER_ENTRIES = tuple(named_users.kubeconfig_entry(u) for u in named_users.NAMES[:2])  # carol is optional
 

@@ -38,7 +38,7 @@ from kdbgtest.cluster import base, kindconfig, kubeconfig
 log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "kdbgtest"
-TOOLBOX_IMAGE = "kdbgtest/debug-toolbox:1"
+TOOLBOX_IMAGE = base.TOOLBOX_IMAGE_NAME
 DEFAULT_IMAGES = ("kdbgtest/distroless-app:1", TOOLBOX_IMAGE)
 STANDIN_MARK = "kdbgtest-standin"  # in `kind version` of tests/kind_standin/kind
 KIND_TIMEOUT = 30.0

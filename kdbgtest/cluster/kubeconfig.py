@@ -42,6 +42,7 @@ class Probe:
     control_plane: str
     ephemeral_containers: bool
     server: str = ""  # `describe_server` of its /version
+    images: frozenset[str] = frozenset()  # images every schedulable node holds (status.images), without docker.io/
 
 
 def default_kubeconfig() -> Path:
@@ -117,6 +118,19 @@ def order_nodes(items: list[k8s.Node]) -> tuple[tuple[str, ...], str]:
     return tuple(ordered), planes[0] if planes else ""
 
 
+def images_on_every_node(items: list[k8s.Node], schedulable: tuple[str, ...]) -> frozenset[str]:
+    """The image names (`kdbgtest/debug-toolbox:1`; docker.io/ dropped) that every schedulable node lists in
+    its status.images: what a pod can start from without a pull (kind load, ctr import, the sim's archives)."""
+    held: frozenset[str] | None = None
+    for node in items:
+        if str((node.get("metadata") or {}).get("name")) not in schedulable:
+            continue
+        status: dict[str, Any] = dict(node.get("status") or {})
+        names = {str(n).removeprefix("docker.io/") for i in status.get("images") or [] for n in i.get("names") or []}
+        held = frozenset(names) if held is None else held & names
+    return held or frozenset()
+
+
 def probe(kubectl: Path, kubeconfig: Path, context: str | None) -> Probe:
     """Ask the cluster for its version, nodes and ephemeral-container support."""
     version = _kubectl_json(kubectl, kubeconfig, context, ["version", "-o", "json"])
@@ -134,6 +148,7 @@ def probe(kubectl: Path, kubeconfig: Path, context: str | None) -> Probe:
         control_plane=control_plane,
         ephemeral_containers="pods/ephemeralcontainers" in resources,
         server=describe_server(version["serverVersion"]),
+        images=images_on_every_node(nodes, ordered),
     )
 
 
@@ -174,6 +189,8 @@ class KubeconfigProvider:
         capabilities |= named_users(self.kubeconfig)
         if found.ephemeral_containers:
             capabilities.add(base.EPHEMERAL_CONTAINERS)
+        if base.TOOLBOX_IMAGE_NAME in found.images:  # loaded on every node, e.g. `kind load image-archive`
+            capabilities.add(base.TOOLBOX_IMAGE)
         return base.ClusterInfo(
             kind="kubeconfig",
             name=self.context or current_context(self.kubeconfig) or self.kubeconfig.name,

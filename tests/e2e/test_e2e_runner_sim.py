@@ -32,6 +32,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[base.ClusterIn
         yield kubeconfig.KubeconfigProvider(handle.kubeconfig).acquire()
 
 
+def test_a_sim_reached_by_kubeconfig_offers_the_toolbox_its_nodes_hold(cluster: base.ClusterInfo) -> None:
+    """The sim's nodes list the built archives in status.images as a kubelet would, so the kubeconfig
+    provider (which knows nothing of the sim) offers toolbox-image exactly when the toolbox is built."""
+    from kdbgtest.imagebuild import build as image_build
+
+    built = "toolbox" not in image_build.missing()
+    assert (base.TOOLBOX_IMAGE in cluster.capabilities) == built, (built, sorted(cluster.capabilities))
+
+
 def kubectl(cluster: base.ClusterInfo, *args: str, check: bool = True) -> process.Completed:
     argv = [str(tools.pinned_kubectl()), f"--kubeconfig={cluster.kubeconfig}", *args]
     return process.run(argv, timeout=60, check=check)

@@ -19,7 +19,7 @@ from typing import Any
 from kdbgtest.sim import contracts
 from kdbgtest.sim.config import SimConfig
 from kdbgtest.sim.contracts import ClusterState, PodChange
-from kdbgtest.sim.node import backoff, images, nodestatus, pulling, runc, sandbox, serve, status
+from kdbgtest.sim.node import backoff, images, nodestatus, pulling, runc, sandbox, serve, status, toolbox
 from kdbgtest.sim.node.podcontext import (
     MIN_GRACE,
     ExecFailed,
@@ -131,7 +131,8 @@ class Node:
     def _post_status(self) -> None:
         assert self.sandbox is not None
         kubelet = self.versions.version(KUBELET)
-        node_status = nodestatus.build(self.name, self.sandbox.ip, kubelet, RUNTIME_VERSION, self._ready_since)
+        held = toolbox.node_images()
+        node_status = nodestatus.build(self.name, self.sandbox.ip, kubelet, RUNTIME_VERSION, self._ready_since, held)
         self.state.set_node_status(self.name, node_status)
 
     def _on_version(self, component: str, _: str) -> None:

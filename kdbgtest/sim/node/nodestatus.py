@@ -22,8 +22,9 @@ _CONDITIONS = [
 ]
 
 
-def build(name: str, ip: str, version: str, runtime_version: str, since: str) -> Obj:
-    """The full status of a ready node `name` at `ip` running kubelet `version` ("1.34")."""
+def build(name: str, ip: str, version: str, runtime_version: str, since: str, images: list[Obj]) -> Obj:
+    """The full status of a ready node `name` at `ip` running kubelet `version` ("1.34") holding `images`
+    (`status.images` entries: names and sizeBytes)."""
     stamp = status.now()
     resources = {
         "cpu": str(os.cpu_count() or 1),
@@ -49,7 +50,7 @@ def build(name: str, ip: str, version: str, runtime_version: str, since: str) ->
         "capacity": resources,
         "allocatable": dict(resources),
         "nodeInfo": _node_info(name, version, runtime_version),
-        "images": [],
+        "images": images,
     }
 
 

@@ -28,6 +28,13 @@ def missing() -> list[str]:
     return image_build.missing()
 
 
+def node_images() -> list[dict[str, object]]:
+    """The built archives as a node's `status.images`, as a kubelet lists what `ctr images import` loaded (so a
+    client that reaches the sim only by kubeconfig sees the toolbox there, as on kind or the local cluster)."""
+    built = [r for r in recipes.RECIPES.values() if image_build.archive_path(r).is_file()]
+    return [{"names": [r.repo_tag], "sizeBytes": image_build.archive_path(r).stat().st_size} for r in built]
+
+
 def build(store: images.ImageStore, ref: images.Reference) -> images.Image:
     """The image for `ref` (any tag) from its built archive, unpacked once per image ID into the store."""
     recipe = REPOSITORIES[ref.repository]

@@ -137,3 +137,20 @@ def test_sim_provider_acquires_and_releases() -> None:
     finally:
         provider.release()
     assert sim_cluster.SimCluster(config).status().state == "stopped"
+
+
+def test_an_image_counts_only_when_every_schedulable_node_holds_it() -> None:
+    def holding(item: Any, *names: str) -> Any:
+        return {**item, "status": {"images": [{"names": [n], "sizeBytes": 1} for n in names]}}
+
+    toolbox = "docker.io/" + base.TOOLBOX_IMAGE_NAME
+    items = [
+        holding(node("w1"), toolbox, "docker.io/kdbgtest/redis:1"),
+        holding(node("w2"), base.TOOLBOX_IMAGE_NAME),
+        holding(node("w-cordoned", cordoned=True)),  # not schedulable: what it lacks does not matter
+    ]
+    ordered, _ = kubeconfig.order_nodes(items)
+    assert kubeconfig.images_on_every_node(items, ordered) == {base.TOOLBOX_IMAGE_NAME}
+    items.append(holding(node("w3"), "docker.io/kdbgtest/redis:1"))
+    ordered, _ = kubeconfig.order_nodes(items)
+    assert kubeconfig.images_on_every_node(items, ordered) == set()
