@@ -234,7 +234,7 @@ class ScenarioRun:
     def _explain(self, exc: KdbgtestError) -> str:
         """The error's message; a timeout cut short by the scenario's own deadline says so."""
         message = str(exc)
-        if isinstance(exc, StepTimeout) and self.ctx is not None and time.monotonic() >= self.ctx.deadline:
+        if isinstance(exc, StepTimeout) and self.ctx is not None and self.ctx.deadline_reached():
             limit = self.scenario.timeout * self.settings.timeout_scale
             message += f" (the scenario's timeout of {limit:g}s ran out)"
         return message

@@ -28,6 +28,9 @@ from kdbgtest.runner import checks, cleanup, kube, resolve, shared_namespace, wa
 from kdbgtest.scenario import model, variables
 
 
+BUDGET_ROUNDING = 0.1  # seconds: budget() rounds the time left to this
+
+
 @dataclass
 class Context:
     """Everything a step needs: the cluster, the driver, the run's namespace and variables."""
@@ -51,6 +54,11 @@ class Context:
         if remaining <= 0:
             raise StepTimeout("the scenario ran past its `timeout`; no time is left for this step")
         return min(seconds * self.scale, round(remaining, 1) or remaining)
+
+    def deadline_reached(self) -> bool:
+        """Whether the scenario's deadline has come, give or take the 0.1 s `budget` rounds what is left to
+        (a wait capped by the deadline may end up to 0.05 s before it)."""
+        return time.monotonic() >= self.deadline - BUDGET_ROUNDING
 
 
 @dataclass
