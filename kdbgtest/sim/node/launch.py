@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from kdbgtest.sim.node import command, containers, idmap, images, logs, pulling, security, spec, status, volumes
@@ -15,26 +16,17 @@ from kdbgtest.sim.node.podsandbox import Sandbox
 from kdbgtest.sim.node.probewatch import ProbeWatch
 
 
+@dataclass(eq=False)
 class Launcher:
     """Creates and starts a pod's containers in its sandbox, and has the probes of regular ones watched."""
 
-    def __init__(
-        self,
-        ctx: NodeContext,
-        report: PodReport,
-        paths: PodPaths,
-        sandbox: Sandbox,
-        instances: Instances,
-        tasks: PodTasks,
-        probes: ProbeWatch,
-    ) -> None:
-        self._ctx = ctx
-        self._report = report
-        self._paths = paths
-        self._sandbox = sandbox
-        self._instances = instances
-        self._tasks = tasks
-        self._probes = probes
+    _ctx: NodeContext
+    _report: PodReport
+    _paths: PodPaths
+    _sandbox: Sandbox
+    _instances: Instances
+    _tasks: PodTasks
+    _probes: ProbeWatch
 
     async def start(self, container: Obj, kind: str, attempted: Callable[[], None]) -> Instance | None:
         """Image, config, create and start; None if the runtime failed to start it (StartError).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from dataclasses import dataclass
 
 from kdbgtest.sim.node import probes, status
 from kdbgtest.sim.node.instance import Instance, Instances
@@ -15,17 +16,15 @@ from kdbgtest.sim.node.podsandbox import Sandbox
 from kdbgtest.sim.node.termination import KILL_WAIT, Stopper
 
 
+@dataclass(eq=False)
 class ProbeWatch:
     """Watches the probes of one pod's container instances."""
 
-    def __init__(
-        self, ctx: NodeContext, report: PodReport, sandbox: Sandbox, instances: Instances, stopper: Stopper
-    ) -> None:
-        self._ctx = ctx
-        self._report = report
-        self._sandbox = sandbox
-        self._instances = instances
-        self._stopper = stopper
+    _ctx: NodeContext
+    _report: PodReport
+    _sandbox: Sandbox
+    _instances: Instances
+    _stopper: Stopper
 
     async def watch(self, container: Obj, rec: status.ContainerRecord, inst: Instance) -> None:
         """Run the container's probes while it runs; a failed liveness/startup probe restarts it."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from kdbgtest.sim.node import backoff, security
 from kdbgtest.sim.node.launch import Launcher
@@ -21,17 +22,15 @@ def _nothing() -> None:
     pass
 
 
+@dataclass(eq=False)
 class Supervisor:
     """Runs a pod's containers through the launcher and restarts them as its restart policy says."""
 
-    def __init__(
-        self, ctx: NodeContext, report: PodReport, launcher: Launcher, stopper: Stopper, tasks: PodTasks
-    ) -> None:
-        self._ctx = ctx
-        self._report = report
-        self._launcher = launcher
-        self._stopper = stopper
-        self._tasks = tasks
+    _ctx: NodeContext
+    _report: PodReport
+    _launcher: Launcher
+    _stopper: Stopper
+    _tasks: PodTasks
 
     async def run_inits(self) -> bool:
         """Each init container to success, in order; False if one failed for good (or the pod is deleted)."""
