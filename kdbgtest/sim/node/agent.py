@@ -104,7 +104,8 @@ class Node:
         self._ctx = NodeContext(
             name=self.name, state=self.state, config=self.config, versions=self.versions,
             runtime=RuncRuntime(self.runc, self.sandbox.pid),
-            puller=pulling.Puller(self.images, backoff.Backoff(scale=scale), scale, lambda: self._minor),
+            puller=pulling.Puller(self.images, backoff.Backoff(scale=scale), scale, lambda: self._minor,
+                                  imported=toolbox.imported),
             backoff=backoff.Backoff(scale=scale), pods_dir=self.sandbox.dir / "pods",
             node_root=self.sandbox.root, host_ip=self.sandbox.ip, new_sandbox=self._new_pod_sandbox,
             stop_sandbox=self._stop_pod_sandbox, lookup=self._lookup,

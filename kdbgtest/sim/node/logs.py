@@ -25,7 +25,9 @@ def rfc3339nano(ns: int) -> str:
 
 
 class LogWriter:
-    """Appends one instance's stdout/stderr to its CRI log file, a full line per record."""
+    """Appends one instance's stdout/stderr to its CRI log file, a full line per record. A line's "\r\n" end
+    is dropped as its "\n" is (containerd reads lines with Go's bufio ReadLine; a tty container's log on the
+    local v1.37.2 cluster has no carriage returns)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +38,7 @@ class LogWriter:
     def write(self, stream: int, data: bytes) -> None:
         buf = self._pending[stream] + data
         while (cut := buf.find(b"\n")) != -1:
-            self._record(stream, b"F", buf[:cut])
+            self._record(stream, b"F", buf[:cut].removesuffix(b"\r"))
             buf = buf[cut + 1 :]
         while len(buf) > MAX_LINE:
             self._record(stream, b"P", buf[:MAX_LINE])

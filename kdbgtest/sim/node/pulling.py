@@ -42,6 +42,7 @@ class Puller:
     present: dict[str, images.Image] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
     last_error: dict[str, str] = field(default_factory=dict)  # back-off key -> "ErrImagePull: <message>"
+    imported: Callable[[str], bool] = lambda _image: False  # on the node before any pull (status.images)
 
     async def ensure(self, image: str, policy: str, key: str, event: Event) -> images.Image:
         """The image for a container, pulling it if the policy says so; PullFailed if it cannot be had."""
@@ -52,6 +53,8 @@ class Puller:
             event("Warning", "Failed", "Error: InvalidImageName")
             raise PullFailed("InvalidImageName", str(exc), RETRY * self.scale) from exc
         have = self.present.get(image)
+        if have is None and policy != "Always" and self.imported(image):
+            have = await self._load_imported(image)
         if policy == "Never" and have is None:
             message = f'Container image "{image}" is not present with pull policy of Never'
             event("Warning", "ErrImageNeverPull", message)
@@ -69,6 +72,14 @@ class Puller:
                 message = f"{message}: {self.last_error[backoff_key]}"
             raise PullFailed("ImagePullBackOff", message, self.backoff.remaining_since_update(backoff_key))
         return await self._pull(image, backoff_key, event)
+
+    async def _load_imported(self, image: str) -> images.Image | None:
+        """An imported image from the store (unpacked on first use), None if that failed (a pull says why)."""
+        try:
+            self.present[image] = await asyncio.to_thread(self.store.resolve, image)
+        except images.ImageUnavailable:
+            return None
+        return self.present[image]
 
     async def _pull(self, image: str, backoff_key: str, event: Event) -> images.Image:
         event("Normal", "Pulling", f'Pulling image "{image}"')

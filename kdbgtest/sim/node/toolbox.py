@@ -35,6 +35,22 @@ def node_images() -> list[dict[str, object]]:
     return [{"names": [r.repo_tag], "sizeBytes": image_build.archive_path(r).stat().st_size} for r in built]
 
 
+def imported(image: str) -> bool:
+    """Whether `image` is one the node lists (`node_images`): a built archive under its own tag, present as an
+    imported image is, so `imagePullPolicy: Never` runs it and `IfNotPresent` says it is already present."""
+    try:
+        ref = images.parse_reference(image)
+    except images.InvalidImageName:
+        return False
+    recipe = REPOSITORIES.get(ref.repository)
+    return (
+        recipe is not None
+        and ref.digest is None
+        and str(ref) == recipe.repo_tag
+        and image_build.archive_path(recipe).is_file()
+    )
+
+
 def build(store: images.ImageStore, ref: images.Reference) -> images.Image:
     """The image for `ref` (any tag) from its built archive, unpacked once per image ID into the store."""
     recipe = REPOSITORIES[ref.repository]

@@ -189,6 +189,18 @@ def test_log_file_round_trip(tmp_path: Path) -> None:
     assert logs.rfc3339nano(1_700_000_000_120_000_000) == "2023-11-14T22:13:20.12Z"
 
 
+def test_a_tty_line_end_is_logged_without_its_carriage_return(tmp_path: Path) -> None:
+    """containerd reads a container's output with Go's ReadLine: "\r\n" ends a line as "\n" does (a tty
+    container's log on the local v1.37.2 cluster has no carriage returns); a "\r" inside a line stays."""
+    path = tmp_path / "0.log"
+    writer = logs.LogWriter(path)
+    writer.write(1, b"0 0\r\nspin\rner\r")
+    writer.write(1, b"\nlast\r")
+    writer.close()
+    texts = [line.split(b" ", 3)[3] for line in path.read_bytes().split(b"\n")[:-1]]
+    assert texts == [b"0 0", b"spin\rner", b"last\r"]
+
+
 def test_secure_join_never_leaves_the_node_root(tmp_path: Path) -> None:
     root = tmp_path / "node"
     (root / "etc").mkdir(parents=True)

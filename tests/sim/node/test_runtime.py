@@ -82,6 +82,20 @@ def test_tty_container_resizes_and_ends_on_eof(tmp_path_factory: pytest.TempPath
     runtime(tmp_path_factory, scenario)
 
 
+def test_a_tty_container_starts_at_0x0_until_a_client_resizes_it(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """containerd starts a container's tty at 0x0 (`stty size` said 0 0 on the local v1.37.2 cluster), so the
+    first attach's resize always changes the size and a full-screen program redraws."""
+
+    async def scenario(rt: Rt) -> None:
+        process = await rt.run("tty0", ["sh", "-c", "stty -a 2>/dev/null | head -n 1"], tty=True)
+        out, _ = await drain(process)
+        assert out.strip() == "speed 38400 baud; line = 0;", out  # busybox names rows and columns unless 0
+        await process.wait()
+        await rt.runc.delete("tty0")
+
+    runtime(tmp_path_factory, scenario)
+
+
 def test_exec_runs_in_the_container_and_reports_its_exit_code(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

@@ -4,6 +4,7 @@ fails), and an image whose archive is not built fails like an unreachable regist
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from kdbgtest.imagebuild import archive, recipes
 from kdbgtest.imagebuild import build as image_build
-from kdbgtest.sim.node import images, toolbox
+from kdbgtest.sim.node import backoff, images, pulling, toolbox
 
 pytestmark = pytest.mark.sim
 
@@ -63,3 +64,17 @@ def test_an_unbuilt_image_fails_like_a_pull_naming_the_build(tmp_path: Path, mon
         images.ImageStore(tmp_path / "images").resolve("kdbgtest/redis:1")
     assert str(caught.value).startswith('failed to pull and unpack image "docker.io/kdbgtest/redis:1": ')
     assert str(caught.value).endswith("build it: kdbgtest images build redis")
+
+
+def test_built_archives_are_on_the_node_before_any_pull(image: images.Image, tmp_path: Path) -> None:
+    """As after `ctr images import` on kind or the local cluster: pull policy Never runs the toolbox, and the
+    kubelet's event says it is already present; another tag of it is not on the node."""
+    puller = pulling.Puller(images.ImageStore(tmp_path), backoff.Backoff(), 1.0, imported=toolbox.imported)
+    events: list[tuple[str, str, str]] = []
+    found = asyncio.run(puller.ensure("kdbgtest/debug-toolbox:1", "Never", "pod-uid", lambda *e: events.append(e)))
+    assert found.image_id == image.image_id
+    assert events == [("Normal", "Pulled", 'Container image "kdbgtest/debug-toolbox:1" already present on machine')]
+    with pytest.raises(pulling.PullFailed) as refused:
+        asyncio.run(puller.ensure("kdbgtest/debug-toolbox:2", "Never", "pod-uid", lambda *e: events.append(e)))
+    assert refused.value.reason == "ErrImageNeverPull"
+    assert not toolbox.imported("kdbgtest/debug-toolbox@sha256:" + "0" * 64)
