@@ -258,3 +258,39 @@ def test_attach_carries_stdin_to_the_container_and_its_answer_back(backend: Back
         f"pod status {json.dumps(backend.pod('reader').get('status'))}"
     )
     backend.kubectl("wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/reader", "--timeout=60s", timeout=90)
+
+
+def test_a_tty_container_starts_at_0x0_and_logs_without_carriage_returns(backend: Backend) -> None:
+    """Before any attach a container's tty has no size (busybox's `stty -a` then names no rows or columns), and
+    the log keeps none of the tty's "\\r\\n" line ends (both found when htop missed its first frame on the sim)."""
+    manifest = sleeper("tty")
+    manifest["spec"]["containers"][0].update(
+        command=["sh", "-c", "stty -a 2>/dev/null | head -n 1; echo done; sleep 3600"], tty=True, stdin=True
+    )
+    backend.create(manifest)
+
+    def logged() -> tuple[bool, str]:
+        done = backend.kubectl("logs", "tty", check=False)
+        return "done" in done.stdout, done.stdout or done.stderr
+
+    text = waiting.wait_for(logged, timeout=POD_TIMEOUT, what="the tty container's log", interval=0.5)
+    assert text == "speed 38400 baud; line = 0;\ndone\n"
+
+
+def test_an_imported_image_runs_with_pull_policy_never(backend: Backend) -> None:
+    """The toolbox image is on the node before any pull (imported into containerd; the sim's built archive)."""
+    from kdbgtest.imagebuild import build, recipes
+
+    if not build.archive_path(recipes.RECIPES["toolbox"]).is_file():
+        pytest.skip("the toolbox archive is not built here; run `kdbgtest images build toolbox` (./dev does)")
+    manifest = sleeper("imported")
+    manifest["spec"]["containers"][0].update(image="kdbgtest/debug-toolbox:1", imagePullPolicy="Never")
+    backend.create(manifest)
+    backend.kubectl(
+        "wait", "--for=condition=Ready", "pod/imported", f"--timeout={POD_TIMEOUT}s", timeout=POD_TIMEOUT + 30
+    )
+    events = json.loads(
+        backend.kubectl("get", "events", "--field-selector", "involvedObject.name=imported", "-o", "json").stdout
+    )
+    pulled = [e["message"] for e in events["items"] if e["reason"] == "Pulled"]
+    assert pulled and pulled[0].startswith('Container image "kdbgtest/debug-toolbox:1" already present on machine')
