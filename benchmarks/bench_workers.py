@@ -4,8 +4,9 @@ Run as root: `.venv/bin/python benchmarks/bench_workers.py [--workers 4] [--in-a
 [PATHS...]` (default PATHS: scenarios/). Everything goes through the real command line: `kdbgtest sim up` on a
 private state directory (at the suite's time scale), `--in-a-row` runs of `kdbgtest run --cluster kubeconfig
 -n N` one after the other, then `--at-once` of them concurrently, then `kdbgtest sim down` (which reports
-anything a run left behind). Prints each run's wall time, its counts from the JSON report and the load average;
-exits 1 when any run did not pass everything (a flake), 2 when the sim could not start.
+anything a run left behind). Prints each run's wall time, its counts from the JSON report and the load average
+(a flaky run's log, report and artifacts are kept, and where is printed); exits 1 when any run did not pass
+everything (a flake), 2 when the sim could not start.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,6 +65,21 @@ def show(result: dict[str, object]) -> None:
         print(f"   FLAKE: last output:\n{result['tail']}", flush=True)
 
 
+def keep_flakes(out: Path, labels: list[str]) -> None:
+    """Copy the log, report and artifacts of each flaky run out of the temporary directory, and say where."""
+    if not labels:
+        return
+    kept = Path(tempfile.mkdtemp(prefix="kdbgtest-workers-flakes-"))
+    for label in labels:
+        for name in (f"{label}.log", f"{label}.json", f"{label}-art"):
+            source = out / name
+            if source.is_dir():
+                shutil.copytree(source, kept / name, symlinks=True)
+            elif source.exists():
+                shutil.copy2(source, kept / name)
+    print(f"the flaky runs' logs, reports and artifacts: {kept}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="*")
@@ -97,6 +114,7 @@ def main() -> int:
         finally:
             down = subprocess.run([str(KDBGTEST), "sim", "down", *where], capture_output=True, text=True, timeout=300)  # noqa: S603
             print(f"sim down: exit {down.returncode} {down.stderr.strip()}")
+            keep_flakes(out, [str(r["label"]) for r in results if not r["ok"]])
     row = [float(r["wall"]) for r in results if str(r["label"]).startswith("row")]  # type: ignore[arg-type]
     flakes = [r["label"] for r in results if not r["ok"]]
     if row:

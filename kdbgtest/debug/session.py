@@ -121,7 +121,7 @@ class Session(ExpectingTerminal):
         self._child.send(line + ENTER)
 
     def send_control(self, char: str) -> None:
-        """Press Ctrl plus `char` (`c`, `d`, `z`, `\\`)."""
+        """Press Ctrl plus `char` (`c`, `d`, `z`, `\\`, `l`)."""
         self._require_running(f"press Ctrl-{char.upper()}")
         self._child.sendcontrol(char)
 

@@ -27,7 +27,6 @@ from kdbgtest.fixtures import catalog
 from kdbgtest.runner import checks, cleanup, kube, resolve, shared_namespace, waits
 from kdbgtest.scenario import model, variables
 
-
 BUDGET_ROUNDING = 0.1  # seconds: budget() rounds the time left to this
 
 

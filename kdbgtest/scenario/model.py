@@ -79,9 +79,9 @@ class SendLine(Strict):
 
 
 class SendControl(Strict):
-    """Send a control character: `d` for Ctrl-D (end of input), `c` for Ctrl-C."""
+    """Send a control character: `d` for Ctrl-D (end of input), `c` for Ctrl-C, `l` for Ctrl-L (redraw)."""
 
-    control: Literal["c", "d", "z", "\\"]
+    control: Literal["c", "d", "z", "\\", "l"]
 
 
 class ExpectText(Strict):
