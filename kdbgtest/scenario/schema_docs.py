@@ -43,7 +43,9 @@ DESCRIPTIONS: dict[str, str] = {
     "OutputCheck.min_lines": "at least this many lines",
     "OutputCheck.max_lines": "at most this many lines",
     "Requirements.capabilities": "cluster capabilities the scenario needs, e.g. ephemeral-containers",
-    "SendControl.control": "send a control character: c (interrupt), d (end of input), z (suspend), \\ (quit), l (redraw the screen)",
+    "SendControl.control": (
+        "send a control character: c (interrupt), d (end of input), z (suspend), \\ (quit), l (redraw the screen)"
+    ),
     "SendLine.send": "type this line and press Enter",
     "ValueCheck.not_equals": "the value at `path` must not equal this",
     "ValueCheck.min_length": "the value at `path` has at least this many items or characters",
