@@ -100,3 +100,16 @@ class Reporter(Protocol):
     def handle(self, event: Event) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Kept:
+    """A reporter that keeps every event it is given, in order (a worker's scenario until it can be shown)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass

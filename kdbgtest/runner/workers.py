@@ -31,25 +31,12 @@ def auto() -> int:
     return max(2, len(os.sched_getaffinity(0)))
 
 
-class _Held:
-    """A reporter that keeps a scenario's events until they can be shown."""
-
-    def __init__(self) -> None:
-        self.events: list[events.Event] = []
-
-    def handle(self, event: events.Event) -> None:
-        self.events.append(event)
-
-    def close(self) -> None:
-        pass
-
-
 class _Ordered:
     """Hands held events to the reporters in the order the scenarios were given."""
 
     def __init__(self, reporters: Sequence[events.Reporter], count: int) -> None:
         self.reporters = reporters
-        self.held = [_Held() for _ in range(count)]
+        self.held = [events.Kept() for _ in range(count)]
         self.done = [False] * count
         self.next = 0
         self.lock = threading.Lock()

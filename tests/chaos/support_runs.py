@@ -11,8 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,31 @@ def launch(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) ->
         text=True,
         start_new_session=True,
     )
+
+
+@dataclass
+class Ended:
+    """How a run ended after a test acted on it: its output, the seconds from the act to its exit, and what the
+    act returned."""
+
+    out: str
+    err: str
+    took: float
+    acted: Any
+
+
+def ended(proc: subprocess.Popen[str], act: Callable[[], Any], timeout: float) -> Ended:
+    """`act()` (bring the run to a moment, then signal or kill something), then wait up to `timeout` for `proc`
+    to exit. Whatever fails on the way, `proc` is killed and reaped first: no test leaves a run behind."""
+    try:
+        acted = act()
+        since = time.monotonic()
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return Ended(out, err, time.monotonic() - since, acted)
 
 
 def _default_signals() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +36,14 @@ def doomed_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Sim
 
 
 @pytest.mark.parametrize("moment", ["session", "setup"])
+def _kill_the_server_at(doomed_sim: support.Sim, moment: str) -> None:
+    """SIGKILL the sim's daemon once the run has reached `moment`."""
+    _wait_for_moment(doomed_sim.info.kubeconfig, moment)
+    daemon = doomed_sim.daemon_pid()
+    assert daemon is not None, "the sim's daemon is not running"
+    os.kill(daemon, signal.SIGKILL)
+
+
 def test_a_killed_api_server_stops_the_run_with_exit_2_within_10s(
     doomed_sim: support.Sim, tmp_path: Path, moment: str
 ) -> None:
@@ -44,18 +51,8 @@ def test_a_killed_api_server_stops_the_run_with_exit_2_within_10s(
     args = ["run", *(str(support.REPO / "scenarios" / s) for s in SCENARIOS), "--cluster", "kubeconfig",
             "--kubeconfig", str(kubeconfig), "--artifacts", str(tmp_path / "artifacts"), "-v"]  # fmt: skip
     proc = support.launch(args, tmp_path)
-    try:
-        _wait_for_moment(kubeconfig, moment)
-        daemon = doomed_sim.daemon_pid()
-        assert daemon is not None, "the sim's daemon is not running"
-        os.kill(daemon, signal.SIGKILL)
-        killed = time.monotonic()
-        out, err = proc.communicate(timeout=120)
-        took = time.monotonic() - killed
-    except BaseException:
-        proc.kill()
-        proc.communicate()
-        raise
+    run = support.ended(proc, lambda: _kill_the_server_at(doomed_sim, moment), timeout=120)
+    out, err, took = run.out, run.err, run.took
     context = f"moment {moment}: exit {proc.returncode} {took:.1f}s after the kill\n{out}\n{err}"
     assert proc.returncode == 2, context
     assert took <= LIMIT, context
@@ -75,18 +72,8 @@ def test_with_workers_every_running_scenario_stops(doomed_sim: support.Sim, tmp_
     args = ["run", *(str(support.REPO / "scenarios" / s) for s in SCENARIOS), "-n", "3", "--cluster",
             "kubeconfig", "--kubeconfig", str(kubeconfig), "--artifacts", str(tmp_path / "artifacts")]  # fmt: skip
     proc = support.launch(args, tmp_path)
-    try:
-        _wait_for_moment(kubeconfig, "session")
-        daemon = doomed_sim.daemon_pid()
-        assert daemon is not None, "the sim's daemon is not running"
-        os.kill(daemon, signal.SIGKILL)
-        killed = time.monotonic()
-        out, err = proc.communicate(timeout=120)
-        took = time.monotonic() - killed
-    except BaseException:
-        proc.kill()
-        proc.communicate()
-        raise
+    run = support.ended(proc, lambda: _kill_the_server_at(doomed_sim, "session"), timeout=120)
+    out, err, took = run.out, run.err, run.took
     context = f"-n 3: exit {proc.returncode} {took:.1f}s after the kill\n{out}\n{err}"
     assert proc.returncode == 2, context
     assert took <= LIMIT, context

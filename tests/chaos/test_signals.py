@@ -22,6 +22,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -72,6 +73,16 @@ def shared_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Sim
         yield cluster
 
 
+def _signal_after(proc: subprocess.Popen[str], delay: float, signum: int) -> bool:
+    """Once the run handles signals, wait `delay` seconds, then send `signum` if it still runs (whether it did)."""
+    support.wait_until_handling(proc, set(SIGNALS))
+    time.sleep(delay)  # the chaos itself: a random moment, not a wait for some state
+    sent = proc.poll() is None
+    if sent:
+        os.kill(proc.pid, signum)
+    return sent
+
+
 @pytest.mark.parametrize("plan", [Plan.of(i) for i in range(RUNS)], ids=lambda p: f"seed{p.seed}")
 def test_a_signal_at_a_random_moment_leaves_nothing(
     plan: Plan, shared_sim: support.Sim, tmp_path: Path, state_root: Path
@@ -83,17 +94,8 @@ def test_a_signal_at_a_random_moment_leaves_nothing(
     args = ["run", str(support.REPO / "scenarios"), "-k", SCENARIOS, *cluster_args, "--artifacts",
             str(tmp_path / "artifacts"), "--json", str(report), "--junit", str(tmp_path / "junit.xml")]  # fmt: skip
     proc = support.launch(args, tmp_path, env={MARKER: marker, STATE_ROOT_ENV: str(state_root)})
-    try:
-        support.wait_until_handling(proc, set(SIGNALS))
-        time.sleep(plan.delay)  # the chaos itself: a random moment, not a wait for some state
-        sent = proc.poll() is None
-        if sent:
-            os.kill(proc.pid, plan.signum)
-        out, err = proc.communicate(timeout=EXIT_DEADLINE)
-    except BaseException:
-        proc.kill()
-        proc.communicate()
-        raise
+    run = support.ended(proc, lambda: _signal_after(proc, plan.delay, plan.signum), timeout=EXIT_DEADLINE)
+    out, err, sent = run.out, run.err, run.acted
     name = signal.Signals(plan.signum).name
     _log(f"seed {plan.seed} {name} at +{plan.delay:.2f}s throwaway={plan.throwaway} sent={sent} "
          f"finished_first={_completed(report)} exit={proc.returncode}")  # fmt: skip
@@ -145,17 +147,8 @@ def test_matrix_stops_the_same_way(signum: int, tmp_path: Path, state_root: Path
     args = ["matrix", str(support.REPO / "scenarios"), "-k", "copy-same-node or node-leftover-pod",
             "--clusters", "sim:1.33", "sim:1.34", "--out", str(tmp_path / "matrix")]  # fmt: skip
     proc = support.launch(args, tmp_path, env={MARKER: marker, STATE_ROOT_ENV: str(state_root)})
-    try:
-        support.wait_until_handling(proc, set(SIGNALS))
-        time.sleep(delay)  # the chaos itself: a random moment, not a wait for some state
-        sent = proc.poll() is None
-        if sent:
-            os.kill(proc.pid, signum)
-        out, err = proc.communicate(timeout=EXIT_DEADLINE)
-    except BaseException:
-        proc.kill()
-        proc.communicate()
-        raise
+    run = support.ended(proc, lambda: _signal_after(proc, delay, signum), timeout=EXIT_DEADLINE)
+    out, err, sent = run.out, run.err, run.acted
     name = signal.Signals(signum).name
     _log(f"matrix seed {SEED} {name} at +{delay:.2f}s sent={sent} exit={proc.returncode}")
     context = f"{name} after {delay:.2f}s\n{out}\n{err}"

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,27 +102,29 @@ def test_the_console_keeps_the_given_order_and_groups_each_scenario(shared_sim: 
     assert support.cluster_leftovers(shared_sim.info.kubeconfig) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=lambda s: signal.Signals(s).name)
-def test_a_signal_stops_three_stuck_scenarios_within_seconds(
-    signum: int, shared_sim: support.Sim, tmp_path: Path
-) -> None:
+def _launch_stuck_suite(shared_sim: support.Sim, tmp_path: Path, marker: str) -> subprocess.Popen[str]:
+    """The STUCK scenarios as a suite of files, run with three workers; `marker` in the run's environment."""
     suite = tmp_path / "suite"
     suite.mkdir()
     for index, (name, body) in enumerate(STUCK.items()):
         (suite / f"{index}-{name}.yaml").write_text(f"name: {name}\ntimeout: 900\n{body}")
+    return support.launch(_args(shared_sim, tmp_path, str(suite)), tmp_path, env={MARKER: marker})
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=lambda s: signal.Signals(s).name)
+def test_a_signal_stops_three_stuck_scenarios_within_seconds(
+    signum: int, shared_sim: support.Sim, tmp_path: Path
+) -> None:
     marker = uuid.uuid4().hex
-    proc = support.launch(_args(shared_sim, tmp_path, str(suite)), tmp_path, env={MARKER: marker})
-    try:
+    proc = _launch_stuck_suite(shared_sim, tmp_path, marker)
+
+    def signal_when_stuck() -> None:
         support.wait_until_handling(proc, {signal.SIGINT, signal.SIGTERM})
         _until_three_stuck(shared_sim, proc)
-        sent = time.monotonic()
         os.kill(proc.pid, signum)
-        out, err = proc.communicate(timeout=300)
-        took = time.monotonic() - sent
-    except BaseException:
-        proc.kill()
-        proc.communicate()
-        raise
+
+    run = support.ended(proc, signal_when_stuck, timeout=300)
+    out, err, took = run.out, run.err, run.took
     name = signal.Signals(signum).name
     context = f"{name}: exit {proc.returncode} after {took:.1f}s\n{out}\n{err}"
     print(f"{name}: the run stopped and cleaned up {took:.1f}s after the signal")
@@ -144,25 +145,18 @@ def test_a_third_signal_cuts_the_workers_cleanup_short(shared_sim: support.Sim, 
     """SIGINT three times in quick succession (the second is announced, the third aborts the cleanup, also in
     the worker threads): the run still exits 130 within seconds, says that its cleanup is incomplete, and
     `kdbgtest clean` removes what it left."""
-    suite = tmp_path / "suite"
-    suite.mkdir()
-    for index, (name, body) in enumerate(STUCK.items()):
-        (suite / f"{index}-{name}.yaml").write_text(f"name: {name}\ntimeout: 900\n{body}")
     marker = uuid.uuid4().hex
-    proc = support.launch(_args(shared_sim, tmp_path, str(suite)), tmp_path, env={MARKER: marker})
-    try:
+    proc = _launch_stuck_suite(shared_sim, tmp_path, marker)
+
+    def three_sigints_when_stuck() -> None:
         support.wait_until_handling(proc, {signal.SIGINT})
         _until_three_stuck(shared_sim, proc)
         for pause in (0.1, 0.1, 0.0):  # all three while the workers clean up (artifacts: several kubectl each)
             os.kill(proc.pid, signal.SIGINT)
             waiting.pause(pause)
-        third = time.monotonic()
-        out, err = proc.communicate(timeout=300)
-        took = time.monotonic() - third
-    except BaseException:
-        proc.kill()
-        proc.communicate()
-        raise
+
+    run = support.ended(proc, three_sigints_when_stuck, timeout=300)
+    out, err, took = run.out, run.err, run.took
     context = f"exit {proc.returncode} {took:.1f}s after the third SIGINT\n{out}\n{err}"
     print(f"three SIGINTs: exit {proc.returncode} {took:.1f}s after the third")
     assert proc.returncode == 130, context

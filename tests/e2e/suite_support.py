@@ -29,17 +29,8 @@ PLANTED = "var/log/kdbgtest-runaway-*"  # what the node-issue fixture plants in 
 FALLBACK = "copy-fallback-no-ephemeral"  # runs only where ephemeral containers are off
 
 
-class Recorder:
+class Recorder(events.Kept):
     """Keeps every event the engine emits."""
-
-    def __init__(self) -> None:
-        self.events: list[events.Event] = []
-
-    def handle(self, event: events.Event) -> None:
-        self.events.append(event)
-
-    def close(self) -> None:
-        pass
 
     def of(self, kind: type[Any]) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]

@@ -22,17 +22,6 @@ from kdbgtest.runner import events, workers
 from kdbgtest.scenario import loader
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[events.Event] = []
-
-    def handle(self, event: events.Event) -> None:
-        self.events.append(event)
-
-    def close(self) -> None:
-        pass
-
-
 def scenarios(tmp_path: Path, spec: Sequence[tuple[str, bool]]) -> list[loader.LoadedScenario]:
     loaded = []
     for name, serial in spec:
@@ -78,7 +67,7 @@ def test_reports_keep_the_given_order_and_group_each_scenarios_events(tmp_path: 
     durations = {"a": 1.2, "b": 0.2, "c": 0.6, "d": 0.1, "e": 0.3}
     chosen = scenarios(tmp_path, [(n, False) for n in durations])
     stand_in = StandIn(durations)
-    recorder = Recorder()
+    recorder = events.Kept()
     results, not_run = workers.run_all(chosen, stand_in, [recorder], 3, fail_fast=False)
     assert [r.scenario for r in results] == list(durations)
     assert not_run == []
@@ -92,7 +81,7 @@ def test_serial_scenarios_run_after_the_others_and_alone(tmp_path: Path) -> None
     durations = {"a": 0.4, "s1": 0.3, "b": 0.4, "s2": 0.3, "c": 0.4}
     chosen = scenarios(tmp_path, [(n, n.startswith("s")) for n in durations])
     stand_in = StandIn(durations)
-    recorder = Recorder()
+    recorder = events.Kept()
     results, _ = workers.run_all(chosen, stand_in, [recorder], 4, fail_fast=False)
     assert [r.scenario for r in results] == ["a", "b", "c", "s1", "s2"]
     for serial in ("s1", "s2"):
@@ -107,7 +96,7 @@ def test_an_interruption_cancels_the_running_scenarios_and_keeps_their_results(t
     durations = {"a": 60.0, "b": 60.0, "c": 60.0, "d": 60.0}
     chosen = scenarios(tmp_path, [(n, False) for n in durations])
     stand_in = StandIn(durations)
-    recorder = Recorder()
+    recorder = events.Kept()
     timer = threading.Timer(0.5, lambda: signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM))
     started = time.monotonic()
     with interrupt.signals_interrupt(), pytest.raises(interrupt.Interrupted) as raised:
