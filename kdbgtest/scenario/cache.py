@@ -1,9 +1,11 @@
 """What `kdbgtest list` and `validate` learnt about each scenario file, kept so that the next run needs neither
 pydantic nor a YAML parse (as mypy and ruff keep theirs).
 
-One JSON entry per file under `$XDG_CACHE_HOME/kdbgtest/scenarios/` (default `~/.cache/...`; mode 0700; not used
-when another user owns it), named by the sha256 of the code that judges files (`fingerprint`), the file's path
-as given and resolved (messages name it, `${scenario_dir}` is resolved) and the file's bytes. An entry holds
+One JSON entry per file under `$XDG_CACHE_HOME/kdbgtest/scenarios/<code>/` (default `~/.cache/...`; mode 0700;
+not used when another user owns it), where `<code>` stands for the code that judges files (`fingerprint`): each
+code change starts a new directory, and one that no run has used for `UNUSED_DAYS` is removed when a new one is
+made. An entry is named by the sha256 of that code, the file's path as given and resolved (messages name it,
+`${scenario_dir}` is resolved) and the file's bytes. An entry holds
 whether the file is a scenario file, the summary of its valid scenario or its issues, and the `apply: {file: ...}`
 files validation looked for: it holds only while each is still there (or still missing). A missing, corrupt or
 unreadable entry is judged again and rewritten (atomically); the cache never causes an error. Only `list` and
@@ -32,6 +34,7 @@ from kdbgtest.scenario.positions import Mark
 
 # Besides kdbgtest's own files, what decides whether a file is valid (their files change when they are upgraded).
 JUDGES = ("pydantic", "pydantic_core", "yaml", "jmespath")
+UNUSED_DAYS = 7  # a code version's entries unused this long go when another version's directory is made
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,29 @@ def directory() -> Path | None:
             return None  # a symlink, or another user's: what it says cannot be trusted
         if stat.S_IMODE(info.st_mode) != 0o700:
             folder.chmod(0o700)
+        return _for_this_code(folder)
     except (OSError, RuntimeError):  # RuntimeError: no home directory
         return None
-    return folder
+
+
+def _for_this_code(folder: Path) -> Path:
+    """This code's directory of entries, marked as used now; making it removes the unused ones of other code
+    (and entries of the earlier flat layout)."""
+    here = folder / fingerprint()[:32]
+    if here.is_dir():
+        os.utime(here)
+        return here
+    here.mkdir(mode=0o700)
+    import shutil
+    import time
+
+    unused_since = time.time() - UNUSED_DAYS * 86400
+    for other in folder.iterdir():
+        if other.is_symlink() or other.is_file():
+            other.unlink(missing_ok=True)
+        elif other != here and other.stat().st_mtime < unused_since:
+            shutil.rmtree(other, ignore_errors=True)
+    return here
 
 
 @functools.cache

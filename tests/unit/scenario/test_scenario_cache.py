@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def kdbgtest(cache: Path, *argv: str | Path, cwd: Path, **env: str) -> Run:
 
 
 def entries(cache: Path) -> list[Path]:
-    return sorted((cache / "kdbgtest" / "scenarios").glob("*.json"))
+    return sorted((cache / "kdbgtest" / "scenarios").glob("*/*.json"))
 
 
 @pytest.fixture
@@ -146,6 +147,28 @@ def test_a_corrupt_entry_is_ignored_and_rewritten(suite: Path, tmp_path: Path, d
         entry.write_bytes(damage)
     assert kdbgtest(cache, "validate", "bad", cwd=suite).printed() == cold.printed()
     assert {entry: entry.read_bytes() for entry in entries(cache)} == good
+
+
+def test_entries_of_code_unused_for_a_week_go_when_new_code_starts_its_own(suite: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    kdbgtest(cache, "list", "scenarios", cwd=suite)
+    root = cache / "kdbgtest" / "scenarios"
+    (current,) = root.iterdir()
+    old, recent, flat = root / ("0" * 32), root / ("1" * 32), root / f"{'2' * 64}.json"
+    for folder in (old, recent):
+        folder.mkdir()
+        (folder / "entry.json").write_text("{}")
+    flat.write_text("{}")
+    week = time.time() - 7 * 86400 - 60
+    os.utime(old, (week, week))
+    os.utime(current, (week, week))
+    kdbgtest(cache, "list", "scenarios", cwd=suite)  # the same code: nothing is removed, its directory is used
+    assert sorted(root.iterdir()) == sorted([current, old, recent, flat])
+    assert current.stat().st_mtime > week + 3600
+    shutil.rmtree(current)  # its directory is made again, as after a code change: the unused ones go
+    kdbgtest(cache, "list", "scenarios", cwd=suite)
+    assert sorted(p.name for p in root.iterdir()) == sorted([current.name, recent.name])
+    assert len(entries(cache)) > 1
 
 
 def test_no_cache_writes_nothing(suite: Path, tmp_path: Path) -> None:
