@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import signal
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,16 @@ END_TO_END = {
     "unit/runner/test_runner_engine.py",
     "unit/runner/test_runner_observe.py",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started as a background job of a script (`./dev tests &`, `setsid ... &`) inherits SIGINT and
+    SIGQUIT ignored, and so would every program the tests start: the tests that interrupt one (Ctrl-C to kubectl,
+    SIGINT to kdbgtest) would fail for it. Back to their defaults (SIGINT: Python's KeyboardInterrupt handler)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def tier(path: Path) -> str | None:
