@@ -7,10 +7,9 @@ code change starts a new directory, and one that no run has used for `UNUSED_DAY
 made. An entry is named by the sha256 of that code, the file's path as given and resolved (messages name it,
 `${scenario_dir}` is resolved) and the file's bytes. An entry holds whether the file is a scenario file, the
 summary of its valid scenario or its issues, and the `apply: {file: ...}` files validation looked for: it holds
-only while each is still there (or still missing). A missing, corrupt or
-unreadable entry is judged again and rewritten (atomically); the cache never causes an error. Only `list` and
-`validate` read it: `run` always validates (`loader.load_paths`). `KDBGTEST_NO_CACHE=1` (or `--no-cache`)
-bypasses it.
+only while each is still there (or still missing). A missing, corrupt or unreadable entry is judged again and
+rewritten (atomically); the cache never causes an error. Only `list` and `validate` read it: `run` always
+validates (`loader.load_paths`). `KDBGTEST_NO_CACHE=1` (or `--no-cache`) bypasses it.
 
     result = cache.load_paths([Path("scenarios")])   # Summaries(scenarios=[Summary, ...], issues, ignored)
 """
