@@ -12,7 +12,8 @@ some land while that cluster starts or stops.
     KDBGTEST_CHAOS_SIGNAL_RUNS=30 KDBGTEST_CHAOS_SEED=7 ./dev tests tests/chaos/test_signals.py
 
 Knobs: KDBGTEST_CHAOS_SIGNAL_RUNS (default 6: a few minutes in CI), KDBGTEST_CHAOS_SEED (default 13; run i
-uses seed "SEED-i", shown in the test id), KDBGTEST_CHAOS_SIGNAL_WINDOW (seconds, default 12),
+uses seed "SEED-i", shown in the test id), KDBGTEST_CHAOS_SIGNAL_WINDOW (seconds, default 4:
+the four scenarios take about that long on the shared sim; with 12, 20 of 30 signals came after the run ended),
 KDBGTEST_CHAOS_LOG (a file that gets one line per run).
 """
 
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.sim
 
 RUNS = int(os.environ.get("KDBGTEST_CHAOS_SIGNAL_RUNS", "6"))
 SEED = os.environ.get("KDBGTEST_CHAOS_SEED", "13")
-WINDOW = float(os.environ.get("KDBGTEST_CHAOS_SIGNAL_WINDOW", "12"))
+WINDOW = float(os.environ.get("KDBGTEST_CHAOS_SIGNAL_WINDOW", "4"))
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 SCENARIOS = "copy-same-node or ephemeral-auto-named or node-host-namespaces or node-leftover-pod"
 EXIT_DEADLINE = 180.0  # a run's cleanup waits up to 120 s for a namespace; anything beyond is a hang
