@@ -35,7 +35,6 @@ def doomed_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Sim
         yield cluster
 
 
-@pytest.mark.parametrize("moment", ["session", "setup"])
 def _kill_the_server_at(doomed_sim: support.Sim, moment: str) -> None:
     """SIGKILL the sim's daemon once the run has reached `moment`."""
     _wait_for_moment(doomed_sim.info.kubeconfig, moment)
@@ -44,6 +43,7 @@ def _kill_the_server_at(doomed_sim: support.Sim, moment: str) -> None:
     os.kill(daemon, signal.SIGKILL)
 
 
+@pytest.mark.parametrize("moment", ["session", "setup"])
 def test_a_killed_api_server_stops_the_run_with_exit_2_within_10s(
     doomed_sim: support.Sim, tmp_path: Path, moment: str
 ) -> None:
