@@ -7,8 +7,8 @@ HTTP answer, even 401, means it is alive. Connections refused, reset or timed ou
 row (and `MIN_FAILURES` probes) mean it is gone: the watch raises `interrupt.ClusterLost` in the main thread
 (through SIGUSR1, so that a blocking wait there is woken up), which unwinds the run like Ctrl-C.
 
-The watch only arms itself after one answer: a server that kdbgtest cannot reach directly (a proxy in the
-kubeconfig, say) is never declared dead by it.
+The watch only arms itself after one answer (its first probe is made before the run starts): a server that
+kdbgtest cannot reach directly (a proxy in the kubeconfig, say) is never declared dead by it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from kdbgtest.base import interrupt
 
 INTERVAL = 0.5
 PROBE_TIMEOUT = 5.0
+FIRST_PROBE_TIMEOUT = 1.0  # the probe before the run starts (a server that cannot be reached costs this once)
 DEAD_AFTER = 2.0
 MIN_FAILURES = 3
 
@@ -96,6 +97,9 @@ class Watch:
         self._main = threading.main_thread().ident
 
     def start(self) -> None:
+        """Probe once here, then from the thread: a server killed before the thread's first probe (a busy
+        machine can delay it past the run's first requests) would otherwise leave the watch unarmed for good."""
+        self._observe(answers(self.url, timeout=FIRST_PROBE_TIMEOUT))
         self._thread.start()
 
     @property

@@ -94,6 +94,18 @@ def test_a_server_that_goes_away_interrupts_the_main_thread(
     ), caught.value.message
 
 
+def test_the_watch_is_armed_before_the_run_begins(server: http.server.ThreadingHTTPServer, tmp_path: Path) -> None:
+    """The server killed right after the run's first requests, before the watch thread's first probe (a busy
+    machine delays threads): a failure then is still judged, so the run stops as lost (a chaos test saw exit 1
+    and every later scenario tried when the watch had never been armed)."""
+    with liveness.watching(_kubeconfig(tmp_path, _url(server)), None) as watch:
+        assert watch is not None and watch.armed
+        server.shutdown()
+        server.server_close()
+        with pytest.raises(interrupt.ClusterLost):
+            liveness.check_now()  # the main thread after its step failed
+
+
 def test_check_now_after_a_failure_declares_a_dead_server_at_once(
     server: http.server.ThreadingHTTPServer,
 ) -> None:
