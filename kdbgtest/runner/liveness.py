@@ -139,13 +139,12 @@ class Watch:
         raise lost
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.wait(self.interval):  # `start` made the first probe
             seen = self._observe(answers(self.url))
             if seen in ("dead", "gone"):
                 if seen == "dead" and self._main is not None and not self._stop.is_set():
                     signal.pthread_kill(self._main, signal.SIGUSR1)
                 return
-            self._stop.wait(self.interval)
 
     def _observe(self, why: str | None) -> str:
         """Record one probe: `alive`, `failing` (not dead yet), `unarmed` (never answered) or `dead`."""
