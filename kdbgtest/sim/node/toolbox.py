@@ -31,8 +31,7 @@ def missing() -> list[str]:
 def node_images() -> list[dict[str, object]]:
     """The built archives as a node's `status.images`, as a kubelet lists what `ctr images import` loaded (so a
     client that reaches the sim only by kubeconfig sees the toolbox there, as on kind or the local cluster)."""
-    built = [r for r in recipes.RECIPES.values() if image_build.archive_path(r).is_file()]
-    return [{"names": [r.repo_tag], "sizeBytes": image_build.archive_path(r).stat().st_size} for r in built]
+    return [{"names": [r.repo_tag], "sizeBytes": image_build.archive_path(r).stat().st_size} for r in _built()]
 
 
 def imported(image: str) -> bool:
@@ -42,13 +41,12 @@ def imported(image: str) -> bool:
         ref = images.parse_reference(image)
     except images.InvalidImageName:
         return False
-    recipe = REPOSITORIES.get(ref.repository)
-    return (
-        recipe is not None
-        and ref.digest is None
-        and str(ref) == recipe.repo_tag
-        and image_build.archive_path(recipe).is_file()
-    )
+    return any(str(ref) == r.repo_tag for r in _built())
+
+
+def _built() -> list[recipes.Recipe]:
+    """The recipes whose archive is built on this host: the images a node lists and runs without a pull."""
+    return [r for r in recipes.RECIPES.values() if image_build.archive_path(r).is_file()]
 
 
 def build(store: images.ImageStore, ref: images.Reference) -> images.Image:
