@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
-import signal
 from pathlib import Path
 
 import pytest
+import suite_signals
 
 HERE = Path(__file__).parent
 # Each folder's tier (the marker every test in it gets); tests/sim/unit and tests/unit are `unit` unless a module
@@ -40,13 +40,8 @@ END_TO_END = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """A suite started as a background job of a script (`./dev tests &`, `setsid ... &`) inherits SIGINT and
-    SIGQUIT ignored, and so would every program the tests start: the tests that interrupt one (Ctrl-C to kubectl,
-    SIGINT to kdbgtest) would fail for it. Back to their defaults (SIGINT: Python's KeyboardInterrupt handler)."""
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
-        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+    """Signals: see suite_signals (SIGINT back to Ctrl-C's default; SIGTERM and SIGHUP tear the fixtures down)."""
+    suite_signals.install()
 
 
 def tier(path: Path) -> str | None:
