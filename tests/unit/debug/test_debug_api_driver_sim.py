@@ -432,8 +432,16 @@ def test_attach_fallbacks_and_interactive_exec_read_alike(
         warnings = [line for line in lines if line.startswith("warning: ")]
         assert all(WARNING.fullmatch(line) for line in warnings), (name, warnings)
         assert lines[-1] == "early" or lines[-1].startswith("Session ended, the ephemeral container"), (name, lines)
+    # Wait for the prompt before typing, as a person would: a line typed before the shell has started is echoed
+    # by the container's terminal and then again by the shell's line editor (kubectl lost that race under load).
     exec_session = TypeAdapter(list[model.DialogueItem]).validate_python(
-        [{"send": "echo in-exec"}, {"expect": "in-exec"}, {"send": "exit 3"}, {"end": True, "exit_code": 3}]
+        [
+            {"expect": "/ # "},
+            {"send": "echo in-exec"},
+            {"expect": "in-exec"},
+            {"send": "exit 3"},
+            {"end": True, "exit_code": 3},
+        ]
     )
     action = model.ExecAction(pod="app", container="app", command=["sh"], interactive=True)
     outputs = {}
