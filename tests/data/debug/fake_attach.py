@@ -20,6 +20,9 @@ PROMPT = "\x1b[1;32m/ #\x1b[0m "
 
 def main() -> int:
     args = sys.argv[1:]
+    if "--stubborn" in args:  # before any output: a test closes the session as soon as it sees the hint
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
     quiet = "-q" in args
     if not quiet:
         print("Defaulting debug container name to debugger-x7k2p.", flush=True)
@@ -33,8 +36,6 @@ def main() -> int:
     if "--exit" in args:
         return int(args[args.index("--exit") + 1])
     if "--stubborn" in args:
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            signal.signal(sig, signal.SIG_IGN)
         while True:
             signal.pause()
     if os.isatty(0):
